@@ -1,0 +1,8 @@
+// The parallel run: everything that does not stop, restart or block a shared service.
+export default {
+  files: ['test/**/*.test.ts', 'src/**/*.test.ts', '!test/scenarios/**'],
+  extensions: { ts: 'module' },
+  nodeArguments: ['--import=tsx'],
+  timeout: '2m',
+  workerThreads: false,
+};

@@ -1,0 +1,354 @@
+/**
+ * A queue's consumer: the consumer machine, provided with a subscription to one queue, and one delivery
+ * machine per message. Every delivery is acked or nacked on the channel it arrived on; after the channel
+ * is lost, its deliveries are left for the broker to redeliver (the inbox absorbs any repeat).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { Channel, ConsumeMessage, Message } from 'amqplib';
+import type { ControlledTransaction } from 'kysely';
+import { sql } from 'kysely';
+import { createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
+import { clearAttempts, insertOutbox, recordAttempt, recordInbox, type MessagingDb } from '../db/messaging-queries.js';
+import type { MessagingTables } from '../db/schema.js';
+import type { Failpoints } from '../failpoints.js';
+import { consumerMachine } from '../machines/consumer.js';
+import {
+  deliveryMachine,
+  PersistFailure,
+  type Decoded,
+  type Delivery,
+  type DeliveryOutput,
+  type Persisted,
+} from '../machines/delivery.js';
+import { describeError, PoisonMessageError, type ClassifiedFailure } from '../policies/classify-error.js';
+import { deadLetterHeaders } from '../policies/dead-letter.js';
+import { retryDelayMs, type RetryDelayPolicy } from '../policies/retry-delay.js';
+import { redact } from '../redact.js';
+import type { ConsumerSpec } from '../service.js';
+import { describeIssues } from '../services/messages.js';
+import { deadLetterQueue, declareTopology, type Topology } from './broker.js';
+import type { Inspector } from './inspector.js';
+import type { Outbox } from './outbox-relay.js';
+import type { ConfirmPublisher } from './publisher.js';
+
+export interface ConsumerOptions {
+  /** The consumer actor's id and system id, through which the subscription reports back to it. */
+  readonly id: string;
+  readonly service: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly spec: ConsumerSpec<any, any>;
+  readonly db: MessagingDb;
+  readonly connection: AmqpConnectionManager;
+  readonly topology: Topology;
+  readonly publisher: ConfirmPublisher;
+  readonly outbox: Outbox;
+  readonly kickRelay: () => void;
+  readonly inspect: Inspector;
+  readonly failpoints: Failpoints;
+  readonly prefetch: number;
+  readonly maxAttempts: number;
+  readonly retry: RetryDelayPolicy;
+  readonly messageMaxBytes: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+function toDelivery(queue: string, message: ConsumeMessage): Delivery {
+  const { messageId, contentType, headers } = message.properties as {
+    messageId?: unknown;
+    contentType?: unknown;
+    headers?: unknown;
+  };
+  return {
+    queue,
+    deliveryTag: message.fields.deliveryTag,
+    redelivered: message.fields.redelivered,
+    messageId: typeof messageId === 'string' && messageId.length > 0 && messageId.length <= 255 ? messageId : undefined,
+    contentType: typeof contentType === 'string' ? contentType : undefined,
+    headers: headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>) : {},
+    content: message.content,
+  };
+}
+
+/** The subscription's state, shared by the consumer machine's actors. */
+class QueueSubscription {
+  readonly #options: ConsumerOptions;
+  readonly #inFlight = new Set<AnyActorRef>();
+  /** The channel each delivery came on: it is acked or nacked there, or not at all. */
+  readonly #origins = new WeakMap<Delivery, { channel: Channel; message: Message }>();
+  #wrapper: ChannelWrapper | undefined;
+  #channel: Channel | undefined;
+  #consumerTag: string | undefined;
+  #paused = false;
+  #stopping = false;
+  #consumer: AnyActorRef | undefined;
+  #whenIdle: (() => void) | undefined;
+  readonly #deliveryLogic;
+
+  constructor(options: ConsumerOptions) {
+    this.#options = options;
+    this.#deliveryLogic = this.#provideDeliveryActors();
+  }
+
+  get queue(): string {
+    return this.#options.spec.queue;
+  }
+
+  attach(system: ActorSystem<never>): void {
+    this.#consumer ??= system.get(this.#options.id) as AnyActorRef | undefined;
+  }
+
+  #lost(channel: Channel, reason: string): void {
+    if (this.#channel !== channel) return;
+    this.#channel = undefined;
+    this.#consumerTag = undefined;
+    if (!this.#stopping) this.#consumer?.send({ type: 'CHANNEL_LOST', reason: redact(reason) });
+  }
+
+  async subscribe(signal: AbortSignal): Promise<void> {
+    await this.#closeWrapper();
+    const { connection, topology, prefetch } = this.#options;
+    let failSetup: (error: unknown) => void = () => {};
+    const setupFailed = new Promise<never>((_, reject) => {
+      failSetup = reject;
+    });
+    const wrapper = connection.createChannel({
+      name: `consumer ${this.queue}`,
+      confirm: false,
+      setup: async (channel: Channel) => {
+        channel.on('error', () => {}); // the 'close' that follows carries the consequence
+        channel.on('close', () => this.#lost(channel, 'channel closed'));
+        await declareTopology(channel, topology);
+        await channel.prefetch(prefetch);
+        this.#channel = channel;
+        if (!this.#paused) await this.#consume(channel);
+      },
+    });
+    wrapper.on('error', (error: unknown) => {
+      failSetup(error);
+      if (this.#channel) this.#lost(this.#channel, describeError(error));
+    });
+    this.#wrapper = wrapper;
+    const aborted = new Promise<never>((_, reject) => {
+      signal.addEventListener('abort', () => reject(new Error('subscription abandoned')));
+    });
+    setupFailed.catch(() => {});
+    aborted.catch(() => {});
+    await Promise.race([wrapper.waitForConnect(), setupFailed, aborted]);
+  }
+
+  async #consume(channel: Channel): Promise<void> {
+    const { consumerTag } = await channel.consume(this.queue, (message) => {
+      if (message === null) this.#lost(channel, `the broker cancelled the consumer of ${this.queue}`);
+      else this.#deliver(channel, message);
+    });
+    this.#consumerTag = consumerTag;
+  }
+
+  async pause(): Promise<void> {
+    this.#paused = true;
+    const channel = this.#channel;
+    const tag = this.#consumerTag;
+    this.#consumerTag = undefined;
+    if (channel && tag) await channel.cancel(tag);
+  }
+
+  /** Waits until the database answers and the broker is connected, probing with a growing delay. */
+  async waitForDependencies(signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; !signal.aborted; attempt += 1) {
+      await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), signal);
+      if (signal.aborted) return;
+      if (!this.#options.connection.isConnected()) continue;
+      try {
+        await sql`SELECT 1`.execute(this.#options.db);
+        return;
+      } catch {
+        // still down: probe again
+      }
+    }
+  }
+
+  async resume(): Promise<void> {
+    this.#paused = false;
+    const channel = this.#channel;
+    if (!channel) throw new Error('the channel was lost while paused');
+    await this.#consume(channel);
+  }
+
+  async drain(): Promise<void> {
+    this.#stopping = true;
+    await this.pause().catch(() => {});
+    for (const delivery of this.#inFlight) delivery.send({ type: 'SHUTDOWN' });
+    if (this.#inFlight.size > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.#whenIdle = resolve;
+        }),
+        sleep(this.#options.shutdownTimeoutMs),
+      ]);
+    }
+    await this.#closeWrapper();
+  }
+
+  async #closeWrapper(): Promise<void> {
+    const wrapper = this.#wrapper;
+    this.#wrapper = undefined;
+    this.#channel = undefined;
+    this.#consumerTag = undefined;
+    if (wrapper) await wrapper.close().catch(() => {});
+  }
+
+  #deliver(channel: Channel, message: ConsumeMessage): void {
+    const options = this.#options;
+    const input = toDelivery(this.queue, message);
+    this.#origins.set(input, { channel, message });
+    const delivery = createActor(this.#deliveryLogic, {
+      input: { delivery: input, maxAttempts: options.maxAttempts },
+      inspect: options.inspect,
+    });
+    this.#inFlight.add(delivery);
+    const finish = () => {
+      this.#inFlight.delete(delivery);
+      if (this.#inFlight.size === 0) this.#whenIdle?.();
+    };
+    delivery.subscribe({
+      complete: () => {
+        finish();
+        const output = delivery.getSnapshot().output as DeliveryOutput;
+        if (output.failure?.kind === 'unavailable') {
+          this.#consumer?.send({ type: 'DEPENDENCY_DOWN', reason: output.failure.reason });
+        }
+        if (output.outcome === 'duplicate') options.kickRelay();
+      },
+      // A bug in the machine, not a message failure: leave the message to the broker, never lose it.
+      error: () => {
+        finish();
+        this.#settle(channel, message, 'nack');
+      },
+    });
+    delivery.start();
+  }
+
+  #settleDelivery(delivery: Delivery, how: 'ack' | 'nack'): void {
+    const origin = this.#origins.get(delivery);
+    if (origin) this.#settle(origin.channel, origin.message, how);
+  }
+
+  #settle(channel: Channel, message: Message, how: 'ack' | 'nack'): void {
+    if (this.#channel !== channel) return; // stale channel: the broker redelivers this one
+    try {
+      if (how === 'ack') {
+        this.#options.failpoints.hit(`${this.#options.service}.beforeAck`);
+        channel.ack(message);
+      } else {
+        channel.nack(message, false, true);
+      }
+    } catch {
+      // The channel closed under us: the broker redelivers the message.
+    }
+  }
+
+  #provideDeliveryActors() {
+    const { spec, db, publisher, outbox, failpoints, service, messageMaxBytes, retry } = this.#options;
+    const consumer = spec.queue;
+    return deliveryMachine.provide({
+      actors: {
+        decode: fromPromise<Decoded, Delivery>(async ({ input: delivery }) => {
+          if (delivery.content.byteLength > messageMaxBytes) {
+            throw new PoisonMessageError(
+              `body of ${delivery.content.byteLength} bytes exceeds the limit of ${messageMaxBytes} bytes`,
+            );
+          }
+          let body: unknown;
+          try {
+            body = JSON.parse(utf8.decode(delivery.content));
+          } catch (error) {
+            throw new PoisonMessageError(`body is not JSON: ${describeError(error)}`);
+          }
+          const parsed = spec.schema.safeParse(body);
+          if (!parsed.success) throw new PoisonMessageError(`body fails validation: ${describeIssues(parsed.error)}`);
+          const key = delivery.messageId ? `id:${delivery.messageId}` : `key:${spec.naturalKey(parsed.data)}`;
+          return { key, message: parsed.data };
+        }),
+        persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(async ({ input }) => {
+          let transaction: ControlledTransaction<MessagingTables> | undefined;
+          try {
+            transaction = await db.startTransaction().execute();
+            failpoints.hit(`${service}.persist`);
+            if (!(await recordInbox(transaction, consumer, input.decoded.key))) {
+              return { transaction, duplicate: true, outgoing: [], result: undefined };
+            }
+            if (input.delivery.redelivered) await clearAttempts(transaction, consumer, input.decoded.key);
+            const { outgoing, result } = await spec.handle(transaction, input.decoded.message);
+            await insertOutbox(transaction, outgoing, outbox.leaseMs);
+            return { transaction, duplicate: false, outgoing, result };
+          } catch (error) {
+            throw new PersistFailure(error, transaction);
+          }
+        }),
+        commit: fromPromise<void, { transaction: unknown }>(async ({ input }) => {
+          await (input.transaction as ControlledTransaction<MessagingTables>).commit().execute();
+        }),
+        rollback: fromPromise<void, { transaction: unknown }>(async ({ input }) => {
+          const transaction = input.transaction as ControlledTransaction<MessagingTables> | undefined;
+          if (transaction && !transaction.isCommitted && !transaction.isRolledBack) {
+            await transaction.rollback().execute();
+          }
+        }),
+        publish: fromPromise<void, { key: string; outgoing: readonly unknown[]; duplicate: boolean }>(
+          async ({ input }) => {
+            await outbox.publish(input.outgoing as Parameters<Outbox['publish']>[0]);
+          },
+        ),
+        recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure }>(async ({ input }) =>
+          recordAttempt(db, consumer, input.key, input.failure.reason),
+        ),
+        deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
+          async ({ input }) => {
+            const { delivery, failure, attempts } = input;
+            await publisher.publish({
+              queue: deadLetterQueue(delivery.queue),
+              messageId: delivery.messageId ?? randomUUID(),
+              body: delivery.content,
+              contentType: delivery.contentType ?? 'application/octet-stream',
+              headers: deadLetterHeaders(delivery, failure, attempts),
+            });
+          },
+        ),
+      },
+      actions: {
+        ack: ({ context }) => this.#settleDelivery(context.delivery, 'ack'),
+        nack: ({ context }) => this.#settleDelivery(context.delivery, 'nack'),
+      },
+      delays: {
+        retryDelay: ({ context }) => retryDelayMs(retry, Math.max(1, context.attempts)),
+      },
+    });
+  }
+}
+
+export function consumerLogic(options: ConsumerOptions) {
+  const subscription = new QueueSubscription(options);
+  return consumerMachine.provide({
+    actors: {
+      subscribe: fromPromise(async ({ system, signal }) => {
+        subscription.attach(system as ActorSystem<never>);
+        await subscription.subscribe(signal);
+      }),
+      pause: fromPromise(() => subscription.pause()),
+      waitForDependency: fromPromise(({ signal }) => subscription.waitForDependencies(signal)),
+      resume: fromPromise(() => subscription.resume()),
+      drain: fromPromise(() => subscription.drain()),
+    },
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * Moves committed outbox rows to the broker. Right after a commit the rows are published at once
+ * (`publishNow`); the relay sweeps up whatever that did not confirm: after a crash, an outage, a returned
+ * or timed-out publish. A row is marked sent only after its confirm, so a publish may repeat (at least
+ * once); the receiver's inbox absorbs the repeat.
+ */
+import { fromPromise } from 'xstate';
+import {
+  claimDueOutbox,
+  deferOutbox,
+  markOutboxSent,
+  type MessagingDb,
+  type OutgoingMessage,
+} from '../db/messaging-queries.js';
+import { outboxRelayMachine, type SweepResult } from '../machines/outbox-relay.js';
+import { describeError } from '../policies/classify-error.js';
+import { retryDelayMs } from '../policies/retry-delay.js';
+import type { ConfirmPublisher } from './publisher.js';
+
+export interface OutboxOptions {
+  readonly leaseMs: number;
+  readonly batchSize?: number;
+}
+
+const relayRetry = { baseMs: 500, maxMs: 30_000 };
+
+export class Outbox {
+  readonly #db: MessagingDb;
+  readonly #publisher: ConfirmPublisher;
+  readonly #leaseMs: number;
+  readonly #batchSize: number;
+
+  constructor(db: MessagingDb, publisher: ConfirmPublisher, { leaseMs, batchSize = 200 }: OutboxOptions) {
+    this.#db = db;
+    this.#publisher = publisher;
+    this.#leaseMs = leaseMs;
+    this.#batchSize = batchSize;
+  }
+
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
+  /** Publishes rows and marks the confirmed ones sent; returns how many were confirmed. */
+  async publish(rows: readonly (OutgoingMessage & { attempts?: number })[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const outcomes = await Promise.allSettled(
+      rows.map((row) =>
+        this.#publisher.publish({ queue: row.queue, messageId: row.id, body: Buffer.from(row.body) }),
+      ),
+    );
+    const sent = rows.filter((_, index) => outcomes[index]!.status === 'fulfilled').map((row) => row.id);
+    await markOutboxSent(this.#db, sent);
+    const failed = rows.flatMap((row, index) => {
+      const outcome = outcomes[index]!;
+      return outcome.status === 'rejected' ? [{ row, reason: describeError(outcome.reason) }] : [];
+    });
+    if (failed.length > 0) {
+      await Promise.all(
+        failed.map(({ row, reason }) =>
+          deferOutbox(this.#db, row.id, reason, retryDelayMs(relayRetry, row.attempts ?? 1)),
+        ),
+      );
+      if (sent.length === 0) throw new Error(`publish failed: ${failed[0]!.reason}`);
+    }
+    return sent.length;
+  }
+
+  /** Publishes rows just committed, without waiting; whatever fails stays for the relay. */
+  publishNow(rows: readonly OutgoingMessage[]): void {
+    this.publish(rows).catch(() => {});
+  }
+
+  async sweep(): Promise<SweepResult> {
+    if (!this.#publisher.connected) return { claimed: 0, published: 0, more: false };
+    const rows = await claimDueOutbox(this.#db, this.#batchSize, this.#leaseMs);
+    const published = await this.publish(rows);
+    return { claimed: rows.length, published, more: rows.length === this.#batchSize };
+  }
+}
+
+export function outboxRelayLogic(outbox: Outbox, pollMs: number) {
+  return outboxRelayMachine.provide({
+    actors: { sweep: fromPromise<SweepResult>(() => outbox.sweep()) },
+    delays: { pollInterval: pollMs },
+  });
+}

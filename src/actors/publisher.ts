@@ -1,0 +1,105 @@
+/**
+ * Publishes on a confirm channel with `mandatory` set. A message counts as sent only when the broker has
+ * confirmed it and has not returned it as unroutable. Nothing is buffered in memory while disconnected:
+ * a publish then fails at once, and its outbox row waits for the relay.
+ */
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, Message } from 'amqplib';
+import { declareTopology, type Topology } from './broker.js';
+
+export class NotConnectedError extends Error {
+  override name = 'NotConnectedError';
+  constructor() {
+    super('not connected to the broker');
+  }
+}
+
+export class UnroutableError extends Error {
+  override name = 'UnroutableError';
+}
+
+export class PublishTimeoutError extends Error {
+  override name = 'PublishTimeoutError';
+}
+
+export interface PublishRequest {
+  readonly queue: string;
+  readonly messageId: string;
+  readonly body: Uint8Array;
+  readonly contentType?: string;
+  readonly headers?: Record<string, unknown>;
+  readonly timestamp?: number;
+}
+
+export class ConfirmPublisher {
+  readonly #wrapper: ChannelWrapper;
+  readonly #timeoutMs: number;
+  #channel: ConfirmChannel | undefined;
+  /** Message ids the broker returned as unroutable; the return always arrives before the confirm. */
+  readonly #returned = new Set<string>();
+
+  constructor(connection: AmqpConnectionManager, topology: Topology, timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+    this.#wrapper = connection.createChannel({
+      name: 'publisher',
+      confirm: true,
+      setup: async (channel: ConfirmChannel) => {
+        await declareTopology(channel, topology);
+        channel.on('return', (message: Message) => {
+          const id = message.properties.messageId as unknown;
+          if (typeof id === 'string') this.#returned.add(id);
+        });
+        channel.on('close', () => {
+          if (this.#channel === channel) this.#channel = undefined;
+        });
+        this.#channel = channel;
+      },
+    });
+    // Setup errors (a queue declared elsewhere with other arguments, for example) close the channel;
+    // publishes then fail and the outbox keeps the messages. The relay's errors show them in the log.
+    this.#wrapper.on('error', () => {});
+  }
+
+  get connected(): boolean {
+    return this.#channel !== undefined;
+  }
+
+  publish(request: PublishRequest): Promise<void> {
+    const channel = this.#channel;
+    if (!channel) return Promise.reject(new NotConnectedError());
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new PublishTimeoutError(`no confirm for ${request.messageId} within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+      const settle = (error: unknown) => {
+        clearTimeout(timer);
+        const returned = this.#returned.delete(request.messageId);
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        else if (returned) reject(new UnroutableError(`${request.queue} does not exist: the broker returned ${request.messageId}`));
+        else resolve();
+      };
+      try {
+        channel.publish(
+          '',
+          request.queue,
+          Buffer.from(request.body),
+          {
+            persistent: true,
+            mandatory: true,
+            contentType: request.contentType ?? 'application/json',
+            messageId: request.messageId,
+            timestamp: request.timestamp ?? Math.floor(Date.now() / 1000),
+            headers: request.headers,
+          },
+          settle,
+        );
+      } catch (error) {
+        settle(error);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#wrapper.close().catch(() => {});
+  }
+}

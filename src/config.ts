@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/**
+ * Every setting comes from the environment. A bad value stops start-up with a message that names the
+ * variable, so a typo never runs with a silent default.
+ */
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const postgresUrl = z
+  .string()
+  .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL');
+const queueName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'may hold only letters, digits and _ . : -');
+
+export const configSchema = z.object({
+  AMQP_URL: z
+    .string()
+    .default('amqp://guest:guest@127.0.0.1:5672')
+    .refine(
+      (value) => value.split(',').every((url) => /^amqps?:\/\/[^\s]+$/.test(url.trim())),
+      'must be one amqp:// or amqps:// URL, or several separated by commas',
+    ),
+  USER_DB_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/user_service'),
+  CARD_DB_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/card_service'),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: integer(0, 65535).default(3000),
+  HTTP_BODY_LIMIT: integer(256, 10 * 1024 * 1024).default(16 * 1024),
+  PREFETCH: integer(1, 65535).default(50),
+  MAX_ATTEMPTS: integer(1, 1000).default(5),
+  RETRY_BASE_MS: integer(1, 3_600_000).default(200),
+  RETRY_MAX_MS: integer(1, 3_600_000).default(30_000),
+  PUBLISH_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  OUTBOX_LEASE_MS: integer(500, 3_600_000).default(15_000),
+  OUTBOX_POLL_MS: integer(50, 600_000).default(1_000),
+  MESSAGE_MAX_BYTES: integer(256, 100 * 1024 * 1024).default(64 * 1024),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(15_000),
+  USER_QUEUE: queueName.default('user_queue'),
+  CARD_QUEUE: queueName.default('card_queue'),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  FAILPOINTS: z.string().default(''),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export const configVariables = Object.keys(configSchema.shape) as (keyof Config)[];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    configVariables.filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]]),
+  );
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  if (parsed.data.RETRY_BASE_MS > parsed.data.RETRY_MAX_MS) {
+    throw new ConfigError('invalid configuration: RETRY_BASE_MS must not exceed RETRY_MAX_MS');
+  }
+  return parsed.data;
+}

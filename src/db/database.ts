@@ -1,0 +1,74 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { redact } from '../redact.js';
+
+export interface DatabaseOptions {
+  readonly url: string;
+  readonly maxConnections?: number;
+}
+
+/** The database name a postgres:// URL points at. */
+export function databaseName(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  if (!name) throw new Error(`no database name in ${redact(url)}`);
+  return name;
+}
+
+export function createPool({ url, maxConnections = 10 }: DatabaseOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: maxConnections,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    query_timeout: 30_000,
+    keepAlive: true,
+  });
+  // An idle client whose server went away emits 'error' on the pool; unhandled, it would crash the
+  // process. The next query on that pool fails instead, and the delivery machine handles that failure.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export function createDatabase<DB>(options: DatabaseOptions): Kysely<DB> {
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool: createPool(options) }) });
+}
+
+/**
+ * Creates the database a URL names when it does not exist yet, connecting to the server's `postgres`
+ * database to do it. Safe when several processes try at once.
+ */
+export async function ensureDatabaseExists(url: string): Promise<void> {
+  const name = databaseName(url);
+  const adminUrl = new URL(url);
+  adminUrl.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: adminUrl.toString(), connectionTimeoutMillis: 5_000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    }
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    // 42P04: created meanwhile by another process; 23505: the same race seen through pg_database's index.
+    if (code !== '42P04' && code !== '23505') throw error;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Drops a database (tests clean up with it), ending its other sessions first. */
+export async function dropDatabase(url: string): Promise<void> {
+  const name = databaseName(url);
+  const adminUrl = new URL(url);
+  adminUrl.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: adminUrl.toString() });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Queries on the inbox, outbox and attempt tables that every service database holds. They take the
+ * shared table shapes, so the runtime can run them on any service's database or transaction.
+ */
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { MessagingTables } from './schema.js';
+
+export type MessagingDb = Kysely<MessagingTables>;
+
+/** Any service database, seen through the tables the runtime shares (Kysely's types are invariant). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function messagingTablesOf(db: Kysely<any>): MessagingDb {
+  return db as unknown as MessagingDb;
+}
+
+export interface OutgoingMessage {
+  /** The message id on the wire: a UUID. */
+  readonly id: string;
+  readonly queue: string;
+  /** The exact JSON text to publish. */
+  readonly body: string;
+}
+
+/** Records a consumed message; false when it was already there (a redelivery or a duplicate). */
+export async function recordInbox(db: MessagingDb, consumer: string, messageKey: string): Promise<boolean> {
+  const inserted = await db
+    .insertInto('inbox')
+    .values({ consumer, message_key: messageKey })
+    .onConflict((conflict) => conflict.columns(['consumer', 'message_key']).doNothing())
+    .returning('consumer')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+/**
+ * Writes outgoing messages in the caller's transaction. They are leased to this process for `leaseMs`
+ * (it publishes them right after the commit), after which the relay of any instance may take them.
+ */
+export async function insertOutbox(db: MessagingDb, messages: readonly OutgoingMessage[], leaseMs: number): Promise<void> {
+  if (messages.length === 0) return;
+  await db
+    .insertInto('outbox')
+    .values(
+      messages.map((message) => ({
+        id: message.id,
+        queue: message.queue,
+        body: message.body,
+        next_attempt_at: sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`,
+      })),
+    )
+    .execute();
+}
+
+/**
+ * Takes up to `limit` due rows for this process by moving their lease forward. SKIP LOCKED lets several
+ * instances sweep at once without taking the same row; no transaction stays open while publishing.
+ */
+export async function claimDueOutbox(
+  db: MessagingDb,
+  limit: number,
+  leaseMs: number,
+): Promise<(OutgoingMessage & { attempts: number })[]> {
+  const result = await sql<OutgoingMessage & { attempts: number }>`
+    UPDATE outbox SET next_attempt_at = now() + ${leaseMs} * interval '1 millisecond', attempts = attempts + 1
+    WHERE id IN (
+      SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now()
+      ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, queue, body, attempts`.execute(db);
+  return result.rows;
+}
+
+export async function markOutboxSent(db: MessagingDb, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('outbox').set({ sent_at: sql<Date>`now()` }).where('id', 'in', ids).execute();
+}
+
+/** Notes why a publish failed and when the relay may try again. */
+export async function deferOutbox(db: MessagingDb, id: string, error: string, retryInMs: number): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({ last_error: error, next_attempt_at: sql<Date>`now() + ${retryInMs} * interval '1 millisecond'` })
+    .where('id', '=', id)
+    .where('sent_at', 'is', null)
+    .execute();
+}
+
+/** Counts one more failed attempt of a message, durably, and returns the count. */
+export async function recordAttempt(db: MessagingDb, consumer: string, messageKey: string, error: string): Promise<number> {
+  const row = await db
+    .insertInto('delivery_attempts')
+    .values({ consumer, message_key: messageKey, attempts: 1, last_error: error })
+    .onConflict((conflict) =>
+      conflict.columns(['consumer', 'message_key']).doUpdateSet({
+        attempts: sql<number>`delivery_attempts.attempts + 1`,
+        last_error: error,
+        updated_at: sql<Date>`now()`,
+      }),
+    )
+    .returning('attempts')
+    .executeTakeFirstOrThrow();
+  return row.attempts;
+}
+
+export async function clearAttempts(db: MessagingDb, consumer: string, messageKey: string): Promise<void> {
+  await db.deleteFrom('delivery_attempts').where('consumer', '=', consumer).where('message_key', '=', messageKey).execute();
+}

@@ -1,0 +1,35 @@
+import type { Kysely, Migration } from 'kysely';
+import { sql } from 'kysely';
+import { messagingTables } from './messaging.js';
+
+const usersAndCards: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('users')
+      .addColumn('id', 'uuid', (col) => col.primaryKey())
+      .addColumn('name', 'text', (col) => col.notNull())
+      .addColumn('email', 'text', (col) => col.notNull())
+      .addColumn('created_at', 'timestamptz', (col) => col.notNull())
+      .execute();
+    // An email is taken whatever its case: Ada@example.com and ada@example.com are one person.
+    await sql`CREATE UNIQUE INDEX users_email_unique ON users (lower(email))`.execute(db);
+
+    await db.schema
+      .createTable('cards')
+      .addColumn('id', 'uuid', (col) => col.primaryKey())
+      .addColumn('user_id', 'uuid', (col) => col.notNull().unique().references('users.id'))
+      .addColumn('number', 'text', (col) => col.notNull())
+      .addColumn('created_at', 'timestamptz', (col) => col.notNull())
+      .addColumn('stored_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+      .execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.dropTable('cards').execute();
+    await db.schema.dropTable('users').execute();
+  },
+};
+
+export const userServiceMigrations: Record<string, Migration> = {
+  '0001_messaging_tables': messagingTables,
+  '0002_users_and_cards': usersAndCards,
+};

@@ -1,0 +1,276 @@
+/**
+ * The life of one delivery, as data. Every I/O step is an actor or action supplied by `src/actors/`
+ * through `provide()`, so this file imports nothing that touches the world and can be drawn as it is.
+ *
+ *   receiving ─> persisting ─> committing ─> publishing ─> acking ─> done
+ *       │             └──────────┴─ failure ─> rollingBack ─> recordingFailure ─> backingOff ─> nacking ─> done
+ *       └─ poison ─> deadLettering ─> acking                       └─ poison / attempts spent ─> deadLettering
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import type { ClassifiedFailure } from '../policies/classify-error.js';
+import { classifyError } from '../policies/classify-error.js';
+
+/** What the machine needs of a delivery; `content` is the raw body. */
+export interface Delivery {
+  readonly queue: string;
+  readonly deliveryTag: number;
+  readonly redelivered: boolean;
+  readonly messageId: string | undefined;
+  readonly contentType: string | undefined;
+  readonly headers: Readonly<Record<string, unknown>>;
+  readonly content: Uint8Array;
+}
+
+/** A decoded message: `key` identifies it for the inbox and the attempt count (message id or natural key). */
+export interface Decoded {
+  readonly key: string;
+  readonly message: unknown;
+}
+
+export interface Persisted {
+  readonly transaction: unknown;
+  /** True when the inbox had already seen this message: its effects were committed before. */
+  readonly duplicate: boolean;
+  /** Outbox rows written in the transaction, to publish once it has committed. */
+  readonly outgoing: readonly unknown[];
+  /** Service-specific facts about the effect (for example the card issued), for the summary log line. */
+  readonly result: unknown;
+}
+
+/** A failure inside the transaction, carrying the transaction so that `rollingBack` can end it. */
+export class PersistFailure extends Error {
+  override name = 'PersistFailure';
+  constructor(
+    override readonly cause: unknown,
+    readonly transaction: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+export type DeliveryOutcome = 'acked' | 'duplicate' | 'dead-lettered' | 'retried';
+
+export interface DeliveryContext {
+  readonly delivery: Delivery;
+  readonly maxAttempts: number;
+  key: string | undefined;
+  message: unknown;
+  transaction: unknown;
+  duplicate: boolean;
+  outgoing: readonly unknown[];
+  result: unknown;
+  failure: ClassifiedFailure | undefined;
+  attempts: number;
+  /** The last error seen, for the log line of the transition it caused. */
+  error: string | undefined;
+  outcome: DeliveryOutcome | undefined;
+}
+
+export interface DeliveryInput {
+  readonly delivery: Delivery;
+  readonly maxAttempts: number;
+}
+
+export interface DeliveryOutput {
+  readonly outcome: DeliveryOutcome;
+  readonly failure: ClassifiedFailure | undefined;
+  readonly attempts: number;
+}
+
+export type DeliveryEvent = { type: 'SHUTDOWN' };
+
+const notProvided = (name: string) => () => {
+  throw new Error(`delivery machine: "${name}" was not provided`);
+};
+
+function failureOf(error: unknown): ClassifiedFailure {
+  return classifyError(error instanceof PersistFailure ? error.cause : error);
+}
+
+export const deliveryMachine = setup({
+  types: {
+    context: {} as DeliveryContext,
+    input: {} as DeliveryInput,
+    output: {} as DeliveryOutput,
+    events: {} as DeliveryEvent,
+  },
+  actors: {
+    decode: fromPromise<Decoded, Delivery>(notProvided('decode')),
+    persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(notProvided('persist')),
+    commit: fromPromise<void, { transaction: unknown }>(notProvided('commit')),
+    rollback: fromPromise<void, { transaction: unknown }>(notProvided('rollback')),
+    publish: fromPromise<void, { key: string; outgoing: readonly unknown[]; duplicate: boolean }>(
+      notProvided('publish'),
+    ),
+    recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure }>(notProvided('recordFailure')),
+    deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
+      notProvided('deadLetter'),
+    ),
+  },
+  actions: {
+    ack: notProvided('ack'),
+    nack: notProvided('nack'),
+  },
+  guards: {
+    dependencyUnavailable: ({ context }) => context.failure?.kind === 'unavailable',
+    mustDeadLetter: ({ context }) =>
+      context.failure?.kind === 'poison' || context.attempts >= context.maxAttempts,
+  },
+  delays: {
+    retryDelay: 1_000,
+  },
+}).createMachine({
+  id: 'delivery',
+  context: ({ input }) => ({
+    delivery: input.delivery,
+    maxAttempts: input.maxAttempts,
+    key: undefined,
+    message: undefined,
+    transaction: undefined,
+    duplicate: false,
+    outgoing: [],
+    result: undefined,
+    failure: undefined,
+    attempts: 0,
+    error: undefined,
+    outcome: undefined,
+  }),
+  initial: 'receiving',
+  states: {
+    receiving: {
+      invoke: {
+        src: 'decode',
+        input: ({ context }) => context.delivery,
+        onDone: {
+          target: 'persisting',
+          actions: assign({ key: ({ event }) => event.output.key, message: ({ event }) => event.output.message }),
+        },
+        onError: {
+          target: 'deadLettering',
+          actions: assign({
+            failure: ({ event }) => ({ kind: 'poison', reason: failureOf(event.error).reason }),
+            error: ({ event }) => failureOf(event.error).reason,
+            attempts: 1,
+          }),
+        },
+      },
+    },
+    persisting: {
+      invoke: {
+        src: 'persist',
+        input: ({ context }) => ({ delivery: context.delivery, decoded: { key: context.key!, message: context.message } }),
+        onDone: {
+          target: 'committing',
+          actions: assign({
+            transaction: ({ event }) => event.output.transaction,
+            duplicate: ({ event }) => event.output.duplicate,
+            outgoing: ({ event }) => event.output.outgoing,
+            result: ({ event }) => event.output.result,
+          }),
+        },
+        onError: {
+          target: 'rollingBack',
+          actions: assign({
+            transaction: ({ event }) => (event.error instanceof PersistFailure ? event.error.transaction : undefined),
+            failure: ({ event }) => failureOf(event.error),
+            error: ({ event }) => failureOf(event.error).reason,
+          }),
+        },
+      },
+    },
+    committing: {
+      invoke: {
+        src: 'commit',
+        input: ({ context }) => ({ transaction: context.transaction }),
+        onDone: { target: 'publishing', actions: assign({ transaction: undefined }) },
+        // A failed commit has an unknown outcome: retry, and let the inbox absorb it if it did commit.
+        onError: {
+          target: 'rollingBack',
+          actions: assign({
+            failure: ({ event }) => failureOf(event.error),
+            error: ({ event }) => failureOf(event.error).reason,
+          }),
+        },
+      },
+    },
+    publishing: {
+      invoke: {
+        src: 'publish',
+        input: ({ context }) => ({ key: context.key!, outgoing: context.outgoing, duplicate: context.duplicate }),
+        onDone: { target: 'acking' },
+        // The outgoing messages are committed in the outbox: the relay delivers them later. Not a reason to nack.
+        onError: {
+          target: 'acking',
+          actions: assign({ error: ({ event }) => `publish deferred to the outbox relay: ${failureOf(event.error).reason}` }),
+        },
+      },
+    },
+    acking: {
+      entry: [
+        'ack',
+        assign({
+          outcome: ({ context }) =>
+            context.failure ? 'dead-lettered' : context.duplicate ? 'duplicate' : 'acked',
+        }),
+      ],
+      always: { target: 'done' },
+    },
+    rollingBack: {
+      invoke: {
+        src: 'rollback',
+        input: ({ context }) => ({ transaction: context.transaction }),
+        onDone: [
+          { guard: 'dependencyUnavailable', target: 'backingOff', actions: assign({ transaction: undefined }) },
+          { target: 'recordingFailure', actions: assign({ transaction: undefined }) },
+        ],
+        // The rollback itself failed: the connection is gone and the server has rolled back for us.
+        onError: [
+          { guard: 'dependencyUnavailable', target: 'backingOff', actions: assign({ transaction: undefined }) },
+          { target: 'recordingFailure', actions: assign({ transaction: undefined }) },
+        ],
+      },
+    },
+    recordingFailure: {
+      invoke: {
+        src: 'recordFailure',
+        input: ({ context }) => ({ key: context.key!, failure: context.failure! }),
+        onDone: [
+          { guard: 'mustDeadLetter', target: 'deadLettering', actions: assign({ attempts: ({ event }) => event.output }) },
+          { target: 'backingOff', actions: assign({ attempts: ({ event }) => event.output }) },
+        ],
+        onError: {
+          target: 'backingOff',
+          actions: assign({
+            failure: ({ event }) => failureOf(event.error),
+            error: ({ event }) => `could not record the attempt: ${failureOf(event.error).reason}`,
+          }),
+        },
+      },
+    },
+    backingOff: {
+      after: { retryDelay: { target: 'nacking' } },
+      on: { SHUTDOWN: { target: 'nacking' } },
+    },
+    nacking: {
+      entry: ['nack', assign({ outcome: 'retried' })],
+      always: { target: 'done' },
+    },
+    deadLettering: {
+      invoke: {
+        src: 'deadLetter',
+        input: ({ context }) => ({ delivery: context.delivery, failure: context.failure!, attempts: context.attempts }),
+        onDone: { target: 'acking' },
+        onError: {
+          target: 'backingOff',
+          actions: assign({ error: ({ event }) => `dead-lettering failed: ${failureOf(event.error).reason}` }),
+        },
+      },
+    },
+    done: { type: 'final' },
+  },
+  output: ({ context }) => ({
+    outcome: context.outcome ?? 'retried',
+    failure: context.failure,
+    attempts: context.attempts,
+  }),
+});

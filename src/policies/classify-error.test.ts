@@ -1,0 +1,33 @@
+import test from 'ava';
+import { classifyError, PoisonMessageError } from './classify-error.js';
+
+const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+test('a poison message error is poison', (t) => {
+  t.is(classifyError(new PoisonMessageError('body is not JSON')).kind, 'poison');
+});
+
+test('constraint violations and bad data from PostgreSQL are poison', (t) => {
+  t.is(classifyError(withCode('insert violates foreign key', '23503')).kind, 'poison');
+  t.is(classifyError(withCode('duplicate key value', '23505')).kind, 'poison');
+  t.is(classifyError(withCode('invalid input syntax for type uuid', '22P02')).kind, 'poison');
+});
+
+test('an unreachable or terminated database is unavailable', (t) => {
+  t.is(classifyError(withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')).kind, 'unavailable');
+  t.is(classifyError(withCode('terminating connection due to administrator command', '57P01')).kind, 'unavailable');
+  t.is(classifyError(withCode('connection failure', '08006')).kind, 'unavailable');
+  t.is(classifyError(new Error('Connection terminated unexpectedly')).kind, 'unavailable');
+  t.is(classifyError(new AggregateError([withCode('a', 'ECONNREFUSED'), withCode('b', 'ECONNREFUSED')])).kind, 'unavailable');
+});
+
+test('serialization failures, deadlocks and unknown errors are transient', (t) => {
+  t.is(classifyError(withCode('could not serialize access', '40001')).kind, 'transient');
+  t.is(classifyError(withCode('deadlock detected', '40P01')).kind, 'transient');
+  t.is(classifyError(new Error('something odd')).kind, 'transient');
+  t.is(classifyError('a string was thrown').kind, 'transient');
+});
+
+test('the reason carries the message and the code', (t) => {
+  t.is(classifyError(withCode('deadlock detected', '40P01')).reason, 'deadlock detected (40P01)');
+});

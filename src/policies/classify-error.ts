@@ -1,0 +1,82 @@
+/**
+ * Sorts a failure into what to do about it:
+ * - `poison`: the message itself is at fault (not JSON, fails validation, breaks a constraint); retrying
+ *   cannot help, so it is dead-lettered at once.
+ * - `unavailable`: a dependency is unreachable (connection refused, reset, terminated, server shutting
+ *   down); not the message's fault, so the attempt is not counted and the consumer pauses.
+ * - `transient`: anything else (serialization failure, deadlock, a bug that may pass); retried with a
+ *   growing delay and counted, so that a message failing every time ends in the dead-letter queue.
+ */
+export type FailureKind = 'poison' | 'unavailable' | 'transient';
+
+export interface ClassifiedFailure {
+  readonly kind: FailureKind;
+  readonly reason: string;
+}
+
+/** Thrown for a message that can never be processed: the reason is recorded with the dead letter. */
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+}
+
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown (pg_terminate_backend, server stopping)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up)
+  '53300', // too_many_connections
+]);
+
+const unavailableMessages = [
+  /connection terminated/i,
+  /terminating connection/i,
+  /connection (is )?closed/i,
+  /not queryable/i,
+  /timeout exceeded when trying to connect/i,
+  /the database system is (starting up|shutting down)/i,
+  /socket hang up/i,
+  /channel (is )?closed/i,
+  /not connected/i,
+];
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = errorCode(error);
+    return code ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}
+
+export function classifyError(error: unknown): ClassifiedFailure {
+  const reason = describeError(error);
+  if (error instanceof PoisonMessageError) return { kind: 'poison', reason };
+  const code = errorCode(error);
+  if (code !== undefined) {
+    if (unavailableCodes.has(code) || code.startsWith('08')) return { kind: 'unavailable', reason };
+    // Class 22 (data exception) and 23 (integrity constraint violation): the message's own data is wrong.
+    if (/^2[23][0-9A-Z]{3}$/.test(code)) return { kind: 'poison', reason };
+  }
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    const inner = error.errors.map(classifyError);
+    if (inner.every((failure) => failure.kind === 'unavailable')) return { kind: 'unavailable', reason };
+  }
+  if (error instanceof Error && unavailableMessages.some((pattern) => pattern.test(error.message))) {
+    return { kind: 'unavailable', reason };
+  }
+  return { kind: 'transient', reason };
+}

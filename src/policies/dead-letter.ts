@@ -1,0 +1,47 @@
+/**
+ * What a dead letter carries: the original body and properties, and in headers why it died, after how
+ * many attempts, from which queue and when. Original headers are kept as they were.
+ */
+import type { ClassifiedFailure } from './classify-error.js';
+
+export const deadLetterHeader = {
+  reason: 'x-ackstate-reason',
+  kind: 'x-ackstate-failure-kind',
+  attempts: 'x-ackstate-attempts',
+  queue: 'x-ackstate-original-queue',
+  messageId: 'x-ackstate-original-message-id',
+  contentType: 'x-ackstate-original-content-type',
+  redelivered: 'x-ackstate-redelivered',
+  deadLetteredAt: 'x-ackstate-dead-lettered-at',
+} as const;
+
+const maxReasonLength = 2_000;
+
+export interface DeadLetterSource {
+  readonly queue: string;
+  readonly messageId: string | undefined;
+  readonly contentType: string | undefined;
+  readonly redelivered: boolean;
+  readonly headers: Readonly<Record<string, unknown>>;
+}
+
+export function deadLetterHeaders(
+  source: DeadLetterSource,
+  failure: ClassifiedFailure,
+  attempts: number,
+  now: Date = new Date(),
+): Record<string, unknown> {
+  const reason =
+    failure.reason.length > maxReasonLength ? `${failure.reason.slice(0, maxReasonLength)}…` : failure.reason;
+  return {
+    ...source.headers,
+    [deadLetterHeader.reason]: reason,
+    [deadLetterHeader.kind]: failure.kind,
+    [deadLetterHeader.attempts]: attempts,
+    [deadLetterHeader.queue]: source.queue,
+    [deadLetterHeader.messageId]: source.messageId ?? null,
+    [deadLetterHeader.contentType]: source.contentType ?? null,
+    [deadLetterHeader.redelivered]: source.redelivered,
+    [deadLetterHeader.deadLetteredAt]: now.toISOString(),
+  };
+}

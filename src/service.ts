@@ -1,0 +1,45 @@
+/**
+ * What a service is to the runtime: data. It names the queue it consumes, the schema of its messages, a
+ * handler that turns one message into effects and outgoing messages inside the runtime's transaction,
+ * and the human-readable log lines. The runtime owns everything else: parsing, the inbox, the outbox,
+ * ack/nack, retries and dead-lettering.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Kysely, Migration, Transaction } from 'kysely';
+import type { z } from 'zod';
+import type { OutgoingMessage } from './db/messaging-queries.js';
+import type { MessagingTables } from './db/schema.js';
+
+export interface HandlerResult {
+  readonly outgoing: readonly OutgoingMessage[];
+  /** Facts about the effect, for the summary log line (for example the card issued). */
+  readonly result?: unknown;
+}
+
+export interface ConsumerSpec<DB, Message> {
+  readonly queue: string;
+  readonly schema: z.ZodType<Message>;
+  /** Identifies a message that arrives without a message id (the seed's producers set none). */
+  naturalKey(message: Message): string;
+  handle(trx: Transaction<DB>, message: Message): Promise<HandlerResult>;
+  readonly describe: {
+    received(message: Message): string;
+    completed(message: Message, result: unknown): string;
+  };
+}
+
+export interface ServiceContext<DB> {
+  readonly db: Kysely<DB>;
+  /** Publishes committed outbox rows now; whatever fails stays for the relay. Never throws. */
+  publishNow(messages: readonly OutgoingMessage[]): void;
+}
+
+export interface ServiceSpec<DB extends MessagingTables> {
+  readonly name: 'user' | 'card';
+  readonly databaseUrl: string;
+  readonly migrations: Record<string, Migration>;
+  // The runtime treats every consumer alike; each service's own module keeps its message type.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly consumer: ConsumerSpec<DB, any>;
+  readonly routes?: (app: FastifyInstance, context: ServiceContext<DB>) => void;
+}

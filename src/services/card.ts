@@ -1,0 +1,62 @@
+/**
+ * The card service: for each user on the user queue, stores the user, issues exactly one card (a
+ * 16-digit Luhn-valid number) and announces it on the card queue, all in the runtime's one transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import { cardServiceMigrations } from '../db/migrations/card-service.js';
+import type { CardServiceDatabase } from '../db/schema.js';
+import type { ServiceSpec } from '../service.js';
+import { newCardNumber } from './card-number.js';
+import { userMessageSchema, type CardMessage, type UserMessage } from './messages.js';
+
+interface Issued {
+  readonly card: CardMessage | undefined;
+}
+
+export function cardService(config: Config): ServiceSpec<CardServiceDatabase> {
+  return {
+    name: 'card',
+    databaseUrl: config.CARD_DB_URL,
+    migrations: cardServiceMigrations,
+    consumer: {
+      queue: config.USER_QUEUE,
+      schema: userMessageSchema,
+      naturalKey: (user: UserMessage) => `user:${user.id}`,
+      async handle(trx, user: UserMessage) {
+        await trx
+          .insertInto('users')
+          .values({ id: user.id, name: user.name, email: user.email, created_at: user.created_at })
+          .onConflict((conflict) => conflict.column('id').doNothing())
+          .execute();
+        const card: CardMessage = {
+          id: randomUUID(),
+          user_id: user.id,
+          number: newCardNumber(),
+          created_at: new Date().toISOString(),
+        };
+        // One card per user: when the user already has one, this delivery is a repeat and issues nothing.
+        const issued = await trx
+          .insertInto('cards')
+          .values(card)
+          .onConflict((conflict) => conflict.column('user_id').doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (!issued) return { outgoing: [], result: { card: undefined } satisfies Issued };
+        return {
+          outgoing: [{ id: randomUUID(), queue: config.CARD_QUEUE, body: JSON.stringify(card) }],
+          result: { card } satisfies Issued,
+        };
+      },
+      describe: {
+        received: (user: UserMessage) => `Processing user: ${user.id}`,
+        completed: (user: UserMessage, result: unknown) => {
+          const { card } = result as Issued;
+          return card
+            ? `Successfully processed user ${user.id}, created card ${card.id}, and acked message`
+            : `User ${user.id} already has its card; acked the repeat`;
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/** The wire contract: the JSON bodies on `user_queue` and `card_queue`. */
+import { z } from 'zod';
+import { passesLuhn } from './card-number.js';
+
+/** No control characters: they are refused rather than stored, so names and emails print safely. */
+const printable = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    // eslint-disable-next-line no-control-regex
+    .refine((value) => !/[\u0000-\u001f\u007f-\u009f]/.test(value), 'must not contain control characters');
+
+export const nameSchema = printable(200);
+export const emailSchema = z.email().max(254).pipe(printable(254));
+const timestamp = z.iso.datetime({ offset: true });
+
+export const userMessageSchema = z.object({
+  id: z.uuid(),
+  name: nameSchema,
+  email: emailSchema,
+  created_at: timestamp,
+});
+export type UserMessage = z.infer<typeof userMessageSchema>;
+
+export const cardMessageSchema = z.object({
+  id: z.uuid(),
+  user_id: z.uuid(),
+  number: z
+    .string()
+    .regex(/^\d{16}$/, 'must be 16 digits')
+    .refine(passesLuhn, 'must pass the Luhn check'),
+  created_at: timestamp,
+});
+export type CardMessage = z.infer<typeof cardMessageSchema>;
+
+/** The body of POST /users. Unknown fields are refused so that a typo is not silently ignored. */
+export const createUserRequestSchema = z.strictObject({ name: nameSchema, email: emailSchema });
+
+/** One line per problem, naming the field: the reason given with a 400 or a dead letter. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
+    .join('; ');
+}

@@ -1,0 +1,111 @@
+/**
+ * The user service: creates users over HTTP (the user row and its outgoing message in one transaction)
+ * and stores, for each user, the card that arrives on the card queue.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { insertOutbox, messagingTablesOf } from '../db/messaging-queries.js';
+import { userServiceMigrations } from '../db/migrations/user-service.js';
+import type { UserServiceDatabase } from '../db/schema.js';
+import type { ServiceContext, ServiceSpec } from '../service.js';
+import { cardMessageSchema, createUserRequestSchema, describeIssues, type CardMessage, type UserMessage } from './messages.js';
+import { z } from 'zod';
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const uniqueViolation = '23505';
+const userId = z.uuid();
+
+function routes(config: Config, leaseMs: number) {
+  return (app: FastifyInstance, { db, publishNow }: ServiceContext<UserServiceDatabase>) => {
+    app.post('/users', async (request, reply) => {
+      const parsed = createUserRequestSchema.safeParse(request.body);
+      if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error));
+      const user: UserMessage = {
+        id: randomUUID(),
+        name: parsed.data.name,
+        email: parsed.data.email,
+        created_at: new Date().toISOString(),
+      };
+      const outgoing = [{ id: randomUUID(), queue: config.USER_QUEUE, body: JSON.stringify(user) }];
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('users').values(user).execute();
+          await insertOutbox(messagingTablesOf(trx), outgoing, leaseMs);
+        });
+      } catch (error) {
+        if ((error as { code?: string }).code === uniqueViolation) {
+          throw new HttpError(409, `email ${user.email} is already taken`);
+        }
+        throw error;
+      }
+      publishNow(outgoing);
+      return reply.code(201).send({ ...user, card: null });
+    });
+
+    app.get<{ Params: { id: string } }>('/users/:id', async (request) => {
+      if (!userId.safeParse(request.params.id).success) throw new HttpError(400, 'id must be a UUID');
+      const row = await db
+        .selectFrom('users')
+        .leftJoin('cards', 'cards.user_id', 'users.id')
+        .select([
+          'users.id',
+          'users.name',
+          'users.email',
+          'users.created_at',
+          'cards.id as card_id',
+          'cards.number as card_number',
+          'cards.created_at as card_created_at',
+        ])
+        .where('users.id', '=', request.params.id)
+        .executeTakeFirst();
+      if (!row) throw new HttpError(404, `no user with id ${request.params.id}`);
+      return {
+        id: row.id,
+        name: row.name,
+        email: row.email,
+        created_at: row.created_at.toISOString(),
+        card:
+          row.card_id && row.card_number && row.card_created_at
+            ? { id: row.card_id, number: row.card_number, created_at: row.card_created_at.toISOString() }
+            : null,
+      };
+    });
+  };
+}
+
+export function userService(config: Config): ServiceSpec<UserServiceDatabase> {
+  return {
+    name: 'user',
+    databaseUrl: config.USER_DB_URL,
+    migrations: userServiceMigrations,
+    consumer: {
+      queue: config.CARD_QUEUE,
+      schema: cardMessageSchema,
+      naturalKey: (card: CardMessage) => `card:${card.id}`,
+      async handle(trx, card: CardMessage) {
+        // A repeat of the same card is harmless; a second, different card for the user breaks the
+        // unique user_id, which makes the message poison (it is dead-lettered with that reason).
+        await trx
+          .insertInto('cards')
+          .values(card)
+          .onConflict((conflict) => conflict.column('id').doNothing())
+          .execute();
+        return { outgoing: [] };
+      },
+      describe: {
+        received: (card: CardMessage) => `Processing card: ${card.id} for user ${card.user_id}`,
+        completed: (card: CardMessage) => `Successfully saved and acked card: ${card.id} for user ${card.user_id}`,
+      },
+    },
+    routes: routes(config, config.OUTBOX_LEASE_MS),
+  };
+}
