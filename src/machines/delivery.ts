@@ -113,8 +113,10 @@ export const deliveryMachine = setup({
   },
   guards: {
     dependencyUnavailable: ({ context }) => context.failure?.kind === 'unavailable',
-    mustDeadLetter: ({ context }) =>
-      context.failure?.kind === 'poison' || context.attempts >= context.maxAttempts,
+    // Evaluated on recordFailure's result, before it is assigned to the context.
+    mustDeadLetter: ({ context, event }) =>
+      context.failure?.kind === 'poison' ||
+      ((event as { output?: unknown }).output as number | undefined ?? context.attempts) >= context.maxAttempts,
   },
   delays: {
     retryDelay: 1_000,

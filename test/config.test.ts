@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import test from 'ava';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { mainScript } from './support/service-process.js';
+
+test('the defaults run against the local broker and database, with the seed queue names', (t) => {
+  const config = loadConfig({});
+  t.is(config.AMQP_URL, 'amqp://guest:guest@127.0.0.1:5672');
+  t.is(config.USER_QUEUE, 'user_queue');
+  t.is(config.CARD_QUEUE, 'card_queue');
+  t.is(config.HTTP_PORT, 3000);
+  t.true(config.PREFETCH > 1);
+});
+
+const badSettings: [string, string][] = [
+  ['PREFETCH', 'many'],
+  ['PREFETCH', '0'],
+  ['HTTP_PORT', '70000'],
+  ['AMQP_URL', 'http://broker'],
+  ['USER_DB_URL', 'mysql://db/x'],
+  ['LOG_LEVEL', 'loud'],
+  ['USER_QUEUE', 'has space'],
+  ['MAX_ATTEMPTS', '-1'],
+];
+
+for (const [variable, value] of badSettings) {
+  test(`${variable}=${value} is refused with a message naming ${variable}`, (t) => {
+    const error = t.throws(() => loadConfig({ [variable]: value }), { instanceOf: ConfigError });
+    t.regex(error!.message, new RegExp(variable));
+  });
+}
+
+test('several broker URLs, separated by commas, are accepted', (t) => {
+  t.notThrows(() => loadConfig({ AMQP_URL: 'amqp://a:b@h1:5672,amqps://a:b@h2:5671' }));
+});
+
+test('a bad setting stops the process at start-up with the variable named, and prints no password', async (t) => {
+  const child = spawn(process.execPath, [mainScript], {
+    env: { PATH: process.env.PATH ?? '', PREFETCH: 'lots', AMQP_URL: 'amqp://app:hunter2@127.0.0.1:5672' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  t.is(code, 1);
+  t.regex(output, /PREFETCH/);
+  t.false(output.includes('hunter2'));
+});
+
+test('an unknown mode is refused with the usage', async (t) => {
+  const child = spawn(process.execPath, [mainScript, 'cards'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  t.is(code, 2);
+  t.regex(output, /usage: node dist\/main\.js \[both\|user\|card\]/);
+});

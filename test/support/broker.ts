@@ -1,0 +1,57 @@
+/** Direct access to the local broker, as an outside producer (such as the seed's services) would have it. */
+import type { ConfirmChannel, GetMessage, Options } from 'amqplib';
+import amqplib from 'amqplib';
+import { amqpUrl } from './environment.js';
+
+async function withChannel<T>(use: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
+  const connection = await amqplib.connect(amqpUrl);
+  try {
+    const channel = await connection.createConfirmChannel();
+    const result = await use(channel);
+    await channel.close();
+    return result;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Publishes persistent messages with confirms; the queue is declared as the seed declares it. */
+export async function publishRaw(queue: string, bodies: (string | Buffer)[], options: Options.Publish = {}): Promise<void> {
+  await withChannel(async (channel) => {
+    await channel.assertQueue(queue, { durable: true });
+    for (const body of bodies) {
+      channel.sendToQueue(queue, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, ...options });
+    }
+    await channel.waitForConfirms();
+  });
+}
+
+export interface QueueCounts {
+  readonly messages: number;
+  readonly consumers: number;
+}
+
+export async function queueCounts(queue: string): Promise<QueueCounts> {
+  return withChannel(async (channel) => {
+    const { messageCount, consumerCount } = await channel.checkQueue(queue);
+    return { messages: messageCount, consumers: consumerCount };
+  });
+}
+
+/** Reads every message of a queue and puts them all back: a look that changes nothing. */
+export async function peekQueue(queue: string): Promise<GetMessage[]> {
+  const connection = await amqplib.connect(amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    const seen: GetMessage[] = [];
+    for (;;) {
+      const message = await channel.get(queue, { noAck: false });
+      if (message === false) break;
+      seen.push(message);
+    }
+    await channel.close(); // unacked messages return to the queue
+    return seen;
+  } finally {
+    await connection.close();
+  }
+}

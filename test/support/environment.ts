@@ -1,0 +1,76 @@
+/**
+ * An isolated environment per test: its own queue names and databases on the local broker and
+ * PostgreSQL, removed again when the test ends.
+ */
+import { randomBytes } from 'node:crypto';
+import amqplib from 'amqplib';
+import pg from 'pg';
+import { dropDatabase } from '../../src/db/database.js';
+
+export const amqpUrl = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const postgresServer = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+export interface TestEnvironment {
+  readonly id: string;
+  readonly userQueue: string;
+  readonly cardQueue: string;
+  readonly userDbUrl: string;
+  readonly cardDbUrl: string;
+  /** The environment variables a service process of this test runs with. */
+  readonly env: Record<string, string>;
+  cleanUp(): Promise<void>;
+}
+
+export function createTestEnvironment(label: string, extra: Record<string, string> = {}): TestEnvironment {
+  const id = `${label.replace(/[^a-z0-9]/gi, '').slice(0, 20).toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  const userQueue = `t_${id}_user_queue`;
+  const cardQueue = `t_${id}_card_queue`;
+  const userDbUrl = `${postgresServer}/ackstate_t_${id}_user`;
+  const cardDbUrl = `${postgresServer}/ackstate_t_${id}_card`;
+  return {
+    id,
+    userQueue,
+    cardQueue,
+    userDbUrl,
+    cardDbUrl,
+    env: {
+      AMQP_URL: amqpUrl,
+      USER_DB_URL: userDbUrl,
+      CARD_DB_URL: cardDbUrl,
+      USER_QUEUE: userQueue,
+      CARD_QUEUE: cardQueue,
+      RETRY_BASE_MS: '50',
+      RETRY_MAX_MS: '1000',
+      OUTBOX_LEASE_MS: '2000',
+      OUTBOX_POLL_MS: '200',
+      LOG_LEVEL: 'info',
+      ...extra,
+    },
+    async cleanUp() {
+      const connection = await amqplib.connect(amqpUrl);
+      try {
+        const channel = await connection.createChannel();
+        for (const queue of [userQueue, cardQueue, `${userQueue}.dead`, `${cardQueue}.dead`]) {
+          await channel.deleteQueue(queue);
+        }
+        await channel.close();
+      } finally {
+        await connection.close();
+      }
+      await dropDatabase(userDbUrl);
+      await dropDatabase(cardDbUrl);
+    },
+  };
+}
+
+/** Runs one query on a database and returns its rows. */
+export async function query<Row = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as Row[];
+  } finally {
+    await client.end();
+  }
+}
