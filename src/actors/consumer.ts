@@ -117,6 +117,7 @@ class QueueSubscription {
 
   async subscribe(signal: AbortSignal): Promise<void> {
     await this.#closeWrapper();
+    this.#paused = false; // a pause belongs to the subscription it was made on
     const { connection, topology, prefetch } = this.#options;
     let failSetup: (error: unknown) => void = () => {};
     const setupFailed = new Promise<never>((_, reject) => {

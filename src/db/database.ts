@@ -26,6 +26,9 @@ export function createPool({ url, maxConnections = 10 }: DatabaseOptions): pg.Po
   // An idle client whose server went away emits 'error' on the pool; unhandled, it would crash the
   // process. The next query on that pool fails instead, and the delivery machine handles that failure.
   pool.on('error', () => {});
+  // A client checked out by an open transaction has no pool listener: its server's FATAL (a terminated
+  // session) would be an unhandled 'error' event. The transaction's next query fails instead.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -91,6 +91,7 @@ export const consumerMachine = setup({
         src: 'waitForDependency',
         input: ({ context }) => ({ queue: context.queue }),
         onDone: { target: 'resuming', actions: assign({ error: undefined }) },
+        onError: { target: 'restarting', actions: assign({ error: ({ event }) => describe(event.error) }) },
       },
       on: { CHANNEL_LOST: { target: 'restarting', actions: assign({ error: ({ event }) => event.reason }) } },
     },

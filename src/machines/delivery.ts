@@ -240,13 +240,21 @@ export const deliveryMachine = setup({
           { guard: 'mustDeadLetter', target: 'deadLettering', actions: assign({ attempts: ({ event }) => event.output }) },
           { target: 'backingOff', actions: assign({ attempts: ({ event }) => event.output }) },
         ],
-        onError: {
-          target: 'backingOff',
-          actions: assign({
-            failure: ({ event }) => failureOf(event.error),
-            error: ({ event }) => `could not record the attempt: ${failureOf(event.error).reason}`,
-          }),
-        },
+        // A poison message needs no database to be dead-lettered; anything else waits for the database.
+        onError: [
+          {
+            guard: 'mustDeadLetter',
+            target: 'deadLettering',
+            actions: assign({ error: ({ event }) => `could not record the attempt: ${failureOf(event.error).reason}` }),
+          },
+          {
+            target: 'backingOff',
+            actions: assign({
+              failure: ({ event }) => failureOf(event.error),
+              error: ({ event }) => `could not record the attempt: ${failureOf(event.error).reason}`,
+            }),
+          },
+        ],
       },
     },
     backingOff: {

@@ -90,8 +90,12 @@ export const supervisorMachine = setup({
       },
     },
     stopping: {
-      entry: enqueueActions(({ context, enqueue }) => {
-        for (const child of context.children) enqueue.sendTo(child.id, { type: 'STOP' });
+      // Children exist only if the supervisor got as far as running; a STOP during start-up has none to stop.
+      entry: enqueueActions(({ context, self, enqueue }) => {
+        const running = self.getSnapshot().children as Record<string, unknown>;
+        for (const child of context.children) {
+          if (running[child.id]) enqueue.sendTo(child.id, { type: 'STOP' });
+        }
       }),
       invoke: {
         src: 'shutdown',

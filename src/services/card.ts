@@ -51,7 +51,7 @@ export function cardService(config: Config): ServiceSpec<CardServiceDatabase> {
       describe: {
         received: (user: UserMessage) => `Processing user: ${user.id}`,
         completed: (user: UserMessage, result: unknown) => {
-          const { card } = result as Issued;
+          const card = (result as Issued | undefined)?.card;
           return card
             ? `Successfully processed user ${user.id}, created card ${card.id}, and acked message`
             : `User ${user.id} already has its card; acked the repeat`;

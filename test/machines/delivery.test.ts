@@ -1,0 +1,421 @@
+import test from 'ava';
+import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
+import {
+  deliveryMachine,
+  PersistFailure,
+  type Decoded,
+  type Delivery,
+  type DeliveryOutput,
+  type Persisted,
+} from '../../src/machines/delivery.js';
+import { PoisonMessageError, type ClassifiedFailure } from '../../src/policies/classify-error.js';
+import { patience, stateTrace, withCode } from './support.js';
+
+const delivery: Delivery = {
+  queue: 'user.registered',
+  deliveryTag: 7,
+  redelivered: false,
+  messageId: 'm-1',
+  contentType: 'application/json',
+  headers: {},
+  content: new TextEncoder().encode('{"userId":"u-1"}'),
+};
+
+const decoded: Decoded = { key: 'id:m-1', message: { userId: 'u-1' } };
+const transaction = { name: 'tx-1' };
+const persisted: Persisted = { transaction, duplicate: false, outgoing: [{ row: 1 }], result: { card: 'c-1' } };
+
+type PersistInput = { delivery: Delivery; decoded: Decoded };
+type TransactionInput = { transaction: unknown };
+type PublishInput = { key: string; outgoing: readonly unknown[]; duplicate: boolean };
+type RecordInput = { key: string; failure: ClassifiedFailure };
+type DeadLetterInput = { delivery: Delivery; failure: ClassifiedFailure; attempts: number };
+
+/** What each stub does; anything left out succeeds (the happy path). */
+interface Stubs {
+  decode?: (input: Delivery) => Promise<Decoded>;
+  persist?: (input: PersistInput) => Promise<Persisted>;
+  commit?: (input: TransactionInput) => Promise<void>;
+  rollback?: (input: TransactionInput) => Promise<void>;
+  publish?: (input: PublishInput) => Promise<void>;
+  recordFailure?: (input: RecordInput) => Promise<number>;
+  deadLetter?: (input: DeadLetterInput) => Promise<void>;
+}
+
+interface Calls {
+  decode: Delivery[];
+  persist: PersistInput[];
+  commit: TransactionInput[];
+  rollback: TransactionInput[];
+  publish: PublishInput[];
+  recordFailure: RecordInput[];
+  deadLetter: DeadLetterInput[];
+  ack: number;
+  nack: number;
+}
+
+function deliveryActor(stubs: Stubs = {}, options: { maxAttempts?: number; retryDelay?: number } = {}) {
+  const calls: Calls = {
+    decode: [],
+    persist: [],
+    commit: [],
+    rollback: [],
+    publish: [],
+    recordFailure: [],
+    deadLetter: [],
+    ack: 0,
+    nack: 0,
+  };
+  const logic = deliveryMachine.provide({
+    actors: {
+      decode: fromPromise<Decoded, Delivery>(async ({ input }) => {
+        calls.decode.push(input);
+        return stubs.decode ? stubs.decode(input) : decoded;
+      }),
+      persist: fromPromise<Persisted, PersistInput>(async ({ input }) => {
+        calls.persist.push(input);
+        return stubs.persist ? stubs.persist(input) : persisted;
+      }),
+      commit: fromPromise<void, TransactionInput>(async ({ input }) => {
+        calls.commit.push(input);
+        if (stubs.commit) await stubs.commit(input);
+      }),
+      rollback: fromPromise<void, TransactionInput>(async ({ input }) => {
+        calls.rollback.push(input);
+        if (stubs.rollback) await stubs.rollback(input);
+      }),
+      publish: fromPromise<void, PublishInput>(async ({ input }) => {
+        calls.publish.push(input);
+        if (stubs.publish) await stubs.publish(input);
+      }),
+      recordFailure: fromPromise<number, RecordInput>(async ({ input }) => {
+        calls.recordFailure.push(input);
+        return stubs.recordFailure ? stubs.recordFailure(input) : calls.recordFailure.length;
+      }),
+      deadLetter: fromPromise<void, DeadLetterInput>(async ({ input }) => {
+        calls.deadLetter.push(input);
+        if (stubs.deadLetter) await stubs.deadLetter(input);
+      }),
+    },
+    actions: {
+      ack: () => {
+        calls.ack += 1;
+      },
+      nack: () => {
+        calls.nack += 1;
+      },
+    },
+    delays: { retryDelay: options.retryDelay ?? 1 },
+  });
+  const trace = stateTrace();
+  const actor = createActor(logic, {
+    input: { delivery, maxAttempts: options.maxAttempts ?? 5 },
+    inspect: trace.inspect,
+  });
+  return { actor, calls, states: trace.states };
+}
+
+async function runDelivery(stubs: Stubs = {}, options: { maxAttempts?: number } = {}) {
+  const { actor, calls, states } = deliveryActor(stubs, options);
+  const done = toPromise(actor);
+  actor.start();
+  const output: DeliveryOutput = await done;
+  return { output, calls, states, context: actor.getSnapshot().context };
+}
+
+const rejectWith = (error: unknown) => () => Promise.reject(error);
+
+test('happy path: decoded, persisted, committed, published, acked once', async (t) => {
+  const { output, calls, states } = await runDelivery();
+
+  t.deepEqual(states, ['receiving', 'persisting', 'committing', 'publishing', 'acking', 'done']);
+  t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0 });
+  t.is(calls.ack, 1);
+  t.is(calls.nack, 0);
+  t.is(calls.decode[0], delivery);
+  t.deepEqual(calls.persist, [{ delivery, decoded }]);
+  t.is(calls.commit.length, 1);
+  t.is(calls.commit[0]?.transaction, transaction, 'commit receives the transaction persist opened');
+  t.deepEqual(calls.publish, [{ key: 'id:m-1', outgoing: [{ row: 1 }], duplicate: false }]);
+  t.is(calls.rollback.length, 0);
+  t.is(calls.recordFailure.length, 0);
+  t.is(calls.deadLetter.length, 0);
+});
+
+test('a message that cannot be decoded is dead-lettered and acked, never persisted', async (t) => {
+  const { output, calls, states } = await runDelivery({
+    decode: rejectWith(new PoisonMessageError('body is not JSON')),
+  });
+
+  t.deepEqual(states, ['receiving', 'deadLettering', 'acking', 'done']);
+  t.is(output.outcome, 'dead-lettered');
+  t.deepEqual(output.failure, { kind: 'poison', reason: 'body is not JSON' });
+  t.is(output.attempts, 1);
+  t.is(calls.persist.length, 0);
+  t.is(calls.recordFailure.length, 0);
+  t.deepEqual(calls.deadLetter, [{ delivery, failure: { kind: 'poison', reason: 'body is not JSON' }, attempts: 1 }]);
+  t.is(calls.ack, 1);
+  t.is(calls.nack, 0);
+});
+
+test('any decode failure is treated as poison, even one that would classify as transient', async (t) => {
+  const { output, calls } = await runDelivery({ decode: rejectWith(new Error('schema exploded')) });
+
+  t.is(output.outcome, 'dead-lettered');
+  t.is(output.failure?.kind, 'poison');
+  t.is(calls.deadLetter[0]?.failure.kind, 'poison');
+  t.is(calls.ack, 1);
+});
+
+test('a transient persist failure rolls back the transaction it carries, records the attempt, backs off and nacks', async (t) => {
+  const failingTransaction = { name: 'tx-failed' };
+  const { output, calls, states, context } = await runDelivery({
+    persist: rejectWith(new PersistFailure(withCode('could not serialize access', '40001'), failingTransaction)),
+  });
+
+  t.deepEqual(states, [
+    'receiving',
+    'persisting',
+    'rollingBack',
+    'recordingFailure',
+    'backingOff',
+    'nacking',
+    'done',
+  ]);
+  t.is(calls.rollback.length, 1);
+  t.is(calls.rollback[0]?.transaction, failingTransaction, 'rollback receives the transaction of the PersistFailure');
+  t.deepEqual(calls.recordFailure, [
+    { key: 'id:m-1', failure: { kind: 'transient', reason: 'could not serialize access (40001)' } },
+  ]);
+  t.deepEqual(output, {
+    outcome: 'retried',
+    failure: { kind: 'transient', reason: 'could not serialize access (40001)' },
+    attempts: 1,
+  });
+  t.is(calls.nack, 1);
+  t.is(calls.ack, 0);
+  t.is(calls.commit.length, 0);
+  t.is(calls.publish.length, 0);
+  t.is(calls.deadLetter.length, 0);
+  t.is(context.transaction, undefined, 'the transaction is forgotten once rolled back');
+});
+
+test('a persist error that is not a PersistFailure rolls back with no transaction', async (t) => {
+  const { output, calls } = await runDelivery({ persist: rejectWith(new Error('bug in handler')) });
+
+  t.deepEqual(calls.rollback, [{ transaction: undefined }]);
+  t.is(output.outcome, 'retried');
+  t.is(output.failure?.kind, 'transient');
+});
+
+test('one attempt short of maxAttempts still backs off and nacks', async (t) => {
+  const { output, calls, states } = await runDelivery(
+    { persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)), recordFailure: async () => 4 },
+    { maxAttempts: 5 },
+  );
+
+  t.true(states.includes('backingOff'));
+  t.false(states.includes('deadLettering'));
+  t.is(output.outcome, 'retried');
+  t.is(output.attempts, 4);
+  t.is(calls.nack, 1);
+  t.is(calls.ack, 0);
+});
+
+test('a transient failure whose attempts reach maxAttempts is dead-lettered and acked', async (t) => {
+  const { output, calls, states } = await runDelivery(
+    { persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)), recordFailure: async () => 5 },
+    { maxAttempts: 5 },
+  );
+
+  t.deepEqual(states, [
+    'receiving',
+    'persisting',
+    'rollingBack',
+    'recordingFailure',
+    'deadLettering',
+    'acking',
+    'done',
+  ]);
+  t.deepEqual(calls.deadLetter, [
+    { delivery, failure: { kind: 'transient', reason: 'deadlock detected' }, attempts: 5 },
+  ]);
+  t.deepEqual(output, { outcome: 'dead-lettered', failure: { kind: 'transient', reason: 'deadlock detected' }, attempts: 5 });
+  t.is(calls.ack, 1);
+  t.is(calls.nack, 0);
+});
+
+test('an unavailable dependency skips recordFailure, backs off and nacks', async (t) => {
+  const refused = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
+  const { output, calls, states } = await runDelivery({ persist: rejectWith(new PersistFailure(refused, undefined)) });
+
+  t.deepEqual(states, ['receiving', 'persisting', 'rollingBack', 'backingOff', 'nacking', 'done']);
+  t.is(calls.rollback.length, 1);
+  t.is(calls.recordFailure.length, 0);
+  t.is(output.outcome, 'retried');
+  t.is(output.failure?.kind, 'unavailable');
+  t.is(output.attempts, 0, 'an unavailable dependency is not counted as an attempt');
+  t.is(calls.nack, 1);
+  t.is(calls.ack, 0);
+});
+
+test('a constraint violation from persist is poison: recorded, then dead-lettered at once', async (t) => {
+  const violation = withCode('insert violates foreign key constraint', '23503');
+  const { output, calls, states } = await runDelivery(
+    { persist: rejectWith(new PersistFailure(violation, transaction)) },
+    { maxAttempts: 5 },
+  );
+
+  t.deepEqual(states, [
+    'receiving',
+    'persisting',
+    'rollingBack',
+    'recordingFailure',
+    'deadLettering',
+    'acking',
+    'done',
+  ]);
+  t.is(calls.rollback[0]?.transaction, transaction);
+  t.is(calls.recordFailure.length, 1);
+  t.is(calls.deadLetter.length, 1);
+  t.is(calls.deadLetter[0]?.failure.kind, 'poison');
+  t.is(calls.deadLetter[0]?.attempts, 1, 'dead-lettered on the first attempt, far below maxAttempts');
+  t.is(output.outcome, 'dead-lettered');
+  t.is(calls.ack, 1);
+  t.is(calls.nack, 0);
+});
+
+test('a failed publish still acks: the committed outbox rows are left to the relay', async (t) => {
+  const { output, calls, states, context } = await runDelivery({
+    publish: rejectWith(new Error('publish timed out')),
+  });
+
+  t.deepEqual(states, ['receiving', 'persisting', 'committing', 'publishing', 'acking', 'done']);
+  t.is(output.outcome, 'acked');
+  t.is(output.failure, undefined);
+  t.is(calls.ack, 1);
+  t.is(calls.nack, 0);
+  t.is(calls.rollback.length, 0);
+  t.is(context.error, 'publish deferred to the outbox relay: publish timed out');
+});
+
+test('a duplicate delivery is committed, published as a duplicate and acked with outcome duplicate', async (t) => {
+  const { output, calls, states } = await runDelivery({
+    persist: async () => ({ transaction, duplicate: true, outgoing: [], result: undefined }),
+  });
+
+  t.deepEqual(states, ['receiving', 'persisting', 'committing', 'publishing', 'acking', 'done']);
+  t.is(output.outcome, 'duplicate');
+  t.deepEqual(calls.publish, [{ key: 'id:m-1', outgoing: [], duplicate: true }]);
+  t.is(calls.ack, 1);
+  t.is(calls.nack, 0);
+});
+
+test('a failed commit rolls back the transaction and retries', async (t) => {
+  const { output, calls, states } = await runDelivery({ commit: rejectWith(new Error('commit lost')) });
+
+  t.deepEqual(states, [
+    'receiving',
+    'persisting',
+    'committing',
+    'rollingBack',
+    'recordingFailure',
+    'backingOff',
+    'nacking',
+    'done',
+  ]);
+  t.is(calls.rollback[0]?.transaction, transaction, 'the transaction that failed to commit is rolled back');
+  t.is(calls.publish.length, 0);
+  t.is(output.outcome, 'retried');
+  t.deepEqual(output.failure, { kind: 'transient', reason: 'commit lost' });
+  t.is(calls.nack, 1);
+  t.is(calls.ack, 0);
+});
+
+test('a failed rollback still records the failure and nacks', async (t) => {
+  const { output, calls, states } = await runDelivery({
+    persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)),
+    rollback: rejectWith(new Error('Connection terminated unexpectedly')),
+  });
+
+  t.deepEqual(states.slice(2, 5), ['rollingBack', 'recordingFailure', 'backingOff']);
+  t.is(output.outcome, 'retried');
+  t.is(output.failure?.kind, 'transient', 'the failure is the original one, not the rollback error');
+  t.is(calls.nack, 1);
+});
+
+test('a failed recordFailure backs off and nacks, reporting the recording error', async (t) => {
+  const { output, calls, states, context } = await runDelivery({
+    persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)),
+    recordFailure: rejectWith(withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')),
+  });
+
+  t.deepEqual(states.slice(3), ['recordingFailure', 'backingOff', 'nacking', 'done']);
+  t.is(output.outcome, 'retried');
+  t.is(output.failure?.kind, 'unavailable');
+  t.regex(context.error ?? '', /^could not record the attempt: /);
+  t.is(calls.deadLetter.length, 0);
+  t.is(calls.nack, 1);
+  t.is(calls.ack, 0);
+});
+
+test('a failed dead-letter publish backs off and nacks instead of acking', async (t) => {
+  const { output, calls, states, context } = await runDelivery({
+    decode: rejectWith(new PoisonMessageError('body is not JSON')),
+    deadLetter: rejectWith(new Error('channel closed')),
+  });
+
+  t.deepEqual(states, ['receiving', 'deadLettering', 'backingOff', 'nacking', 'done']);
+  t.is(output.outcome, 'retried');
+  t.is(output.failure?.kind, 'poison');
+  t.is(context.error, 'dead-lettering failed: channel closed');
+  t.is(calls.deadLetter.length, 1);
+  t.is(calls.nack, 1);
+  t.is(calls.ack, 0);
+});
+
+test('SHUTDOWN while backing off nacks at once, without waiting for the retry delay', async (t) => {
+  const { actor, calls, states } = deliveryActor(
+    { persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)) },
+    { retryDelay: 3_600_000 },
+  );
+  t.teardown(() => actor.stop());
+  actor.start();
+  await waitFor(actor, (snapshot) => snapshot.matches('backingOff'), patience);
+  t.is(calls.nack, 0, 'nothing is settled while backing off');
+
+  actor.send({ type: 'SHUTDOWN' });
+
+  // Sending is processed synchronously: the machine is done before the hour-long delay could fire.
+  const snapshot = actor.getSnapshot();
+  t.is(snapshot.status, 'done');
+  t.deepEqual(states.slice(-3), ['backingOff', 'nacking', 'done']);
+  t.deepEqual(snapshot.output, {
+    outcome: 'retried',
+    failure: { kind: 'transient', reason: 'deadlock detected' },
+    attempts: 1,
+  });
+  t.is(calls.nack, 1);
+  t.is(calls.ack, 0);
+});
+
+test('SHUTDOWN outside backingOff is ignored: the delivery runs to its end', async (t) => {
+  let releasePersist!: () => void;
+  const { actor, calls } = deliveryActor({
+    persist: () =>
+      new Promise<Persisted>((resolve) => {
+        releasePersist = () => resolve(persisted);
+      }),
+  });
+  const done = toPromise(actor);
+  actor.start();
+  await waitFor(actor, (snapshot) => snapshot.matches('persisting'), patience);
+
+  actor.send({ type: 'SHUTDOWN' });
+  t.true(actor.getSnapshot().matches('persisting'));
+  releasePersist();
+
+  t.is((await done).outcome, 'acked');
+  t.is(calls.ack, 1);
+  t.is(calls.nack, 0);
+});

@@ -1,0 +1,99 @@
+/**
+ * Faults injected into the machine's own RabbitMQ and PostgreSQL: restarts, a stopped node, blocked
+ * publishers, terminated sessions. Only the serial scenario run uses these; each waits until the service
+ * answers again before it returns.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
+import amqplib from 'amqplib';
+import { amqpUrl, query, postgresServer } from './environment.js';
+import { waitUntil } from './wait.js';
+
+const run = promisify(execFile);
+
+async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await run('rabbitmqctl', args, { timeout: 120_000 });
+  return stdout;
+}
+
+export async function brokerAnswers(): Promise<boolean> {
+  try {
+    const connection = await amqplib.connect(amqpUrl);
+    await connection.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitForBroker(): Promise<void> {
+  await waitUntil(brokerAnswers, { timeoutMs: 120_000, intervalMs: 500, what: 'RabbitMQ to accept connections' });
+}
+
+/** Stops and starts the RabbitMQ application inside the running node. */
+export async function restartBrokerApp(downMs = 2_000): Promise<void> {
+  await rabbitmqctl('stop_app');
+  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await rabbitmqctl('start_app');
+  await waitForBroker();
+}
+
+/** Stops the whole RabbitMQ node and starts it again, as a machine reboot would. */
+export async function restartBrokerNode(downMs = 2_000): Promise<void> {
+  await rabbitmqctl('stop');
+  await waitUntil(async () => !(await brokerAnswers()), { timeoutMs: 60_000, what: 'RabbitMQ to stop' });
+  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await run('rabbitmq-server', ['-detached'], { timeout: 60_000 });
+  await rabbitmqctl('await_startup');
+  await waitForBroker();
+}
+
+/** Blocks (0) or restores the broker's publishers through its memory alarm. */
+export async function setMemoryHighWatermark(fraction: number): Promise<void> {
+  await rabbitmqctl('set_vm_memory_high_watermark', String(fraction));
+}
+
+export interface QueueState {
+  readonly name: string;
+  readonly messages_ready: number;
+  readonly messages_unacknowledged: number;
+}
+
+export async function listQueues(): Promise<QueueState[]> {
+  const output = await rabbitmqctl('list_queues', 'name', 'messages_ready', 'messages_unacknowledged', '--formatter', 'json', '-q');
+  return JSON.parse(output) as QueueState[];
+}
+
+/** Ends every session on a database (pg_terminate_backend), as a database restart would. */
+export async function terminateSessions(database: string): Promise<number> {
+  const rows = await query<{ terminated: boolean }>(
+    `${postgresServer}/postgres`,
+    'SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    [database],
+  );
+  return rows.filter((row) => row.terminated).length;
+}
+
+async function postgresAnswers(): Promise<boolean> {
+  try {
+    await query(`${postgresServer}/postgres`, 'SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const cluster = () => readdirSync('/etc/postgresql')[0]!;
+
+/** Stops the PostgreSQL cluster for a while and starts it again. */
+export async function restartPostgres(downMs = 2_000): Promise<void> {
+  await run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster(), 'main', 'stop', '-m', 'fast'], { timeout: 120_000 });
+  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster(), 'main', 'start'], { timeout: 120_000 });
+  await waitUntil(postgresAnswers, { timeoutMs: 120_000, intervalMs: 500, what: 'PostgreSQL to accept connections' });
+}
+
+export async function memoryHighWatermark(): Promise<string> {
+  return (await rabbitmqctl('eval', 'vm_memory_monitor:get_vm_memory_high_watermark().')).trim();
+}
