@@ -1,0 +1,32 @@
+// Seed scenario 4: the user service receives a card but fails to save it. The delivery is rolled back,
+// requeued with backoff and saved later, once.
+import test from 'ava';
+import { checkInvariants } from '../support/invariants.js';
+import { flowReached, startFlow } from '../support/load.js';
+import { entered, startScenario } from '../support/scenario.js';
+
+const failures = 3;
+
+test('a card the user service fails to save is requeued with backoff and saved later, once', async (t) => {
+  const scenario = await startScenario(t, 's4save', { user: { FAILPOINTS: `user.persist=error*${failures}` } });
+  const flow = startFlow(() => scenario.users.url, 20, 's4');
+  await flowReached(flow, 40);
+  const created = await flow.stop();
+
+  const report = await checkInvariants({ environment: scenario.environment, createdUserIds: created });
+  t.deepEqual(report.violations, []);
+  t.is(report.withExactlyOneCard, report.users);
+
+  const users = scenario.users;
+  const rolledBack = entered(users, 'delivery', 'rollingBack');
+  t.is(rolledBack.length, failures);
+  t.true(rolledBack.every((line) => line.queue === scenario.environment.cardQueue));
+  const backedOff = entered(users, 'delivery', 'backingOff');
+  t.is(backedOff.length, failures, 'each failure waited before its nack');
+  const retriedIds = new Set(rolledBack.map((line) => line.messageId));
+  const saved = users.logs.filter(
+    (line) => line.machine === 'delivery' && line.to === 'done' && line.outcome === 'acked' && retriedIds.has(line.messageId),
+  );
+  t.is(saved.length, retriedIds.size, 'every card that failed was saved later, once');
+  t.deepEqual(entered(users, 'delivery', 'deadLettering'), []);
+});
