@@ -17,6 +17,7 @@ test('while the card database is unreachable, deliveries back off, the consumer 
   const cards = await scenario.restartCards({ CARD_DB_URL: throughProxy(environment.cardDbUrl, proxy) });
 
   const flow = startFlow(() => scenario.users.url, 25, 's1');
+  t.teardown(() => flow.abandon());
   await flowReached(flow, 30);
   t.true((await terminateSessions(databaseName(environment.cardDbUrl))) > 0, 'sessions were terminated');
   proxy.cut();

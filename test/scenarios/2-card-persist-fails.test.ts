@@ -11,6 +11,7 @@ const failures = 3; // below MAX_ATTEMPTS, so even one message meeting all of th
 test('a card that fails to be created rolls back, is retried, and ends as exactly one card', async (t) => {
   const scenario = await startScenario(t, 's2persist', { card: { FAILPOINTS: `card.persist=error*${failures}` } });
   const flow = startFlow(() => scenario.users.url, 20, 's2');
+  t.teardown(() => flow.abandon());
   await flowReached(flow, 40);
   const created = await flow.stop();
 

@@ -10,6 +10,7 @@ const failures = 3;
 test('a card the user service fails to save is requeued with backoff and saved later, once', async (t) => {
   const scenario = await startScenario(t, 's4save', { user: { FAILPOINTS: `user.persist=error*${failures}` } });
   const flow = startFlow(() => scenario.users.url, 20, 's4');
+  t.teardown(() => flow.abandon());
   await flowReached(flow, 40);
   const created = await flow.stop();
 

@@ -9,13 +9,19 @@ export interface Flow {
   readonly created: string[];
   readonly failures: number;
   stop(): Promise<string[]>;
+  /** Ends the flow at once, giving up on requests still retrying (a test's teardown after a failure). */
+  abandon(): void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function createOneUser(baseUrl: () => string, label: string): Promise<string | undefined> {
+export async function createOneUser(
+  baseUrl: () => string,
+  label: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   const email = `${label}-${randomBytes(6).toString('hex')}@example.com`;
-  for (let attempt = 1; attempt <= 60; attempt += 1) {
+  for (let attempt = 1; attempt <= 60 && !signal?.aborted; attempt += 1) {
     try {
       const response = await fetch(`${baseUrl()}/users`, {
         method: 'POST',
@@ -31,7 +37,7 @@ export async function createOneUser(baseUrl: () => string, label: string): Promi
     }
     await sleep(Math.min(2_000, 100 * attempt));
   }
-  throw new Error(`could not create a user after 60 attempts at ${baseUrl()}`);
+  throw new Error(`could not create a user at ${baseUrl()}${signal?.aborted ? ' before the flow was abandoned' : ' after 60 attempts'}`);
 }
 
 /** Creates users at `perSecond` until stopped; returns the ids that were answered with 201. */
@@ -41,12 +47,13 @@ export function startFlow(baseUrl: () => string, perSecond: number, label = 'flo
   let failures = 0;
   let running = true;
   let started = 0;
+  const abandoned = new AbortController();
   const loop = (async () => {
     const interval = 1_000 / perSecond;
     let next = Date.now();
     while (running && started < limit) {
       started += 1;
-      const request = createOneUser(baseUrl, label)
+      const request = createOneUser(baseUrl, label, abandoned.signal)
         .then((id) => {
           if (id) created.push(id);
         })
@@ -69,6 +76,10 @@ export function startFlow(baseUrl: () => string, perSecond: number, label = 'flo
       await loop;
       await Promise.all(inFlight);
       return created;
+    },
+    abandon() {
+      running = false;
+      abandoned.abort();
     },
   };
 }

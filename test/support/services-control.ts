@@ -45,7 +45,7 @@ export async function restartBrokerNode(downMs = 2_000): Promise<void> {
   await waitUntil(async () => !(await brokerAnswers()), { timeoutMs: 60_000, what: 'RabbitMQ to stop' });
   await new Promise((resolve) => setTimeout(resolve, downMs));
   await run('rabbitmq-server', ['-detached'], { timeout: 60_000 });
-  await rabbitmqctl('await_startup');
+  // `-detached` returns before the node exists; waitForBroker polls until it accepts connections.
   await waitForBroker();
 }
 
