@@ -19,7 +19,7 @@ export interface HandlerResult {
 export interface ConsumerSpec<DB, Message> {
   readonly queue: string;
   readonly schema: z.ZodType<Message>;
-  /** Identifies a message that arrives without a message id (the seed's producers set none). */
+  /** What the message is about (a user's id, a card's id): the inbox deduplicates by it, whatever the message id. */
   naturalKey(message: Message): string;
   handle(trx: Transaction<DB>, message: Message): Promise<HandlerResult>;
   readonly describe: {

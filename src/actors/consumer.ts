@@ -278,7 +278,9 @@ class QueueSubscription {
           }
           const parsed = spec.schema.safeParse(body);
           if (!parsed.success) throw new PoisonMessageError(`body fails validation: ${describeIssues(parsed.error)}`);
-          const key = delivery.messageId ? `id:${delivery.messageId}` : `key:${spec.naturalKey(parsed.data)}`;
+          // Deduplicated by what the message is about, not by its message id: a repeat published by a
+          // producer that sets no id (the seed's) or a fresh id is still the same user or card.
+          const key = spec.naturalKey(parsed.data);
           return { key, message: parsed.data };
         }),
         persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(async ({ input }) => {
