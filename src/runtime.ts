@@ -20,6 +20,8 @@ import { consumerLogic } from './actors/consumer.js';
 import { createHttpServer, type Readiness } from './actors/http-server.js';
 import { createInspector, type DeliveryDescriber } from './actors/inspector.js';
 import type { Logger } from './actors/logger.js';
+import { LiveMonitor } from './actors/viz/live-monitor.js';
+import { registerVizRoutes } from './actors/viz/routes.js';
 import { Outbox, outboxRelayLogic } from './actors/outbox-relay.js';
 import { ConfirmPublisher } from './actors/publisher.js';
 import type { ServiceSpec } from './service.js';
@@ -71,10 +73,14 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
     };
   });
 
+  const services = new Map(specs.map((spec) => [spec.consumer.queue, spec.name]));
+  // The visualizer (GET /viz) watches the same inspection stream that the log is written from.
+  const monitor = new LiveMonitor({ services });
   const inspect = createInspector({
     logger,
     describers: new Map(specs.map((spec) => [spec.consumer.queue, spec.consumer.describe as DeliveryDescriber])),
-    services: new Map(specs.map((spec) => [spec.consumer.queue, spec.name])),
+    services,
+    listeners: [monitor.observe],
   });
 
   let supervisor: AnyActorRef | undefined;
@@ -146,6 +152,7 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
   for (const part of parts) {
     part.spec.routes?.(http, { db: part.db, publishNow: (rows) => part.outbox.publishNow(rows) });
   }
+  registerVizRoutes(http, { monitor });
 
   const closeResources = async () => {
     await http.close().catch(() => {});

@@ -2,6 +2,7 @@
  * The one inspection hook over every actor of the runtime. It turns snapshots into structured log lines:
  * one per state transition (from, to, milliseconds in the state, the error where there is one), plus the
  * seed's human-readable lines when a delivery starts and when it is acked. Handlers never log.
+ * Observers (the visualizer's live monitor) are handed every event of the same stream first.
  */
 import type { InspectionEvent } from 'xstate';
 import type { DeliveryContext } from '../machines/delivery.js';
@@ -18,7 +19,10 @@ export interface InspectorOptions {
   readonly describers: ReadonlyMap<string, DeliveryDescriber>;
   /** Service name per consumed queue, for the `service` field. */
   readonly services: ReadonlyMap<string, string>;
-  /** Extra listeners on the same stream (metrics, the visualizer). */
+  /**
+   * Observers of the same stream (the visualizer's live monitor): each sees every inspection event before
+   * the log line is written. An observer that throws is ignored, never the machines' problem.
+   */
   readonly listeners?: readonly ((event: InspectionEvent) => void)[];
 }
 
@@ -29,7 +33,8 @@ interface Position {
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
 
-function stateName(value: unknown): string {
+/** A snapshot value as the log writes it: `persisting`, or `a.b` for a nested state. */
+export function stateName(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
     return Object.entries(value)
@@ -40,7 +45,7 @@ function stateName(value: unknown): string {
 }
 
 /** The machine's id, or undefined for actors that are not machines (promises, callbacks). */
-function machineId(actor: object): string | undefined {
+export function machineId(actor: object): string | undefined {
   const logic = (actor as { logic?: { id?: unknown; config?: unknown } }).logic;
   return logic?.config !== undefined && typeof logic.id === 'string' ? logic.id : undefined;
 }
@@ -99,7 +104,13 @@ export function createInspector({ logger, describers, services, listeners = [] }
   }
 
   return (event) => {
-    for (const listener of listeners) listener(event);
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // An observer's fault must not reach the actor whose step is being inspected.
+      }
+    }
     if (event.type !== '@xstate.snapshot') return;
     const actor = event.actorRef;
     const id = machineId(actor);

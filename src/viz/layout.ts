@@ -1,0 +1,393 @@
+/**
+ * Places a chart's states and arrows with ELK's layered algorithm (elkjs, which runs in-process: no network,
+ * no worker). States become boxes sized for their text, compound states contain their children, a filled
+ * dot marks each initial state, and a transition defined on a compound state towards its own descendants
+ * (or on the machine itself, such as `STOP` from any state) leaves from an "any state" marker inside it.
+ * Transitions between the same two states share one arrow, each on its own label line.
+ */
+import type { ELK, ElkExtendedEdge, ElkLabel, ElkNode } from 'elkjs/lib/elk-api.js';
+import { type Chart, type ChartState, type ChartTransition } from './chart.js';
+import { textWidth } from './text-width.js';
+
+/** ELK is loaded on first use, so that a process that never draws a chart does not pay for loading it. */
+let elk: Promise<ELK> | undefined;
+const loadElk = () =>
+  (elk ??= import('elkjs/lib/elk.bundled.js').then((module) => {
+    const ElkConstructor = module.default.default;
+    return new ElkConstructor();
+  }));
+
+export interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+
+export interface Box {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export type LineRole = 'name' | 'invoke' | 'action' | 'internal' | 'count';
+
+export interface NodeLine {
+  readonly text: string;
+  readonly role: LineRole;
+  /** For an internal transition: its key, where the live page shows how often it was taken. */
+  readonly transition?: string;
+  readonly size: number;
+  readonly height: number;
+}
+
+export interface PlacedState extends Box {
+  readonly state: ChartState;
+  readonly depth: number;
+  /** A region of a parallel state. */
+  readonly region: boolean;
+  /** The text at the top of the box (the name first). */
+  readonly lines: readonly NodeLine[];
+}
+
+export interface PlacedMarker extends Box {
+  readonly kind: 'initial' | 'any';
+  /** The state the marker belongs to. */
+  readonly owner: string;
+  readonly text: string;
+}
+
+export interface LabelLine {
+  readonly text: string;
+  /** The transition key (or the initial key), for live counts. */
+  readonly key: string;
+}
+
+export interface PlacedEdge {
+  readonly id: string;
+  readonly source: string;
+  readonly target: string;
+  readonly kind: 'transition' | 'initial';
+  readonly transitions: readonly ChartTransition[];
+  readonly points: readonly Point[];
+  readonly label: (Box & { readonly lines: readonly LabelLine[] }) | undefined;
+}
+
+export interface Diagram {
+  readonly chart: Chart;
+  readonly width: number;
+  readonly height: number;
+  readonly states: readonly PlacedState[];
+  readonly markers: readonly PlacedMarker[];
+  readonly edges: readonly PlacedEdge[];
+}
+
+export interface LayoutOptions {
+  readonly direction?: 'DOWN' | 'RIGHT';
+  /** Reserve room for live counts (on the served page), or not (for the exported pictures). */
+  readonly live?: boolean;
+}
+
+export const font = {
+  name: 13,
+  detail: 11,
+  label: 11,
+  lineGap: 4,
+  padX: 12,
+  padY: 8,
+} as const;
+
+const labelLineHeight = font.label + 4;
+const countRoom = ' ×000000';
+const markerSize = { initial: 12, anyHeight: 22 };
+
+const nodeId = (path: string) => `s:${path}`;
+const initialId = (path: string) => `i:${path}`;
+const anyId = (path: string) => `a:${path}`;
+
+function line(text: string, role: LineRole, transition?: string): NodeLine {
+  const size = role === 'name' ? font.name : font.detail;
+  return { text, role, size, height: size + font.lineGap, ...(transition ? { transition } : {}) };
+}
+
+function lineWidth(entry: NodeLine): number {
+  return textWidth(entry.text, { size: entry.size, bold: entry.role === 'name' });
+}
+
+/** The state's own text: name, invoked actors, entry and exit actions, targetless transitions, live counts. */
+function linesOf(state: ChartState, internal: readonly ChartTransition[], isRoot: boolean, live: boolean): NodeLine[] {
+  const lines = [line(isRoot ? state.id : state.key, 'name')];
+  for (const src of state.invokes) lines.push(line(`invoke ${src}`, 'invoke'));
+  if (state.entry.length) lines.push(line(`entry / ${state.entry.join(', ')}`, 'action'));
+  if (state.exit.length) lines.push(line(`exit / ${state.exit.join(', ')}`, 'action'));
+  for (const transition of internal) {
+    const actions = transition.actions.length ? ` / ${transition.actions.join(', ')}` : '';
+    lines.push(line(`↻ ${transition.label}${actions}${live ? countRoom : ''}`, 'internal', transition.key));
+  }
+  if (live && !isRoot) lines.push(line('now 00000 · total 0000000', 'count'));
+  return lines;
+}
+
+const isDescendant = (path: string, ancestor: string) =>
+  ancestor === '' ? path !== '' : path.startsWith(`${ancestor}.`);
+
+function parentPath(path: string): string {
+  const index = path.lastIndexOf('.');
+  return index < 0 ? '' : path.slice(0, index);
+}
+
+interface EdgeSpec {
+  id: string;
+  sourceElk: string;
+  targetElk: string;
+  source: string;
+  target: string;
+  kind: 'transition' | 'initial';
+  transitions: ChartTransition[];
+  container: string;
+}
+
+function commonContainer(a: string, b: string): string {
+  // The container of an edge is the deepest state holding both ends.
+  const aParts = a === '' ? [] : a.split('.');
+  const bParts = b === '' ? [] : b.split('.');
+  const common: string[] = [];
+  for (let i = 0; i < Math.min(aParts.length, bParts.length) && aParts[i] === bParts[i]; i++) common.push(aParts[i]!);
+  return common.join('.');
+}
+
+/** Layered-algorithm settings, given to the graph and to every compound state (ELK reads some per container). */
+const layeredOptions = {
+  // Depth first from the initial state: a retry loop points back up instead of pulling later states above.
+  'elk.layered.cycleBreaking.strategy': 'DEPTH_FIRST',
+} as const;
+
+export async function layoutChart(chart: Chart, { direction = 'DOWN', live = false }: LayoutOptions = {}): Promise<Diagram> {
+  const internalBySource = new Map<string, ChartTransition[]>();
+  const edgeSpecs = new Map<string, EdgeSpec>();
+  const needsAnyMarker = new Set<string>();
+  const linesByPath = new Map<string, NodeLine[]>();
+  const depthByPath = new Map<string, number>();
+  const stateByPath = new Map<string, ChartState>();
+  const regions = new Set<string>();
+
+  for (const transition of chart.transitions) {
+    if (transition.targets.length === 0) {
+      internalBySource.set(transition.source, [...(internalBySource.get(transition.source) ?? []), transition]);
+      continue;
+    }
+    for (const target of transition.targets) {
+      const fromMarker = transition.source === '' || isDescendant(target, transition.source);
+      if (fromMarker) needsAnyMarker.add(transition.source);
+      const sourceElk = fromMarker ? anyId(transition.source) : nodeId(transition.source);
+      const id = `${sourceElk}->${target}`;
+      const existing = edgeSpecs.get(id);
+      if (existing) existing.transitions.push(transition);
+      else {
+        edgeSpecs.set(id, {
+          id,
+          sourceElk,
+          targetElk: nodeId(target),
+          source: transition.source,
+          target,
+          kind: 'transition',
+          transitions: [transition],
+          container: fromMarker ? transition.source : commonContainer(parentPath(transition.source), parentPath(target)),
+        });
+      }
+    }
+  }
+
+  const edgesByContainer = new Map<string, EdgeSpec[]>();
+  const addEdge = (spec: EdgeSpec) =>
+    edgesByContainer.set(spec.container, [...(edgesByContainer.get(spec.container) ?? []), spec]);
+
+  function toElk(state: ChartState, depth: number): ElkNode {
+    const isRoot = depth === 0;
+    stateByPath.set(state.path, state);
+    depthByPath.set(state.path, depth);
+    const lines = linesOf(state, internalBySource.get(state.path) ?? [], isRoot, live);
+    linesByPath.set(state.path, lines);
+    const textHeight = lines.reduce((sum, entry) => sum + entry.height, 0);
+    const width = Math.ceil(Math.max(...lines.map(lineWidth)) + 2 * font.padX);
+    if (state.kind === 'history') {
+      return { id: nodeId(state.path), width: 28, height: 28 };
+    }
+    if (state.children.length === 0) {
+      return { id: nodeId(state.path), width: Math.max(width, 96), height: Math.ceil(textHeight + 2 * font.padY) };
+    }
+    const children: ElkNode[] = [];
+    if (state.initial !== undefined) {
+      children.push({ id: initialId(state.path), width: markerSize.initial, height: markerSize.initial });
+      addEdge({
+        id: `${initialId(state.path)}->${state.initial}`,
+        sourceElk: initialId(state.path),
+        targetElk: nodeId(state.initial),
+        source: state.path,
+        target: state.initial,
+        kind: 'initial',
+        transitions: [],
+        container: state.path,
+      });
+    }
+    if (needsAnyMarker.has(state.path)) {
+      const text = isRoot ? 'any state' : `any state of ${state.key}`;
+      children.push({
+        id: anyId(state.path),
+        width: Math.ceil(textWidth(text, { size: font.detail }) + 2 * font.padX),
+        height: markerSize.anyHeight,
+      });
+    }
+    if (state.kind === 'parallel') state.children.forEach((child) => regions.add(child.path));
+    children.push(...state.children.map((child) => toElk(child, depth + 1)));
+    return {
+      id: nodeId(state.path),
+      children,
+      layoutOptions: {
+        'elk.padding': `[top=${Math.ceil(textHeight + 2 * font.padY)},left=16,bottom=16,right=16]`,
+        'elk.nodeSize.constraints': 'MINIMUM_SIZE',
+        'elk.nodeSize.minimum': `(${width}, ${Math.ceil(textHeight + 2 * font.padY)})`,
+        ...layeredOptions,
+        ...(state.kind === 'parallel' ? { 'elk.direction': 'RIGHT' } : {}),
+      },
+    };
+  }
+
+  const rootNode = toElk(chart.root, 0);
+  for (const spec of edgeSpecs.values()) addEdge(spec);
+
+  // Attach each edge to its container node, with one label line per transition.
+  const elkEdges = new Map<string, EdgeSpec>();
+  const attach = (node: ElkNode) => {
+    const path = node.id.slice(2);
+    if (node.id.startsWith('s:')) {
+      node.edges = (edgesByContainer.get(path) ?? []).map((spec): ElkExtendedEdge => {
+        elkEdges.set(spec.id, spec);
+        const labels: ElkLabel[] = [];
+        if (spec.transitions.length > 0) {
+          const texts = spec.transitions.map((transition) => transition.label + (live ? countRoom : ''));
+          labels.push({
+            id: `${spec.id}:label`,
+            text: texts.join('\n'),
+            width: Math.ceil(Math.max(...texts.map((text) => textWidth(text, { size: font.label }))) + 8),
+            height: texts.length * labelLineHeight + 4,
+          });
+        }
+        return { id: spec.id, sources: [spec.sourceElk], targets: [spec.targetElk], labels };
+      });
+    }
+    node.children?.forEach(attach);
+  };
+  attach(rootNode);
+
+  const graph: ElkNode = {
+    id: 'graph',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': direction,
+      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+      'elk.edgeRouting': 'ORTHOGONAL',
+      ...layeredOptions,
+      // Only here: set on a compound state too, it crashes ELK 0.12's crossing minimisation.
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '36',
+      'elk.spacing.nodeNode': '28',
+      'elk.spacing.edgeNode': '16',
+      'elk.spacing.edgeEdge': '10',
+      'elk.spacing.edgeLabel': '4',
+      'elk.layered.spacing.edgeNodeBetweenLayers': '16',
+      'elk.layered.spacing.edgeEdgeBetweenLayers': '10',
+      'elk.edgeLabels.placement': 'CENTER',
+      'elk.padding': '[top=8,left=8,bottom=8,right=8]',
+      'elk.json.edgeCoords': 'ROOT',
+      'elk.json.shapeCoords': 'ROOT',
+    },
+    children: [rootNode],
+  };
+  const result = await layoutWithFallback(await loadElk(), graph);
+
+  const states: PlacedState[] = [];
+  const markers: PlacedMarker[] = [];
+  const edges: PlacedEdge[] = [];
+  const visit = (node: ElkNode) => {
+    const box = { x: node.x ?? 0, y: node.y ?? 0, width: node.width ?? 0, height: node.height ?? 0 };
+    const path = node.id.slice(2);
+    if (node.id.startsWith('s:')) {
+      states.push({
+        ...box,
+        state: stateByPath.get(path)!,
+        depth: depthByPath.get(path)!,
+        region: regions.has(path),
+        lines: linesByPath.get(path)!,
+      });
+    } else if (node.id.startsWith('i:')) {
+      markers.push({ ...box, kind: 'initial', owner: path, text: '' });
+    } else if (node.id.startsWith('a:')) {
+      markers.push({ ...box, kind: 'any', owner: path, text: path === '' ? 'any state' : `any state of ${stateByPath.get(path)?.key ?? path}` });
+    }
+    for (const edge of (node.edges ?? []) as ElkExtendedEdge[]) {
+      const spec = elkEdges.get(edge.id)!;
+      const points = (edge.sections ?? []).flatMap((section) => [section.startPoint, ...(section.bendPoints ?? []), section.endPoint]);
+      const label = edge.labels?.[0];
+      edges.push({
+        id: spec.id,
+        source: spec.source,
+        target: spec.target,
+        kind: spec.kind,
+        transitions: spec.transitions,
+        points,
+        label: label
+          ? {
+              x: label.x ?? 0,
+              y: label.y ?? 0,
+              width: label.width ?? 0,
+              height: label.height ?? 0,
+              lines: spec.transitions.map((transition) => ({ text: transition.label, key: transition.key })),
+            }
+          : undefined,
+      });
+    }
+    node.children?.forEach(visit);
+  };
+  result.children?.forEach(visit);
+  return normalised({ chart, width: 0, height: 0, states, markers, edges });
+}
+
+/**
+ * ELK's tuning options (model order, cycle breaking) make nicer pictures but have crashed on some graphs:
+ * if the tuned layout throws, the chart is laid out again with ELK's defaults for those.
+ */
+async function layoutWithFallback(elk: ELK, graph: ElkNode): Promise<ElkNode> {
+  try {
+    return await elk.layout(structuredClone(graph));
+  } catch {
+    const untuned = (node: ElkNode): ElkNode => ({
+      ...node,
+      layoutOptions: Object.fromEntries(
+        Object.entries(node.layoutOptions ?? {}).filter(
+          ([key]) => !key.startsWith('elk.layered.considerModelOrder') && !key.startsWith('elk.layered.cycleBreaking'),
+        ),
+      ),
+      ...(node.children ? { children: node.children.map(untuned) } : {}),
+    });
+    return elk.layout(untuned(structuredClone(graph)));
+  }
+}
+
+/** Moves everything so that the drawing starts at a small margin from the origin, and measures it. */
+function normalised(diagram: Diagram, margin = 2): Diagram {
+  const boxes: Box[] = [...diagram.states, ...diagram.markers, ...diagram.edges.flatMap((edge) => (edge.label ? [edge.label] : []))];
+  const points = diagram.edges.flatMap((edge) => edge.points);
+  const xs = [...boxes.flatMap((box) => [box.x, box.x + box.width]), ...points.map((point) => point.x)];
+  const ys = [...boxes.flatMap((box) => [box.y, box.y + box.height]), ...points.map((point) => point.y)];
+  const left = Math.min(...xs) - margin;
+  const top = Math.min(...ys) - margin;
+  const move = <T extends Point>(item: T): T => ({ ...item, x: item.x - left, y: item.y - top });
+  return {
+    chart: diagram.chart,
+    width: Math.ceil(Math.max(...xs) - left + margin),
+    height: Math.ceil(Math.max(...ys) - top + margin),
+    states: diagram.states.map(move),
+    markers: diagram.markers.map(move),
+    edges: diagram.edges.map((edge) => ({ ...edge, points: edge.points.map(move), label: edge.label && move(edge.label) })),
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The live monitor, fed by real machines (with stub actors): it sees every state a delivery passes
+ * through, eventless ones included, counts transitions under the same keys as the pictures, keeps a bounded
+ * newest-first list of deliveries with their dead-letter reasons, and finds them by message or user id.
+ */
+import test from 'ava';
+import { createActor, fromPromise, toPromise, type AnyStateMachine } from 'xstate';
+import { LiveMonitor } from '../../src/actors/viz/live-monitor.js';
+import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../../src/machines/delivery.js';
+import { outboxRelayMachine, type SweepResult } from '../../src/machines/outbox-relay.js';
+import { PoisonMessageError } from '../../src/policies/classify-error.js';
+import { chartOf, initialKey } from '../../src/viz/chart.js';
+
+const userId = '0b7c1e6e-5f2a-4d0e-9a51-1f4c2b7d9e01';
+
+function deliveryOf(messageId: string | undefined): Delivery {
+  return {
+    queue: 'user_queue',
+    deliveryTag: 1,
+    redelivered: false,
+    messageId,
+    contentType: 'application/json',
+    headers: {},
+    content: new TextEncoder().encode('{}'),
+  };
+}
+
+function deliveryLogic({ poison = false } = {}) {
+  return deliveryMachine.provide({
+    actors: {
+      decode: fromPromise<Decoded, Delivery>(async ({ input }) => {
+        if (poison) throw new PoisonMessageError('body is not JSON: Unexpected token');
+        return { key: `id:${input.messageId}`, message: { id: userId, name: 'Ada' } };
+      }),
+      persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(async () => ({
+        transaction: {},
+        duplicate: false,
+        outgoing: [],
+        result: undefined,
+      })),
+      commit: fromPromise(async () => {}),
+      rollback: fromPromise(async () => {}),
+      publish: fromPromise(async () => {}),
+      recordFailure: fromPromise(async () => 1),
+      deadLetter: fromPromise(async () => {}),
+    },
+    actions: { ack: () => {}, nack: () => {} },
+  });
+}
+
+async function run(monitor: LiveMonitor, messageId: string | undefined, options: { poison?: boolean } = {}) {
+  const actor = createActor(deliveryLogic(options), {
+    input: { delivery: deliveryOf(messageId), maxAttempts: 3 },
+    inspect: monitor.observe,
+  });
+  actor.start();
+  await toPromise(actor);
+}
+
+const keysOf = (machine: AnyStateMachine) => new Set([...chartOf(machine).transitions.map((t) => t.key), initialKey('')]);
+
+test('an acked delivery: its whole path, acking included, and counts keyed as in the picture', async (t) => {
+  const monitor = new LiveMonitor({ services: new Map([['user_queue', 'card']]) });
+  await run(monitor, 'm-1');
+
+  const [record] = monitor.recent.list();
+  t.deepEqual(record!.path.map((step) => step.state), ['receiving', 'persisting', 'committing', 'publishing', 'acking', 'done']);
+  t.is(record!.outcome, 'acked');
+  t.is(record!.service, 'card');
+  t.is(record!.messageId, 'm-1');
+  t.deepEqual(record!.ids, { id: userId });
+  t.true(record!.finishedAt! >= record!.startedAt);
+  t.true(record!.path.slice(0, -1).every((step) => typeof step.ms === 'number' && step.ms >= 0));
+  t.is(record!.path.at(-1)!.ms, undefined);
+
+  const stats = monitor.stats();
+  const counts = stats.machines.delivery!;
+  t.deepEqual(counts.now, {}, 'nothing left in flight');
+  t.is(stats.deliveriesInFlight, 0);
+  for (const state of ['receiving', 'persisting', 'committing', 'publishing', 'acking', 'done']) t.is(counts.entered[state], 1, state);
+  const known = keysOf(deliveryMachine);
+  for (const key of Object.keys(counts.transitions)) t.true(known.has(key), `${key} is a transition of the picture`);
+  t.is(counts.transitions['acking||0'], 1, 'the eventless acking → done is counted');
+  t.is(counts.transitions['receiving|xstate.done.actor.0.delivery.receiving|0'], 1);
+});
+
+test('a poison delivery: dead-lettered, with the reason', async (t) => {
+  const monitor = new LiveMonitor();
+  await run(monitor, 'poison-1', { poison: true });
+  const [record] = monitor.recent.list();
+  t.deepEqual(record!.path.map((step) => step.state), ['receiving', 'deadLettering', 'acking', 'done']);
+  t.is(record!.outcome, 'dead-lettered');
+  t.is(record!.deadLetterReason, 'body is not JSON: Unexpected token');
+  t.is(monitor.stats().machines.delivery!.transitions['receiving|xstate.error.actor.0.delivery.receiving|0'], 1);
+});
+
+test('the list is bounded, newest first, searchable by message id and by the ids in the body', async (t) => {
+  const monitor = new LiveMonitor({ capacity: 3 });
+  for (const id of ['order-1', 'order-2', 'order-3', 'order-4', 'order-5']) await run(monitor, id);
+  t.deepEqual(monitor.recent.list().map((record) => record.messageId), ['order-5', 'order-4', 'order-3']);
+  t.deepEqual(monitor.recent.search('ORDER-4').map((record) => record.messageId), ['order-4']);
+  t.is(monitor.recent.search(userId.slice(0, 13)).length, 3);
+  t.deepEqual(monitor.recent.search('nothing like it'), []);
+  t.is(monitor.stats().machines.delivery!.entered.done, 5, 'totals count every delivery, not only the kept ones');
+  const version = monitor.recent.version;
+  await run(monitor, 'order-6');
+  t.deepEqual(monitor.recent.changedSince(version).map((record) => record.messageId), ['order-6']);
+});
+
+test('a long-lived actor is listed under its system id with its current state; re-entries are counted', async (t) => {
+  const monitor = new LiveMonitor();
+  const results: SweepResult[] = [
+    { claimed: 200, published: 200, more: true },
+    { claimed: 3, published: 3, more: false },
+  ];
+  const logic = outboxRelayMachine.provide({
+    actors: { sweep: fromPromise<SweepResult>(async () => results.shift() ?? { claimed: 0, published: 0, more: false }) },
+    delays: { pollInterval: 60_000 },
+  });
+  const relay = createActor(logic, { systemId: 'outbox:user', inspect: monitor.observe });
+  relay.start();
+  relay.send({ type: 'KICK' });
+  await new Promise<void>((resolve) => {
+    const subscription = relay.subscribe((snapshot) => {
+      if (snapshot.value === 'idle' && results.length === 0) {
+        subscription.unsubscribe();
+        resolve();
+      }
+    });
+  });
+  const stats = monitor.stats();
+  t.deepEqual(
+    stats.actors.map(({ name, machine, state, status }) => ({ name, machine, state, status })),
+    [{ name: 'outbox:user', machine: 'outboxRelay', state: 'idle', status: 'active' }],
+  );
+  const counts = stats.machines.outboxRelay!;
+  t.is(counts.entered.sweeping, 2, 'the sweep after a full batch re-enters sweeping');
+  t.is(counts.transitions['sweeping|xstate.done.actor.0.outboxRelay.sweeping|0'], 1);
+  t.is(counts.transitions['idle|KICK|0'], 1);
+  t.deepEqual(counts.now, { idle: 1 });
+  relay.send({ type: 'STOP' });
+  t.deepEqual(monitor.stats().machines.outboxRelay!.now, {}, 'a stopped actor is nowhere');
+  t.is(monitor.stats().actors[0]!.state, 'stopped');
+});
+
+test('a listener that throws never reaches the machine', async (t) => {
+  const { createInspector } = await import('../../src/actors/inspector.js');
+  const { createLogger } = await import('../../src/actors/logger.js');
+  const { Writable } = await import('node:stream');
+  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const inspect = createInspector({
+    logger: createLogger('info', sink),
+    describers: new Map(),
+    services: new Map(),
+    listeners: [
+      () => {
+        throw new Error('observer bug');
+      },
+    ],
+  });
+  const actor = createActor(deliveryLogic(), { input: { delivery: deliveryOf('m-9'), maxAttempts: 3 }, inspect });
+  actor.start();
+  const output = await toPromise(actor);
+  t.is(output.outcome, 'acked');
+});
