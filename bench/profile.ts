@@ -1,0 +1,102 @@
+/**
+ * `--profile`: one closed-loop run each of ackstate and the reference under `node --cpu-prof`; prints
+ * where each spends its CPU (self time by package and by function). Profiles stay in
+ * bench/results/profiles/ (ignored by git) for Chrome DevTools.
+ */
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { MachineInfo } from './machine.js';
+import type { BenchOptions } from './options.js';
+import { repoRoot, resultsDir } from './paths.js';
+import { writeReport } from './report.js';
+import { measureRun } from './run.js';
+import { variants, type VariantName } from './variants.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface SelfTime {
+  readonly name: string;
+  readonly ms: number;
+  readonly percent: number;
+}
+
+/** Where a frame's code lives: an npm package, a file of ours, node's internals, or V8's pseudo-frames. */
+function packageOf(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  const reference = /ackstate-bench\/reference\/(.*)$/.exec(url);
+  if (reference) return `reference/${reference[1]}`;
+  const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (modules) return modules[1]!;
+  if (url.startsWith('node:')) return 'node: internals';
+  const ours = /\/(dist|bench)\/(.*)$/.exec(url);
+  if (ours) return `${ours[1]}/${ours[2]}`;
+  return url;
+}
+
+export function summarizeProfile(profile: CpuProfile, top: number) {
+  const selfMs = new Map<number, number>();
+  profile.samples.forEach((id, index) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000));
+  let totalMs = 0;
+  let idleMs = 0;
+  const byFunction = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const ms = selfMs.get(node.id) ?? 0;
+    if (ms === 0) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)') {
+      idleMs += ms;
+      continue;
+    }
+    totalMs += ms;
+    const where = packageOf(url, functionName);
+    const name = `${functionName || '(anonymous)'} ${url ? `${where}:${lineNumber + 1}` : ''}`.trim();
+    byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
+    byPackage.set(where, (byPackage.get(where) ?? 0) + ms);
+  }
+  const rank = (map: Map<string, number>): SelfTime[] =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, ms]) => ({ name, ms: Math.round(ms), percent: Math.round((ms / totalMs) * 1000) / 10 }));
+  return { busyMs: Math.round(totalMs), idleMs: Math.round(idleMs), byPackage: rank(byPackage), byFunction: rank(byFunction) };
+}
+
+export async function runProfiles(options: BenchOptions, machine: MachineInfo, referenceMain: string, outFile: string): Promise<void> {
+  const results: Record<string, unknown> = {};
+  for (const name of (['ackstate', 'reference'] as VariantName[]).filter((variant) => options.only.includes(variant))) {
+    const dir = path.join(resultsDir, 'profiles', name);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const run = await measureRun({
+      variant: variants[name],
+      referenceMain,
+      users: options.users,
+      warmup: options.warmup,
+      concurrency: options.concurrency,
+      pollMs: options.pollMs,
+      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
+      keepLogs: options.keepLogs,
+    });
+    const file = (await readdir(dir)).find((entry) => entry.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`${name}: no .cpuprofile written in ${dir}`);
+    const summary = summarizeProfile(JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile, 25);
+    results[name] = { run: { usersPerSecond: run.usersPerSecond, cpuSecondsPer1kUsers: run.cpuSecondsPer1kUsers }, profile: path.relative(repoRoot, path.join(dir, file)), ...summary };
+    console.log(`\n${name}: ${run.usersPerSecond} users/s, ${run.cpuSecondsPer1kUsers} CPU s per 1k users (under the profiler); busy ${summary.busyMs} ms, idle ${summary.idleMs} ms`);
+    console.log('  self time by package:');
+    for (const entry of summary.byPackage.slice(0, 15)) console.log(`    ${String(entry.percent).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}`);
+    console.log('  self time by function:');
+    for (const entry of summary.byFunction) console.log(`    ${String(entry.percent).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}`);
+  }
+  await writeReport(outFile, { date: new Date().toISOString(), machine, users: options.users, results });
+  console.log(`\nbench: wrote ${path.relative(repoRoot, outFile)}`);
+}

@@ -1,0 +1,101 @@
+/**
+ * Starts a service process (`node dist/main.js both`, or the compiled reference) with its stdout, the log,
+ * going to a file: logging stays on at the configured level, and the file is counted afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface ServiceProcess {
+  readonly pid: number;
+  readonly url: string;
+  readonly logFile: string;
+  readonly child: ChildProcess;
+  waitForReady(timeoutMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
+  stop(graceMs?: number): Promise<number | string>;
+  /** Counts the log's lines and its `transition` lines, then deletes the file unless kept. */
+  logSummary(keep: boolean): Promise<{ lines: number; transitions: number; file?: string }>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startProcess(options: {
+  label: string;
+  script: string;
+  args?: readonly string[];
+  nodeArgs?: readonly string[];
+  env: Record<string, string>;
+}): Promise<ServiceProcess> {
+  const port = await freePort();
+  const logFile = path.join(os.tmpdir(), `ackstate-bench-${options.label}-${process.pid}-${Date.now()}.log`);
+  const logFd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...(options.args ?? [])], {
+    env: { PATH: process.env.PATH ?? '', ...options.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
+    stdio: ['ignore', logFd, 'pipe'],
+  });
+  closeSync(logFd);
+  const stderr: string[] = [];
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  let ended: number | string | undefined;
+  void exited.then((code) => (ended = code));
+  const url = `http://127.0.0.1:${port}`;
+  if (child.pid === undefined) throw new Error(`${options.label}: could not start ${options.script}`);
+  return {
+    pid: child.pid,
+    url,
+    logFile,
+    child,
+    async waitForReady(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (ended !== undefined) throw new Error(`${options.label} exited with ${ended}: ${stderr.join('').slice(-2000)}`);
+        try {
+          const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+          await response.arrayBuffer();
+          if (response.status === 200) return;
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline) throw new Error(`${options.label} not ready within ${timeoutMs} ms: ${stderr.join('').slice(-2000)}`);
+        await sleep(100);
+      }
+    },
+    async stop(graceMs = 30_000) {
+      if (ended !== undefined) return ended;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async logSummary(keep) {
+      const text = await readFile(logFile, 'utf8').catch(() => '');
+      let lines = 0;
+      let transitions = 0;
+      for (const line of text.split('\n')) {
+        if (!line) continue;
+        lines += 1;
+        if (line.includes('"message":"transition"')) transitions += 1;
+      }
+      if (!keep) await rm(logFile, { force: true });
+      return { lines, transitions, ...(keep ? { file: logFile } : {}) };
+    },
+  };
+}
