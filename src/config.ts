@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tlsSettingProblems } from './tls-settings.js';
 
 /**
  * Every setting comes from the environment. A bad value stops start-up with a message that names the
@@ -22,10 +23,18 @@ export const configSchema = z.object({
       (value) => value.split(',').every((url) => /^amqps?:\/\/[^\s]+$/.test(url.trim())),
       'must be one amqp:// or amqps:// URL, or several separated by commas',
     ),
+  /** PEM files for amqps:// URLs: the CA to trust, and the client certificate and key (read at start). */
+  AMQP_CA_FILE: z.string().optional(),
+  AMQP_CERT_FILE: z.string().optional(),
+  AMQP_KEY_FILE: z.string().optional(),
   USER_DB_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/user_service'),
   CARD_DB_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/card_service'),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: integer(0, 65535).default(3000),
+  /** Where the admin routes (/viz) listen when ADMIN_PORT separates them from the API. */
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Unset: the admin routes share the API's port. Set: they move to this port, and off the API's. */
+  ADMIN_PORT: integer(0, 65535).optional(),
   HTTP_BODY_LIMIT: integer(256, 10 * 1024 * 1024).default(16 * 1024),
   PREFETCH: integer(1, 65535).default(50),
   MAX_ATTEMPTS: integer(1, 1000).default(5),
@@ -61,5 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.data.RETRY_BASE_MS > parsed.data.RETRY_MAX_MS) {
     throw new ConfigError('invalid configuration: RETRY_BASE_MS must not exceed RETRY_MAX_MS');
   }
+  const tlsProblems = tlsSettingProblems(parsed.data);
+  if (tlsProblems.length > 0) throw new ConfigError(`invalid configuration: ${tlsProblems.join('; ')}`);
   return parsed.data;
 }

@@ -15,3 +15,10 @@ test('every URL in a longer text is redacted', (t) => {
 test('a URL without a password is unchanged', (t) => {
   t.is(redact('postgres://postgres@127.0.0.1:5432/user_service'), 'postgres://postgres@127.0.0.1:5432/user_service');
 });
+
+test('a password given as a query parameter is hidden too', (t) => {
+  t.is(
+    redact('postgres://app@db/x?sslmode=verify-full&password=s3cret&sslpassword=k3y#frag'),
+    'postgres://app@db/x?sslmode=verify-full&password=***&sslpassword=***#frag',
+  );
+});

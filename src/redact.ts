@@ -1,6 +1,10 @@
-/** Hides the password of every URL in a text, so that connection strings can be logged and shown. */
+/**
+ * Hides secrets in a text, so that connection strings can be logged and shown: the password of every URL
+ * (`scheme://user:***@`) and every `password=` or `sslpassword=` query parameter (PostgreSQL URLs may carry one).
+ */
 const credentialsInUrl = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/?#\s]*)@/gi;
+const passwordParameter = /([?&](?:ssl)?password=)[^&#\s]*/gi;
 
 export function redact(text: string): string {
-  return text.replace(credentialsInUrl, '$1***@');
+  return text.replace(credentialsInUrl, '$1***@').replace(passwordParameter, '$1***');
 }

@@ -17,6 +17,7 @@ import { supervisorMachine, type ChildSpec } from './machines/supervisor.js';
 import { describeError } from './policies/classify-error.js';
 import { connectBroker, connectionLogic } from './actors/broker.js';
 import { consumerLogic } from './actors/consumer.js';
+import { createAdminServer } from './actors/admin-server.js';
 import { createHttpServer, type Readiness } from './actors/http-server.js';
 import { createInspector, type DeliveryDescriber } from './actors/inspector.js';
 import type { Logger } from './actors/logger.js';
@@ -25,6 +26,7 @@ import { registerVizRoutes } from './actors/viz/routes.js';
 import { Outbox, outboxRelayLogic } from './actors/outbox-relay.js';
 import { ConfirmPublisher } from './actors/publisher.js';
 import type { ServiceSpec } from './service.js';
+import { readBrokerTls } from './tls-settings.js';
 import { cardService } from './services/card.js';
 import { userService } from './services/user.js';
 import { fromPromise } from 'xstate';
@@ -34,6 +36,8 @@ export type Mode = (typeof modes)[number];
 
 export interface RunningSystem {
   readonly port: number;
+  /** The admin server's port, when ADMIN_PORT separates it. */
+  readonly adminPort: number | undefined;
   readonly supervisor: AnyActorRef;
   stop(): Promise<void>;
 }
@@ -59,7 +63,7 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
   ] as unknown as ServiceSpec<MessagingTables>[];
   const failpoints = createFailpoints(config.FAILPOINTS);
   const topology = { queues: [config.USER_QUEUE, config.CARD_QUEUE] };
-  const connection = connectBroker(config.AMQP_URL);
+  const connection = connectBroker(config.AMQP_URL, readBrokerTls(config));
   const publisher = new ConfirmPublisher(connection, topology, config.PUBLISH_TIMEOUT_MS);
 
   const parts: ServiceParts[] = specs.map((spec) => {
@@ -144,18 +148,18 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
     return { ready, checks };
   };
 
-  const http = createHttpServer({
-    bodyLimit: config.HTTP_BODY_LIMIT,
-    readiness,
-    onServerError: (error) => logger.error('request failed', { error: describeError(error) }),
-  });
+  const onServerError = (error: unknown) => logger.error('request failed', { error: describeError(error) });
+  const http = createHttpServer({ bodyLimit: config.HTTP_BODY_LIMIT, readiness, onServerError });
   for (const part of parts) {
     part.spec.routes?.(http, { db: part.db, publishNow: (rows) => part.outbox.publishNow(rows) });
   }
-  registerVizRoutes(http, { monitor });
+  // The admin routes move to a server of their own when ADMIN_PORT is set, and are then not on the API's port.
+  const admin = config.ADMIN_PORT === undefined ? undefined : createAdminServer(onServerError);
+  registerVizRoutes(admin ?? http, { monitor });
 
   const closeResources = async () => {
     await http.close().catch(() => {});
+    await admin?.close().catch(() => {});
     await publisher.close();
     connection.off('connect', kickAllRelays);
     await connection.close().catch(() => {});
@@ -186,6 +190,17 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
   await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const port = (http.server.address() as AddressInfo).port;
   logger.info('listening', { host: config.HTTP_HOST, port, mode });
+  let adminPort: number | undefined;
+  if (admin) {
+    try {
+      await admin.listen({ host: config.ADMIN_HOST, port: config.ADMIN_PORT });
+    } catch (error) {
+      await http.close().catch(() => {});
+      throw error;
+    }
+    adminPort = (admin.server.address() as AddressInfo).port;
+    logger.info('admin listening', { host: config.ADMIN_HOST, port: adminPort, routes: '/viz' });
+  }
 
   supervisor = createActor(logic, { input: { children }, inspect });
   const settled = new Promise<void>((resolve, reject) => {
@@ -208,6 +223,7 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
   const stopped = new Promise<void>((resolve) => supervisor!.subscribe({ complete: resolve, error: () => resolve() }));
   return {
     port,
+    adminPort,
     supervisor,
     async stop() {
       supervisor!.send({ type: 'STOP' });

@@ -56,3 +56,11 @@ test('an unknown mode is refused with the usage', async (t) => {
   t.is(code, 2);
   t.regex(output, /usage: node dist\/main\.js \[both\|user\|card\]/);
 });
+
+test('ADMIN_PORT is optional and checked; ADMIN_HOST defaults to loopback', (t) => {
+  const config = loadConfig({});
+  t.is(config.ADMIN_PORT, undefined);
+  t.is(config.ADMIN_HOST, '127.0.0.1');
+  t.is(loadConfig({ ADMIN_PORT: '9100' }).ADMIN_PORT, 9100);
+  t.regex(t.throws(() => loadConfig({ ADMIN_PORT: '99999' }), { instanceOf: ConfigError })!.message, /ADMIN_PORT/);
+});

@@ -9,6 +9,7 @@ import type { Channel } from 'amqplib';
 import { fromCallback } from 'xstate';
 import { connectionMachine, type ConnectionEvent } from '../machines/connection.js';
 import { redact } from '../redact.js';
+import type { BrokerTls } from '../tls-settings.js';
 
 export interface Topology {
   /** Every queue this process publishes to or consumes from; each also gets `<queue>.dead`. */
@@ -35,11 +36,12 @@ export function brokerUrls(amqpUrl: string): string[] {
     .filter((url) => url.length > 0);
 }
 
-export function connectBroker(amqpUrl: string): AmqpConnectionManager {
+/** `tls` (CA, client certificate and key) is handed to Node's TLS for amqps:// URLs; amqp:// ignores it. */
+export function connectBroker(amqpUrl: string, tls: BrokerTls = {}): AmqpConnectionManager {
   return amqp.connect(brokerUrls(amqpUrl), {
     heartbeatIntervalInSeconds: 5,
     reconnectTimeInSeconds: 1,
-    connectionOptions: { timeout: 10_000, keepAlive: true, clientProperties: { connection_name: 'ackstate' } },
+    connectionOptions: { timeout: 10_000, keepAlive: true, clientProperties: { connection_name: 'ackstate' }, ...tls },
   });
 }
 

@@ -4,7 +4,7 @@ import { redact } from '../redact.js';
 /** Connection URLs carry passwords: every string field of every line passes through `redact`. */
 const redactSecrets = winston.format((info) => {
   for (const [key, value] of Object.entries(info)) {
-    if (typeof value === 'string' && value.includes('://')) (info as Record<string, unknown>)[key] = redact(value);
+    if (typeof value === 'string' && /:\/\/|password=/i.test(value)) (info as Record<string, unknown>)[key] = redact(value);
   }
   return info;
 });

@@ -31,3 +31,18 @@ test('a very long reason is cut short', (t) => {
   const recorded = deadLetterHeaders(source, { kind: 'transient', reason }, 5)[deadLetterHeader.reason] as string;
   t.true(recorded.length <= 2_001);
 });
+
+test('original headers too large or not encodable are dropped, with the reason, so the dead letter can be published', (t) => {
+  const failure = { kind: 'poison', reason: 'body is not JSON' } as const;
+  const source = { queue: 'q', messageId: undefined, contentType: undefined, redelivered: false };
+  const huge = Object.fromEntries(Array.from({ length: 1_613 }, (_, i) => [`h${i}`, `value-${i}-${'x'.repeat(20)}`]));
+  const big = deadLetterHeaders({ ...source, headers: huge }, failure, 1);
+  t.is(big.h0, undefined);
+  t.regex(String(big[deadLetterHeader.headersDropped]), /over \d+ bytes/);
+  t.is(big[deadLetterHeader.reason], 'body is not JSON');
+  const typed = deadLetterHeaders({ ...source, headers: { nested: { '!': 'nonsense', value: 1 } } }, failure, 1);
+  t.regex(String(typed[deadLetterHeader.headersDropped]), /not encodable/);
+  const small = deadLetterHeaders({ ...source, headers: { 'x-origin': 'test' } }, failure, 1);
+  t.is(small['x-origin'], 'test');
+  t.is(small[deadLetterHeader.headersDropped], undefined);
+});

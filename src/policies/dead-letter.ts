@@ -1,8 +1,10 @@
 /**
  * What a dead letter carries: the original body and properties, and in headers why it died, after how
- * many attempts, from which queue and when. Original headers are kept as they were.
+ * many attempts, from which queue and when. Original headers are kept as they were, unless they could not be
+ * published again (then they are dropped, and a header says why).
  */
 import type { ClassifiedFailure } from './classify-error.js';
+import { headerTableProblem } from './header-table.js';
 
 export const deadLetterHeader = {
   reason: 'x-ackstate-reason',
@@ -13,6 +15,8 @@ export const deadLetterHeader = {
   contentType: 'x-ackstate-original-content-type',
   redelivered: 'x-ackstate-redelivered',
   deadLetteredAt: 'x-ackstate-dead-lettered-at',
+  /** Set when the original headers could not be carried over (too large or not encodable), and why. */
+  headersDropped: 'x-ackstate-original-headers-dropped',
 } as const;
 
 const maxReasonLength = 2_000;
@@ -33,8 +37,7 @@ export function deadLetterHeaders(
 ): Record<string, unknown> {
   const reason =
     failure.reason.length > maxReasonLength ? `${failure.reason.slice(0, maxReasonLength)}…` : failure.reason;
-  return {
-    ...source.headers,
+  const ours = {
     [deadLetterHeader.reason]: reason,
     [deadLetterHeader.kind]: failure.kind,
     [deadLetterHeader.attempts]: attempts,
@@ -44,4 +47,8 @@ export function deadLetterHeaders(
     [deadLetterHeader.redelivered]: source.redelivered,
     [deadLetterHeader.deadLetteredAt]: now.toISOString(),
   };
+  // Headers that could not be published again would make the dead letter fail on every attempt: a loop.
+  const carried = { ...source.headers, ...ours };
+  const problem = headerTableProblem(carried);
+  return problem === undefined ? carried : { ...ours, [deadLetterHeader.headersDropped]: problem };
 }

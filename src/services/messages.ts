@@ -2,14 +2,20 @@
 import { z } from 'zod';
 import { passesLuhn } from './card-number.js';
 
-/** No control characters: they are refused rather than stored, so names and emails print safely. */
+/**
+ * No control characters and no lone surrogates: they are refused rather than stored, so names and emails
+ * print safely and come back exactly as sent.
+ */
 const printable = (max: number) =>
   z
     .string()
     .min(1)
     .max(max)
     // eslint-disable-next-line no-control-regex
-    .refine((value) => !/[\u0000-\u001f\u007f-\u009f]/.test(value), 'must not contain control characters');
+    .refine((value) => !/[\u0000-\u001f\u007f-\u009f]/.test(value), 'must not contain control characters')
+    // A lone UTF-16 surrogate (JSON allows "\ud800") has no UTF-8 form: PostgreSQL would store U+FFFD instead,
+    // so what was stored would differ from what was sent.
+    .refine((value) => !/\p{Cs}/u.test(value), 'must be well-formed Unicode (no lone surrogate)');
 
 export const nameSchema = printable(200);
 export const emailSchema = z.email().max(254).pipe(printable(254));
