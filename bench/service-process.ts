@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../test/support/service-process.js';
 
 export interface ServiceProcess {
   readonly pid: number;
@@ -19,18 +19,6 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | string>;
   /** Counts the log's lines and its `transition` lines, then deletes the file unless kept. */
   logSummary(keep: boolean): Promise<{ lines: number; transitions: number; file?: string }>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
