@@ -15,7 +15,10 @@ import { configVariables, loadConfig, type Config } from '../src/config.js';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // An empty ACKSTATE_SHARED_DIR counts as unset.
 const sharedDir = process.env.ACKSTATE_SHARED_DIR || path.resolve(repoRoot, '../shared');
-const schemaPath = path.join(sharedDir, 'reference', 'compose-spec.json');
+const sharedSchemaPath = path.join(sharedDir, 'reference', 'compose-spec.json');
+// The shared reference when it is beside the repository, else the committed copy of it.
+const vendoredSchemaPath = path.join(repoRoot, 'test', 'fixtures', 'compose-spec.json');
+const schemaPath = existsSync(sharedSchemaPath) ? sharedSchemaPath : vendoredSchemaPath;
 const composePath = path.join(repoRoot, 'compose.yml');
 
 /** The modes `node dist/main.js <mode>` accepts; with no mode it runs both. */
@@ -130,11 +133,11 @@ function healthcheckText(service: Service): string {
   return Array.isArray(check) ? check.join(' ') : (check ?? '');
 }
 
-test('the Compose Specification schema is where the tests look for it', (t) => {
-  t.true(
-    existsSync(schemaPath),
-    `missing ${schemaPath}: set ACKSTATE_SHARED_DIR to the folder that holds reference/compose-spec.json`,
-  );
+test('the committed copy of the Compose Specification schema is the shared reference', (t) => {
+  t.true(existsSync(vendoredSchemaPath), `missing ${vendoredSchemaPath}`);
+  if (existsSync(sharedSchemaPath)) {
+    t.is(readFileSync(vendoredSchemaPath, 'utf8'), readFileSync(sharedSchemaPath, 'utf8'), 'test/fixtures/compose-spec.json differs from the shared reference');
+  }
 });
 
 test('compose.yml validates against the Compose Specification schema', (t) => {
