@@ -8,7 +8,7 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import type { ControlledTransaction } from 'kysely';
 import { sql } from 'kysely';
-import { createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
+import { assign, createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
 import { clearAttempts, insertOutbox, recordAttempt, recordInbox, type MessagingDb } from '../db/messaging-queries.js';
 import type { MessagingTables } from '../db/schema.js';
 import type { Failpoints } from '../failpoints.js';
@@ -17,12 +17,13 @@ import {
   deliveryMachine,
   PersistFailure,
   type Decoded,
+  type DecodeResult,
   type Delivery,
   type DeliveryOutput,
   type Persisted,
 } from '../machines/delivery.js';
-import { describeError, PoisonMessageError, type ClassifiedFailure } from '../policies/classify-error.js';
-import { deadLetterHeaders } from '../policies/dead-letter.js';
+import { describeError, type ClassifiedFailure } from '../policies/classify-error.js';
+import { deadLetterHeaders, replayHeader } from '../policies/dead-letter.js';
 import { retryDelayMs, type RetryDelayPolicy } from '../policies/retry-delay.js';
 import { redact } from '../redact.js';
 import type { ConsumerSpec } from '../service.js';
@@ -78,6 +79,36 @@ function toDelivery(queue: string, message: ConsumeMessage): Delivery {
     headers: headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>) : {},
     content: message.content,
   };
+}
+
+/** A replay of a dead letter (by `ackstate dlq replay`) starts its attempts afresh. */
+const isReplay = (delivery: Delivery) => delivery.headers[replayHeader.count] !== undefined;
+
+function decodeDelivery(
+  delivery: Delivery,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  spec: ConsumerSpec<any, any>,
+  messageMaxBytes: number,
+): DecodeResult {
+  const poison = (reason: string): DecodeResult => ({ failure: { kind: 'poison', reason }, error: reason, attempts: 1 });
+  if (delivery.content.byteLength > messageMaxBytes) {
+    return poison(`body of ${delivery.content.byteLength} bytes exceeds the limit of ${messageMaxBytes} bytes`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(utf8.decode(delivery.content));
+  } catch (error) {
+    return poison(`body is not JSON: ${describeError(error)}`);
+  }
+  const parsed = spec.schema.safeParse(body);
+  if (!parsed.success) return poison(`body fails validation: ${describeIssues(parsed.error)}`);
+  try {
+    // Deduplicated by what the message is about, not by its message id: a repeat published by a
+    // producer that sets no id (the seed's) or a fresh id is still the same user or card.
+    return { key: spec.naturalKey(parsed.data), message: parsed.data };
+  } catch (error) {
+    return poison(`no key for the message: ${describeError(error)}`);
+  }
 }
 
 /** The subscription's state, shared by the consumer machine's actors. */
@@ -264,43 +295,25 @@ class QueueSubscription {
     const consumer = spec.queue;
     return deliveryMachine.provide({
       actors: {
-        decode: fromPromise<Decoded, Delivery>(async ({ input: delivery }) => {
-          if (delivery.content.byteLength > messageMaxBytes) {
-            throw new PoisonMessageError(
-              `body of ${delivery.content.byteLength} bytes exceeds the limit of ${messageMaxBytes} bytes`,
-            );
-          }
-          let body: unknown;
-          try {
-            body = JSON.parse(utf8.decode(delivery.content));
-          } catch (error) {
-            throw new PoisonMessageError(`body is not JSON: ${describeError(error)}`);
-          }
-          const parsed = spec.schema.safeParse(body);
-          if (!parsed.success) throw new PoisonMessageError(`body fails validation: ${describeIssues(parsed.error)}`);
-          // Deduplicated by what the message is about, not by its message id: a repeat published by a
-          // producer that sets no id (the seed's) or a fresh id is still the same user or card.
-          const key = spec.naturalKey(parsed.data);
-          return { key, message: parsed.data };
-        }),
         persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(async ({ input }) => {
           let transaction: ControlledTransaction<MessagingTables> | undefined;
           try {
             transaction = await db.startTransaction().execute();
             failpoints.hit(`${service}.persist`);
             if (!(await recordInbox(transaction, consumer, input.decoded.key))) {
-              return { transaction, duplicate: true, outgoing: [], result: undefined };
+              await transaction.commit().execute();
+              return { duplicate: true, outgoing: [], result: undefined };
             }
-            if (input.delivery.redelivered) await clearAttempts(transaction, consumer, input.decoded.key);
+            if (input.delivery.redelivered || isReplay(input.delivery)) {
+              await clearAttempts(transaction, consumer, input.decoded.key);
+            }
             const { outgoing, result } = await spec.handle(transaction, input.decoded.message);
             await insertOutbox(transaction, outgoing, outbox.leaseMs);
-            return { transaction, duplicate: false, outgoing, result };
+            await transaction.commit().execute();
+            return { duplicate: false, outgoing, result };
           } catch (error) {
             throw new PersistFailure(error, transaction);
           }
-        }),
-        commit: fromPromise<void, { transaction: unknown }>(async ({ input }) => {
-          await (input.transaction as ControlledTransaction<MessagingTables>).commit().execute();
         }),
         rollback: fromPromise<void, { transaction: unknown }>(async ({ input }) => {
           const transaction = input.transaction as ControlledTransaction<MessagingTables> | undefined;
@@ -330,6 +343,7 @@ class QueueSubscription {
         ),
       },
       actions: {
+        decode: assign(({ context }) => decodeDelivery(context.delivery, spec, messageMaxBytes)),
         ack: ({ context }) => this.#settleDelivery(context.delivery, 'ack'),
         nack: ({ context }) => this.#settleDelivery(context.delivery, 'nack'),
       },

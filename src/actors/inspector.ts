@@ -50,6 +50,12 @@ export function machineId(actor: object): string | undefined {
   return logic?.config !== undefined && typeof logic.id === 'string' ? logic.id : undefined;
 }
 
+/** The state a machine starts in as configured: a delivery's `receiving`, left before its first snapshot. */
+export function initialStateOf(actor: object): string | undefined {
+  const initial = (actor as { logic?: { config?: { initial?: unknown } } }).logic?.config?.initial;
+  return typeof initial === 'string' ? initial : undefined;
+}
+
 export type Inspector = (event: InspectionEvent) => void;
 
 export function createInspector({ logger, describers, services, listeners = [] }: InspectorOptions): Inspector {
@@ -66,7 +72,7 @@ export function createInspector({ logger, describers, services, listeners = [] }
     };
   }
 
-  function describeDelivery(context: DeliveryContext, from: string, to: string) {
+  function describeDelivery(context: DeliveryContext, from: string | null, to: string) {
     const describer = describers.get(context.delivery.queue);
     if (!describer) return;
     if (from === 'receiving' && to === 'persisting') {
@@ -121,19 +127,24 @@ export function createInspector({ logger, describers, services, listeners = [] }
     const previous = positions.get(actor);
     if (previous && previous.state === to) return;
     positions.set(actor, { state: to, since: now });
-    const from = previous?.state ?? null;
     const context = snapshot.context ?? {};
-    if (id === 'delivery' && from === null) return; // `receiving` begins with the delivery: no transition yet.
+    let from = previous?.state ?? null;
+    if (id === 'delivery' && from === null) {
+      // A delivery's first snapshot is already past `receiving` (decoding is synchronous): log that step.
+      from = initialStateOf(actor) ?? null;
+      if (from === null || from === to) return;
+    }
     const level = levelOf(id, to, context);
     if (logger.isLevelEnabled(level)) {
       logger.log(level, 'transition', {
         machine: id,
         from,
         to,
-        ms: previous ? Math.round((now - previous.since) * 100) / 100 : undefined,
+        // No previous position: the step left the initial state within the macrostep that started the actor.
+        ms: previous ? Math.round((now - previous.since) * 100) / 100 : id === 'delivery' ? 0 : undefined,
         ...fieldsOf(id, context),
       });
     }
-    if (id === 'delivery' && from !== null) describeDelivery(context as unknown as DeliveryContext, from, to);
+    if (id === 'delivery') describeDelivery(context as unknown as DeliveryContext, from, to);
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { prepared } from './prepared.js';
 import type { MessagingTables } from './schema.js';
 
 export type MessagingDb = Kysely<MessagingTables>;
@@ -22,16 +23,21 @@ export interface OutgoingMessage {
   readonly body: string;
 }
 
+const insertInbox = prepared<{ consumer: string }, readonly [consumer: string, messageKey: string]>(
+  'INSERT INTO inbox (consumer, message_key) VALUES ($1, $2) ON CONFLICT (consumer, message_key) DO NOTHING RETURNING consumer',
+);
+
 /** Records a consumed message; false when it was already there (a redelivery or a duplicate). */
 export async function recordInbox(db: MessagingDb, consumer: string, messageKey: string): Promise<boolean> {
-  const inserted = await db
-    .insertInto('inbox')
-    .values({ consumer, message_key: messageKey })
-    .onConflict((conflict) => conflict.columns(['consumer', 'message_key']).doNothing())
-    .returning('consumer')
-    .executeTakeFirst();
-  return inserted !== undefined;
+  const { rows } = await insertInbox(db, consumer, messageKey);
+  return rows.length > 0;
 }
+
+const outboxColumns = 'INSERT INTO outbox (id, queue, body, next_attempt_at) VALUES ';
+const outboxRow = (n: number) => `($${n + 1}, $${n + 2}, $${n + 3}, now() + $${n + 4} * interval '1 millisecond')`;
+const insertOneOutbox = prepared<never, readonly [id: string, queue: string, body: string, leaseMs: number]>(
+  outboxColumns + outboxRow(0),
+);
 
 /**
  * Writes outgoing messages in the caller's transaction. They are leased to this process for `leaseMs`
@@ -39,17 +45,14 @@ export async function recordInbox(db: MessagingDb, consumer: string, messageKey:
  */
 export async function insertOutbox(db: MessagingDb, messages: readonly OutgoingMessage[], leaseMs: number): Promise<void> {
   if (messages.length === 0) return;
-  await db
-    .insertInto('outbox')
-    .values(
-      messages.map((message) => ({
-        id: message.id,
-        queue: message.queue,
-        body: message.body,
-        next_attempt_at: sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`,
-      })),
-    )
-    .execute();
+  if (messages.length === 1) {
+    const [message] = messages as [OutgoingMessage];
+    await insertOneOutbox(db, message.id, message.queue, message.body, leaseMs);
+    return;
+  }
+  const rows = messages.map((_, index) => outboxRow(index * 4)).join(', ');
+  const params = messages.flatMap((message) => [message.id, message.queue, message.body, leaseMs]);
+  await prepared(outboxColumns + rows)(db, ...params);
 }
 
 /**
@@ -71,9 +74,13 @@ export async function claimDueOutbox(
   return result.rows;
 }
 
+const markSent = prepared<never, readonly [ids: readonly string[]]>(
+  'UPDATE outbox SET sent_at = now() WHERE id = ANY($1::uuid[])',
+);
+
 export async function markOutboxSent(db: MessagingDb, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('outbox').set({ sent_at: sql<Date>`now()` }).where('id', 'in', ids).execute();
+  await markSent(db, ids);
 }
 
 /** Notes why a publish failed and when the relay may try again. */

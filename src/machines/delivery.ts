@@ -2,9 +2,13 @@
  * The life of one delivery, as data. Every I/O step is an actor or action supplied by `src/actors/`
  * through `provide()`, so this file imports nothing that touches the world and can be drawn as it is.
  *
- *   receiving ─> persisting ─> committing ─> publishing ─> acking ─> done
- *       │             └──────────┴─ failure ─> rollingBack ─> recordingFailure ─> backingOff ─> nacking ─> done
- *       └─ poison ─> deadLettering ─> acking                       └─ poison / attempts spent ─> deadLettering
+ *   receiving ─> persisting ─> publishing ─> acking ─> done       (nothing to publish: persisting ─> acking)
+ *       │             └─ failure ─> rollingBack ─> recordingFailure ─> backingOff ─> nacking ─> done
+ *       └─ poison ─> deadLettering ─> acking              └─ poison / attempts spent ─> deadLettering
+ *
+ * `receiving` decodes synchronously (an `assign` supplied as the `decode` action: decoding touches nothing
+ * outside the process), and `persisting` is one transaction from BEGIN to COMMIT: each invoked actor is a
+ * cost paid on every message, so only the steps that wait on the database or the broker are actors.
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { ClassifiedFailure } from '../policies/classify-error.js';
@@ -27,8 +31,13 @@ export interface Decoded {
   readonly message: unknown;
 }
 
+/** What `decode` assigns: the decoded message, or why the body is poison. */
+export type DecodeResult =
+  | { readonly key: string; readonly message: unknown }
+  | { readonly failure: ClassifiedFailure; readonly error: string; readonly attempts: number };
+
+/** The outcome of a committed transaction. */
 export interface Persisted {
-  readonly transaction: unknown;
   /** True when the inbox had already seen this message: its effects were committed before. */
   readonly duplicate: boolean;
   /** Outbox rows written in the transaction, to publish once it has committed. */
@@ -37,7 +46,7 @@ export interface Persisted {
   readonly result: unknown;
 }
 
-/** A failure inside the transaction, carrying the transaction so that `rollingBack` can end it. */
+/** A failure inside the transaction (its commit included), carrying the transaction so that `rollingBack` can end it. */
 export class PersistFailure extends Error {
   override name = 'PersistFailure';
   constructor(
@@ -55,6 +64,7 @@ export interface DeliveryContext {
   readonly maxAttempts: number;
   key: string | undefined;
   message: unknown;
+  /** Only while rolling back: the transaction that failed. */
   transaction: unknown;
   duplicate: boolean;
   outgoing: readonly unknown[];
@@ -95,9 +105,7 @@ export const deliveryMachine = setup({
     events: {} as DeliveryEvent,
   },
   actors: {
-    decode: fromPromise<Decoded, Delivery>(notProvided('decode')),
     persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(notProvided('persist')),
-    commit: fromPromise<void, { transaction: unknown }>(notProvided('commit')),
     rollback: fromPromise<void, { transaction: unknown }>(notProvided('rollback')),
     publish: fromPromise<void, { key: string; outgoing: readonly unknown[]; duplicate: boolean }>(
       notProvided('publish'),
@@ -108,10 +116,14 @@ export const deliveryMachine = setup({
     ),
   },
   actions: {
+    /** Supplied as `assign(({ context }) => DecodeResult)`. */
+    decode: notProvided('decode'),
     ack: notProvided('ack'),
     nack: notProvided('nack'),
   },
   guards: {
+    undecodable: ({ context }) => context.failure !== undefined,
+    nothingToPublish: ({ event }) => ((event as { output?: Persisted }).output?.outgoing.length ?? 0) === 0,
     dependencyUnavailable: ({ context }) => context.failure?.kind === 'unavailable',
     // Evaluated on recordFailure's result, before it is assigned to the context.
     mustDeadLetter: ({ context, event }) =>
@@ -140,55 +152,33 @@ export const deliveryMachine = setup({
   initial: 'receiving',
   states: {
     receiving: {
-      invoke: {
-        src: 'decode',
-        input: ({ context }) => context.delivery,
-        onDone: {
-          target: 'persisting',
-          actions: assign({ key: ({ event }) => event.output.key, message: ({ event }) => event.output.message }),
-        },
-        onError: {
-          target: 'deadLettering',
-          actions: assign({
-            failure: ({ event }) => ({ kind: 'poison', reason: failureOf(event.error).reason }),
-            error: ({ event }) => failureOf(event.error).reason,
-            attempts: 1,
-          }),
-        },
-      },
+      entry: 'decode',
+      always: [{ guard: 'undecodable', target: 'deadLettering' }, { target: 'persisting' }],
     },
     persisting: {
       invoke: {
         src: 'persist',
         input: ({ context }) => ({ delivery: context.delivery, decoded: { key: context.key!, message: context.message } }),
-        onDone: {
-          target: 'committing',
-          actions: assign({
-            transaction: ({ event }) => event.output.transaction,
-            duplicate: ({ event }) => event.output.duplicate,
-            outgoing: ({ event }) => event.output.outgoing,
-            result: ({ event }) => event.output.result,
-          }),
-        },
-        onError: {
-          target: 'rollingBack',
-          actions: assign({
-            transaction: ({ event }) => (event.error instanceof PersistFailure ? event.error.transaction : undefined),
-            failure: ({ event }) => failureOf(event.error),
-            error: ({ event }) => failureOf(event.error).reason,
-          }),
-        },
-      },
-    },
-    committing: {
-      invoke: {
-        src: 'commit',
-        input: ({ context }) => ({ transaction: context.transaction }),
-        onDone: { target: 'publishing', actions: assign({ transaction: undefined }) },
+        onDone: [
+          {
+            guard: 'nothingToPublish',
+            target: 'acking',
+            actions: assign({ duplicate: ({ event }) => event.output.duplicate, result: ({ event }) => event.output.result }),
+          },
+          {
+            target: 'publishing',
+            actions: assign({
+              duplicate: ({ event }) => event.output.duplicate,
+              outgoing: ({ event }) => event.output.outgoing,
+              result: ({ event }) => event.output.result,
+            }),
+          },
+        ],
         // A failed commit has an unknown outcome: retry, and let the inbox absorb it if it did commit.
         onError: {
           target: 'rollingBack',
           actions: assign({
+            transaction: ({ event }) => (event.error instanceof PersistFailure ? event.error.transaction : undefined),
             failure: ({ event }) => failureOf(event.error),
             error: ({ event }) => failureOf(event.error).reason,
           }),

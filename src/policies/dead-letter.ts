@@ -19,6 +19,13 @@ export const deadLetterHeader = {
   headersDropped: 'x-ackstate-original-headers-dropped',
 } as const;
 
+/** Set by `ackstate dlq replay` on a dead letter it puts back on its queue. */
+export const replayHeader = {
+  replayedAt: 'x-ackstate-replayed-at',
+  count: 'x-ackstate-replay-count',
+  from: 'x-ackstate-replayed-from',
+} as const;
+
 const maxReasonLength = 2_000;
 
 export interface DeadLetterSource {

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { cardServiceMigrations } from '../db/migrations/card-service.js';
 import type { CardServiceDatabase } from '../db/schema.js';
+import { issueCard, recordUser } from '../db/service-queries.js';
 import type { ServiceSpec } from '../service.js';
 import { newCardNumber } from './card-number.js';
 import { userMessageSchema, type CardMessage, type UserMessage } from './messages.js';
@@ -24,11 +25,7 @@ export function cardService(config: Config): ServiceSpec<CardServiceDatabase> {
       schema: userMessageSchema,
       naturalKey: (user: UserMessage) => `user:${user.id}`,
       async handle(trx, user: UserMessage) {
-        await trx
-          .insertInto('users')
-          .values({ id: user.id, name: user.name, email: user.email, created_at: user.created_at })
-          .onConflict((conflict) => conflict.column('id').doNothing())
-          .execute();
+        await recordUser(trx, user.id, user.name, user.email, user.created_at);
         const card: CardMessage = {
           id: randomUUID(),
           user_id: user.id,
@@ -36,13 +33,8 @@ export function cardService(config: Config): ServiceSpec<CardServiceDatabase> {
           created_at: new Date().toISOString(),
         };
         // One card per user: when the user already has one, this delivery is a repeat and issues nothing.
-        const issued = await trx
-          .insertInto('cards')
-          .values(card)
-          .onConflict((conflict) => conflict.column('user_id').doNothing())
-          .returning('id')
-          .executeTakeFirst();
-        if (!issued) return { outgoing: [], result: { card: undefined } satisfies Issued };
+        const issued = await issueCard(trx, card.id, card.user_id, card.number, card.created_at);
+        if (issued.rows.length === 0) return { outgoing: [], result: { card: undefined } satisfies Issued };
         return {
           outgoing: [{ id: randomUUID(), queue: config.CARD_QUEUE, body: JSON.stringify(card) }],
           result: { card } satisfies Issued,

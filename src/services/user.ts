@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { insertOutbox, messagingTablesOf } from '../db/messaging-queries.js';
 import { userServiceMigrations } from '../db/migrations/user-service.js';
 import type { UserServiceDatabase } from '../db/schema.js';
+import { insertUser, storeCard } from '../db/service-queries.js';
 import type { ServiceContext, ServiceSpec } from '../service.js';
 import { cardMessageSchema, createUserRequestSchema, describeIssues, type CardMessage, type UserMessage } from './messages.js';
 import { z } from 'zod';
@@ -38,7 +39,7 @@ function routes(config: Config, leaseMs: number) {
       const outgoing = [{ id: randomUUID(), queue: config.USER_QUEUE, body: JSON.stringify(user) }];
       try {
         await db.transaction().execute(async (trx) => {
-          await trx.insertInto('users').values(user).execute();
+          await insertUser(trx, user.id, user.name, user.email, user.created_at);
           await insertOutbox(messagingTablesOf(trx), outgoing, leaseMs);
         });
       } catch (error) {
@@ -94,11 +95,7 @@ export function userService(config: Config): ServiceSpec<UserServiceDatabase> {
       async handle(trx, card: CardMessage) {
         // A repeat of the same card is harmless; a second, different card for the user breaks the
         // unique user_id, which makes the message poison (it is dead-lettered with that reason).
-        await trx
-          .insertInto('cards')
-          .values(card)
-          .onConflict((conflict) => conflict.column('id').doNothing())
-          .execute();
+        await storeCard(trx, card.id, card.user_id, card.number, card.created_at);
         return { outgoing: [] };
       },
       describe: {

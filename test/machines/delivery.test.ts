@@ -1,14 +1,15 @@
 import test from 'ava';
-import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
+import { assign, createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import {
   deliveryMachine,
   PersistFailure,
   type Decoded,
+  type DecodeResult,
   type Delivery,
   type DeliveryOutput,
   type Persisted,
 } from '../../src/machines/delivery.js';
-import { PoisonMessageError, type ClassifiedFailure } from '../../src/policies/classify-error.js';
+import type { ClassifiedFailure } from '../../src/policies/classify-error.js';
 import { patience, stateTrace, withCode } from './support.js';
 
 const delivery: Delivery = {
@@ -23,7 +24,8 @@ const delivery: Delivery = {
 
 const decoded: Decoded = { key: 'id:m-1', message: { userId: 'u-1' } };
 const transaction = { name: 'tx-1' };
-const persisted: Persisted = { transaction, duplicate: false, outgoing: [{ row: 1 }], result: { card: 'c-1' } };
+const persisted: Persisted = { duplicate: false, outgoing: [{ row: 1 }], result: { card: 'c-1' } };
+const poison = (reason: string): DecodeResult => ({ failure: { kind: 'poison', reason }, error: reason, attempts: 1 });
 
 type PersistInput = { delivery: Delivery; decoded: Decoded };
 type TransactionInput = { transaction: unknown };
@@ -33,9 +35,8 @@ type DeadLetterInput = { delivery: Delivery; failure: ClassifiedFailure; attempt
 
 /** What each stub does; anything left out succeeds (the happy path). */
 interface Stubs {
-  decode?: (input: Delivery) => Promise<Decoded>;
+  decode?: (input: Delivery) => DecodeResult;
   persist?: (input: PersistInput) => Promise<Persisted>;
-  commit?: (input: TransactionInput) => Promise<void>;
   rollback?: (input: TransactionInput) => Promise<void>;
   publish?: (input: PublishInput) => Promise<void>;
   recordFailure?: (input: RecordInput) => Promise<number>;
@@ -45,7 +46,6 @@ interface Stubs {
 interface Calls {
   decode: Delivery[];
   persist: PersistInput[];
-  commit: TransactionInput[];
   rollback: TransactionInput[];
   publish: PublishInput[];
   recordFailure: RecordInput[];
@@ -58,7 +58,6 @@ function deliveryActor(stubs: Stubs = {}, options: { maxAttempts?: number; retry
   const calls: Calls = {
     decode: [],
     persist: [],
-    commit: [],
     rollback: [],
     publish: [],
     recordFailure: [],
@@ -68,17 +67,9 @@ function deliveryActor(stubs: Stubs = {}, options: { maxAttempts?: number; retry
   };
   const logic = deliveryMachine.provide({
     actors: {
-      decode: fromPromise<Decoded, Delivery>(async ({ input }) => {
-        calls.decode.push(input);
-        return stubs.decode ? stubs.decode(input) : decoded;
-      }),
       persist: fromPromise<Persisted, PersistInput>(async ({ input }) => {
         calls.persist.push(input);
         return stubs.persist ? stubs.persist(input) : persisted;
-      }),
-      commit: fromPromise<void, TransactionInput>(async ({ input }) => {
-        calls.commit.push(input);
-        if (stubs.commit) await stubs.commit(input);
       }),
       rollback: fromPromise<void, TransactionInput>(async ({ input }) => {
         calls.rollback.push(input);
@@ -98,6 +89,10 @@ function deliveryActor(stubs: Stubs = {}, options: { maxAttempts?: number; retry
       }),
     },
     actions: {
+      decode: assign(({ context }) => {
+        calls.decode.push(context.delivery);
+        return stubs.decode ? stubs.decode(context.delivery) : decoded;
+      }),
       ack: () => {
         calls.ack += 1;
       },
@@ -125,17 +120,15 @@ async function runDelivery(stubs: Stubs = {}, options: { maxAttempts?: number } 
 
 const rejectWith = (error: unknown) => () => Promise.reject(error);
 
-test('happy path: decoded, persisted, committed, published, acked once', async (t) => {
+test('happy path: decoded, persisted (committed), published, acked once', async (t) => {
   const { output, calls, states } = await runDelivery();
 
-  t.deepEqual(states, ['receiving', 'persisting', 'committing', 'publishing', 'acking', 'done']);
+  t.deepEqual(states, ['receiving', 'persisting', 'publishing', 'acking', 'done']);
   t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0 });
   t.is(calls.ack, 1);
   t.is(calls.nack, 0);
   t.is(calls.decode[0], delivery);
   t.deepEqual(calls.persist, [{ delivery, decoded }]);
-  t.is(calls.commit.length, 1);
-  t.is(calls.commit[0]?.transaction, transaction, 'commit receives the transaction persist opened');
   t.deepEqual(calls.publish, [{ key: 'id:m-1', outgoing: [{ row: 1 }], duplicate: false }]);
   t.is(calls.rollback.length, 0);
   t.is(calls.recordFailure.length, 0);
@@ -144,7 +137,7 @@ test('happy path: decoded, persisted, committed, published, acked once', async (
 
 test('a message that cannot be decoded is dead-lettered and acked, never persisted', async (t) => {
   const { output, calls, states } = await runDelivery({
-    decode: rejectWith(new PoisonMessageError('body is not JSON')),
+    decode: () => poison('body is not JSON'),
   });
 
   t.deepEqual(states, ['receiving', 'deadLettering', 'acking', 'done']);
@@ -158,12 +151,14 @@ test('a message that cannot be decoded is dead-lettered and acked, never persist
   t.is(calls.nack, 0);
 });
 
-test('any decode failure is treated as poison, even one that would classify as transient', async (t) => {
-  const { output, calls } = await runDelivery({ decode: rejectWith(new Error('schema exploded')) });
+test('a decoded message that has nothing to publish skips publishing', async (t) => {
+  const { output, calls, states } = await runDelivery({
+    persist: async () => ({ duplicate: false, outgoing: [], result: undefined }),
+  });
 
-  t.is(output.outcome, 'dead-lettered');
-  t.is(output.failure?.kind, 'poison');
-  t.is(calls.deadLetter[0]?.failure.kind, 'poison');
+  t.deepEqual(states, ['receiving', 'persisting', 'acking', 'done']);
+  t.is(output.outcome, 'acked');
+  t.is(calls.publish.length, 0);
   t.is(calls.ack, 1);
 });
 
@@ -194,7 +189,6 @@ test('a transient persist failure rolls back the transaction it carries, records
   });
   t.is(calls.nack, 1);
   t.is(calls.ack, 0);
-  t.is(calls.commit.length, 0);
   t.is(calls.publish.length, 0);
   t.is(calls.deadLetter.length, 0);
   t.is(context.transaction, undefined, 'the transaction is forgotten once rolled back');
@@ -290,7 +284,7 @@ test('a failed publish still acks: the committed outbox rows are left to the rel
     publish: rejectWith(new Error('publish timed out')),
   });
 
-  t.deepEqual(states, ['receiving', 'persisting', 'committing', 'publishing', 'acking', 'done']);
+  t.deepEqual(states, ['receiving', 'persisting', 'publishing', 'acking', 'done']);
   t.is(output.outcome, 'acked');
   t.is(output.failure, undefined);
   t.is(calls.ack, 1);
@@ -299,25 +293,26 @@ test('a failed publish still acks: the committed outbox rows are left to the rel
   t.is(context.error, 'publish deferred to the outbox relay: publish timed out');
 });
 
-test('a duplicate delivery is committed, published as a duplicate and acked with outcome duplicate', async (t) => {
+test('a duplicate delivery is committed with no effect and acked with outcome duplicate', async (t) => {
   const { output, calls, states } = await runDelivery({
-    persist: async () => ({ transaction, duplicate: true, outgoing: [], result: undefined }),
+    persist: async () => ({ duplicate: true, outgoing: [], result: undefined }),
   });
 
-  t.deepEqual(states, ['receiving', 'persisting', 'committing', 'publishing', 'acking', 'done']);
+  t.deepEqual(states, ['receiving', 'persisting', 'acking', 'done']);
   t.is(output.outcome, 'duplicate');
-  t.deepEqual(calls.publish, [{ key: 'id:m-1', outgoing: [], duplicate: true }]);
+  t.is(calls.publish.length, 0);
   t.is(calls.ack, 1);
   t.is(calls.nack, 0);
 });
 
-test('a failed commit rolls back the transaction and retries', async (t) => {
-  const { output, calls, states } = await runDelivery({ commit: rejectWith(new Error('commit lost')) });
+test('a failed commit (a PersistFailure from persisting) rolls back the transaction and retries', async (t) => {
+  const { output, calls, states } = await runDelivery({
+    persist: rejectWith(new PersistFailure(new Error('commit lost'), transaction)),
+  });
 
   t.deepEqual(states, [
     'receiving',
     'persisting',
-    'committing',
     'rollingBack',
     'recordingFailure',
     'backingOff',
@@ -361,7 +356,7 @@ test('a failed recordFailure backs off and nacks, reporting the recording error'
 
 test('a failed dead-letter publish backs off and nacks instead of acking', async (t) => {
   const { output, calls, states, context } = await runDelivery({
-    decode: rejectWith(new PoisonMessageError('body is not JSON')),
+    decode: () => poison('body is not JSON'),
     deadLetter: rejectWith(new Error('channel closed')),
   });
 

@@ -10,7 +10,7 @@ export const patience = { timeout: 5_000 };
 const describeValue = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
 
 /**
- * Records, in order, the states the root actor enters: its initial state, then the target of every
+ * Records, in order, the states the root actor enters: its configured initial state, then the target of every
  * transition that has one (re-entries included, eventless steps such as `acking` included). Targetless
  * transitions (`on: { STOP: {} }`, an assign on KICK) are not entries and are left out. Pass `inspect` to
  * `createActor`.
@@ -19,8 +19,10 @@ export function stateTrace() {
   const states: string[] = [];
   const inspect = (event: InspectionEvent) => {
     if (event.actorRef.sessionId !== event.rootId) return;
-    if (event.type === '@xstate.snapshot' && states.length === 0 && isMachineSnapshot(event.snapshot)) {
-      states.push(describeValue(event.snapshot.value));
+    // The configured initial state, even when it is left at once by an eventless transition (`receiving`).
+    if (states.length === 0 && event.type === '@xstate.actor') {
+      const initial = (event.actorRef as { logic?: { config?: { initial?: unknown } } }).logic?.config?.initial;
+      if (initial !== undefined) states.push(describeValue(initial));
     }
     if (
       event.type === '@xstate.microstep' &&

@@ -4,7 +4,7 @@
  * server from closing.
  */
 import test from 'ava';
-import { createActor, fromPromise, toPromise } from 'xstate';
+import { assign, createActor, fromPromise, toPromise } from 'xstate';
 import { createHttpServer } from '../../src/actors/http-server.js';
 import { LiveMonitor } from '../../src/actors/viz/live-monitor.js';
 import { registerVizRoutes } from '../../src/actors/viz/routes.js';
@@ -22,17 +22,14 @@ async function serve() {
 async function deliver(monitor: LiveMonitor, messageId: string) {
   const logic = deliveryMachine.provide({
     actors: {
-      decode: fromPromise<Decoded, Delivery>(async () => ({ key: `id:${messageId}`, message: { id: 'user-42' } })),
       persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(async () => ({
-        transaction: {},
         duplicate: false,
         outgoing: [],
         result: undefined,
       })),
-      commit: fromPromise(async () => {}),
       publish: fromPromise(async () => {}),
     },
-    actions: { ack: () => {}, nack: () => {} },
+    actions: { decode: assign({ key: `id:${messageId}`, message: { id: 'user-42' } }), ack: () => {}, nack: () => {} },
   });
   const delivery: Delivery = {
     queue: 'user_queue',

@@ -66,8 +66,9 @@ test('the delivery picture labels its guards, its delayed and its eventless tran
   const delivery = runtimeMachines.find((entry) => entry.id === 'delivery')!;
   const { svg } = await renderMachine(delivery);
   for (const text of [
-    'done: decode',
-    'error: decode',
+    'entry / decode',
+    'always [undecodable]',
+    'done: persist [nothingToPublish]',
     'done: rollback [dependencyUnavailable]',
     'done: rollback [else]',
     'done: recordFailure [mustDeadLetter]',

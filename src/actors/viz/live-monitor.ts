@@ -10,7 +10,7 @@
 import type { InspectionEvent } from 'xstate';
 import { activePaths, initialKey, pathOf, rootPath, transitionKey } from '../../viz/chart.js';
 import type { DeliveryContext } from '../../machines/delivery.js';
-import { machineId, stateName } from '../inspector.js';
+import { initialStateOf, machineId, stateName } from '../inspector.js';
 import { RecentDeliveries, type DeliveryRecord } from './recent-deliveries.js';
 
 export interface MachineCounts {
@@ -117,7 +117,9 @@ export class LiveMonitor {
     let track = this.#tracks.get(event.actorRef);
     if (!track) {
       if (snapshot.status !== undefined && snapshot.status !== 'active') return;
-      track = this.#begin(event.actorRef, machine, snapshot);
+      // A first microstep has already left the initial state (a delivery's eventless `receiving`): begin there.
+      const initial = event.type === '@xstate.microstep' ? initialStateOf(event.actorRef) : undefined;
+      track = this.#begin(event.actorRef, machine, initial === undefined ? snapshot : { ...snapshot, value: initial });
       if (event.type === '@xstate.snapshot') return;
     }
     if (!track.live) return;
