@@ -25,6 +25,8 @@ import { LiveMonitor } from './actors/viz/live-monitor.js';
 import { registerVizRoutes } from './actors/viz/routes.js';
 import { Outbox, outboxRelayLogic } from './actors/outbox-relay.js';
 import { ConfirmPublisher } from './actors/publisher.js';
+import { RuntimeMetrics, registerMetricsRoute } from './actors/metrics.js';
+import { watchScrapeTimeValues } from './actors/metrics-probes.js';
 import type { ServiceSpec } from './service.js';
 import { readBrokerTls } from './tls-settings.js';
 import { cardService } from './services/card.js';
@@ -64,7 +66,8 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
   const failpoints = createFailpoints(config.FAILPOINTS);
   const topology = { queues: [config.USER_QUEUE, config.CARD_QUEUE] };
   const connection = connectBroker(config.AMQP_URL, readBrokerTls(config));
-  const publisher = new ConfirmPublisher(connection, topology, config.PUBLISH_TIMEOUT_MS);
+  const metrics = new RuntimeMetrics({ queues: specs.map((spec) => spec.consumer.queue) });
+  const publisher = new ConfirmPublisher(connection, topology, config.PUBLISH_TIMEOUT_MS, metrics.publishes);
 
   const parts: ServiceParts[] = specs.map((spec) => {
     const db = createDatabase<MessagingTables>({ url: spec.databaseUrl });
@@ -84,7 +87,7 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
     logger,
     describers: new Map(specs.map((spec) => [spec.consumer.queue, spec.consumer.describe as DeliveryDescriber])),
     services,
-    listeners: [monitor.observe],
+    listeners: [monitor.observe, metrics.observe],
   });
 
   let supervisor: AnyActorRef | undefined;
@@ -156,6 +159,12 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
   // The admin routes move to a server of their own when ADMIN_PORT is set, and are then not on the API's port.
   const admin = config.ADMIN_PORT === undefined ? undefined : createAdminServer(onServerError);
   registerVizRoutes(admin ?? http, { monitor });
+  watchScrapeTimeValues(metrics, {
+    connection,
+    queues: topology.queues.flatMap((queue) => [queue, `${queue}.dead`]),
+    outboxes: parts.map((part) => ({ service: part.spec.name, db: messagingTablesOf(part.db) })),
+  });
+  registerMetricsRoute(admin ?? http, metrics);
 
   const closeResources = async () => {
     await http.close().catch(() => {});
@@ -199,7 +208,7 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
       throw error;
     }
     adminPort = (admin.server.address() as AddressInfo).port;
-    logger.info('admin listening', { host: config.ADMIN_HOST, port: adminPort, routes: '/viz' });
+    logger.info('admin listening', { host: config.ADMIN_HOST, port: adminPort, routes: '/viz, /metrics' });
   }
 
   supervisor = createActor(logic, { input: { children }, inspect });

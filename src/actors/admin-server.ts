@@ -1,5 +1,5 @@
 /**
- * The admin surface (the visualizer, and later metrics) on an HTTP server of its own, when ADMIN_PORT
+ * The admin surface (the visualizer and /metrics) on an HTTP server of its own, when ADMIN_PORT
  * separates it from the API. It serves read-only routes only: GET (and fastify's implied HEAD).
  */
 import Fastify, { type FastifyInstance } from 'fastify';

@@ -22,6 +22,12 @@ export class PublishTimeoutError extends Error {
   override name = 'PublishTimeoutError';
 }
 
+/** Told how each publish ended (for metrics): the seconds until a confirm, or why it failed. */
+export interface PublishObserver {
+  confirmed(seconds: number): void;
+  failed(error: Error): void;
+}
+
 export interface PublishRequest {
   readonly queue: string;
   readonly messageId: string;
@@ -34,12 +40,14 @@ export interface PublishRequest {
 export class ConfirmPublisher {
   readonly #wrapper: ChannelWrapper;
   readonly #timeoutMs: number;
+  readonly #observer: PublishObserver | undefined;
   #channel: ConfirmChannel | undefined;
   /** Message ids the broker returned as unroutable; the return always arrives before the confirm. */
   readonly #returned = new Set<string>();
 
-  constructor(connection: AmqpConnectionManager, topology: Topology, timeoutMs: number) {
+  constructor(connection: AmqpConnectionManager, topology: Topology, timeoutMs: number, observer?: PublishObserver) {
     this.#timeoutMs = timeoutMs;
+    this.#observer = observer;
     this.#wrapper = connection.createChannel({
       name: 'publisher',
       confirm: true,
@@ -66,16 +74,31 @@ export class ConfirmPublisher {
 
   publish(request: PublishRequest): Promise<void> {
     const channel = this.#channel;
-    if (!channel) return Promise.reject(new NotConnectedError());
+    if (!channel) {
+      const error = new NotConnectedError();
+      this.#observer?.failed(error);
+      return Promise.reject(error);
+    }
+    const started = performance.now();
+    let timedOut = false;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new PublishTimeoutError(`no confirm for ${request.messageId} within ${this.#timeoutMs} ms`));
+        timedOut = true;
+        const error = new PublishTimeoutError(`no confirm for ${request.messageId} within ${this.#timeoutMs} ms`);
+        this.#observer?.failed(error);
+        reject(error);
       }, this.#timeoutMs);
       const settle = (error: unknown) => {
         clearTimeout(timer);
         const returned = this.#returned.delete(request.messageId);
-        if (error) reject(error instanceof Error ? error : new Error(String(error)));
-        else if (returned) reject(new UnroutableError(`${request.queue} does not exist: the broker returned ${request.messageId}`));
+        let failure: Error | undefined;
+        if (error) failure = error instanceof Error ? error : new Error(String(error));
+        else if (returned) failure = new UnroutableError(`${request.queue} does not exist: the broker returned ${request.messageId}`);
+        if (!timedOut && this.#observer) {
+          if (failure) this.#observer.failed(failure);
+          else this.#observer.confirmed((performance.now() - started) / 1_000);
+        }
+        if (failure) reject(failure);
         else resolve();
       };
       try {

@@ -1,9 +1,9 @@
 /**
  * Secrets never printed: the service runs with a broker password and database passwords in its URLs,
  * makes users, and goes through failures on its own links (broker link cut, database link cut, sessions
- * terminated). No log line, stderr, /readyz, /healthz, /viz JSON or error response may hold a password,
- * as written or URL-encoded. Start-ups that fail (a bad setting, a database URL that names no database)
- * must not print them either.
+ * terminated). No log line, stderr, /readyz, /healthz, /viz JSON, /metrics or error response may hold a
+ * password, as written or URL-encoded. Start-ups that fail (a bad setting, a database URL that names no
+ * database) must not print them either.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -72,6 +72,7 @@ test('no password reaches the log, stderr or any HTTP answer, through outages of
   brokerProxy.cut();
   await waitUntil(async () => (await fetch(`${service.url}/readyz`)).status === 503, { what: '/readyz to say not ready' });
   await answer('broker cut', '/readyz');
+  await answer('broker cut', '/metrics');
   await sleep(1_500);
   brokerProxy.restore();
   await service.waitForReady(120_000);
@@ -84,6 +85,7 @@ test('no password reaches the log, stderr or any HTTP answer, through outages of
     body: JSON.stringify({ name: 'Cut', email: `cut-${randomBytes(4).toString('hex')}@example.com` }),
   });
   await answer('database cut', '/readyz');
+  await answer('database cut', '/metrics');
   await sleep(1_500);
   databaseProxy.restore();
   await service.waitForReady(120_000);
@@ -103,7 +105,7 @@ test('no password reaches the log, stderr or any HTTP answer, through outages of
     { timeoutMs: 120_000, what: `cards for the ${created.length} users created` },
   );
 
-  for (const path of ['/readyz', '/healthz', '/viz/state.json', '/viz/machines.json', '/nowhere']) await answer('after', path);
+  for (const path of ['/readyz', '/healthz', '/viz/state.json', '/viz/machines.json', '/metrics', '/nowhere']) await answer('after', path);
   await answer('after', '/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":' });
   await answer('after', '/users/not-a-uuid');
 
