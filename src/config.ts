@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queueTypes } from './actors/broker.js';
 import { tlsSettingProblems } from './tls-settings.js';
 
 /**
@@ -45,6 +46,10 @@ export const configSchema = z.object({
   OUTBOX_POLL_MS: integer(50, 600_000).default(1_000),
   MESSAGE_MAX_BYTES: integer(256, 100 * 1024 * 1024).default(64 * 1024),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(15_000),
+  /** classic: the seed's single-node queues. quorum: replicated queues for a cluster (README, Running in production). */
+  QUEUE_TYPE: z.enum(queueTypes).default('classic'),
+  /** Quorum queues only: deliveries after which the broker dead-letters a message; above MAX_ATTEMPTS. */
+  QUORUM_DELIVERY_LIMIT: integer(2, 100_000).default(100),
   USER_QUEUE: queueName.default('user_queue'),
   CARD_QUEUE: queueName.default('card_queue'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
@@ -69,6 +74,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (parsed.data.RETRY_BASE_MS > parsed.data.RETRY_MAX_MS) {
     throw new ConfigError('invalid configuration: RETRY_BASE_MS must not exceed RETRY_MAX_MS');
+  }
+  if (parsed.data.QUEUE_TYPE === 'quorum' && parsed.data.QUORUM_DELIVERY_LIMIT <= parsed.data.MAX_ATTEMPTS) {
+    throw new ConfigError(
+      'invalid configuration: QUORUM_DELIVERY_LIMIT must be greater than MAX_ATTEMPTS; otherwise the broker ' +
+        "dead-letters a failing message before the runtime's attempt count does, without its reason headers",
+    );
   }
   const tlsProblems = tlsSettingProblems(parsed.data);
   if (tlsProblems.length > 0) throw new ConfigError(`invalid configuration: ${tlsProblems.join('; ')}`);

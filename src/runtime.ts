@@ -15,7 +15,7 @@ import type { MessagingTables } from './db/schema.js';
 import { createFailpoints } from './failpoints.js';
 import { supervisorMachine, type ChildSpec } from './machines/supervisor.js';
 import { describeError } from './policies/classify-error.js';
-import { connectBroker, connectionLogic } from './actors/broker.js';
+import { connectBroker, connectionLogic, deadLetterQueue, type Topology } from './actors/broker.js';
 import { consumerLogic } from './actors/consumer.js';
 import { createAdminServer } from './actors/admin-server.js';
 import { createHttpServer, type Readiness } from './actors/http-server.js';
@@ -64,7 +64,11 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
     ...(mode === 'both' || mode === 'card' ? [cardService(config)] : []),
   ] as unknown as ServiceSpec<MessagingTables>[];
   const failpoints = createFailpoints(config.FAILPOINTS);
-  const topology = { queues: [config.USER_QUEUE, config.CARD_QUEUE] };
+  const topology: Topology = {
+    queues: [config.USER_QUEUE, config.CARD_QUEUE],
+    queueType: config.QUEUE_TYPE,
+    deliveryLimit: config.QUORUM_DELIVERY_LIMIT,
+  };
   const connection = connectBroker(config.AMQP_URL, readBrokerTls(config));
   const metrics = new RuntimeMetrics({ queues: specs.map((spec) => spec.consumer.queue) });
   const publisher = new ConfirmPublisher(connection, topology, config.PUBLISH_TIMEOUT_MS, metrics.publishes);
@@ -161,7 +165,7 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
   registerVizRoutes(admin ?? http, { monitor });
   watchScrapeTimeValues(metrics, {
     connection,
-    queues: topology.queues.flatMap((queue) => [queue, `${queue}.dead`]),
+    queues: topology.queues.flatMap((queue) => [queue, deadLetterQueue(queue)]),
     outboxes: parts.map((part) => ({ service: part.spec.name, db: messagingTablesOf(part.db) })),
   });
   registerMetricsRoute(admin ?? http, metrics);

@@ -2,7 +2,8 @@
  * No Docker engine runs here, so compose.yml cannot be started in a test. Instead it is held to
  * the Compose Specification's JSON schema and to the code's own configuration: every variable it
  * sets must be one src/config.ts reads and must load, every command must name a real mode, every
- * published port must be the one the process listens on.
+ * published port must be the one the process listens on. README.md's Configuration table is held to
+ * src/config.ts the same way.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -300,4 +301,19 @@ test('the Dockerfile runs dist/main.js as the node user and checks /healthz', (t
   const start = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts?: Record<string, string> })
     .scripts?.start;
   t.is(start, 'node dist/main.js', 'package.json start and the image CMD run the same file');
+});
+
+test("README's Configuration table has a row for every setting src/config.ts reads, and no other", (t) => {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const section = readme.split(/^## Configuration$/m)[1]?.split(/^## /m)[0] ?? '';
+  t.not(section, '', 'README.md has no Configuration section');
+  const documented = new Set(
+    section
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z0-9_]+)`/g)].map((match) => match[1]!)),
+  );
+  const known = new Set<string>(configVariables);
+  t.deepEqual([...known].filter((key) => !documented.has(key)), [], 'settings without a row');
+  t.deepEqual([...documented].filter((key) => !known.has(key)), [], 'rows for settings src/config.ts does not read');
 });

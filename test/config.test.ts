@@ -64,3 +64,31 @@ test('ADMIN_PORT is optional and checked; ADMIN_HOST defaults to loopback', (t) 
   t.is(loadConfig({ ADMIN_PORT: '9100' }).ADMIN_PORT, 9100);
   t.regex(t.throws(() => loadConfig({ ADMIN_PORT: '99999' }), { instanceOf: ConfigError })!.message, /ADMIN_PORT/);
 });
+
+test('QUEUE_TYPE defaults to classic, the seed-compatible queues, and accepts quorum', (t) => {
+  t.is(loadConfig({}).QUEUE_TYPE, 'classic');
+  t.is(loadConfig({ QUEUE_TYPE: 'quorum' }).QUEUE_TYPE, 'quorum');
+  t.regex(t.throws(() => loadConfig({ QUEUE_TYPE: 'stream' }), { instanceOf: ConfigError })!.message, /QUEUE_TYPE/);
+});
+
+test('QUORUM_DELIVERY_LIMIT defaults well above MAX_ATTEMPTS', (t) => {
+  const config = loadConfig({ QUEUE_TYPE: 'quorum' });
+  t.true(config.QUORUM_DELIVERY_LIMIT >= 10 * config.MAX_ATTEMPTS);
+  t.regex(t.throws(() => loadConfig({ QUORUM_DELIVERY_LIMIT: 'ten' }), { instanceOf: ConfigError })!.message, /QUORUM_DELIVERY_LIMIT/);
+});
+
+test('with quorum queues, a delivery limit not above MAX_ATTEMPTS is refused with a clear message', (t) => {
+  for (const limit of ['5', '4']) {
+    const error = t.throws(() => loadConfig({ QUEUE_TYPE: 'quorum', MAX_ATTEMPTS: '5', QUORUM_DELIVERY_LIMIT: limit }), {
+      instanceOf: ConfigError,
+    });
+    t.regex(error!.message, /QUORUM_DELIVERY_LIMIT must be greater than MAX_ATTEMPTS/);
+  }
+  t.is(loadConfig({ QUEUE_TYPE: 'quorum', MAX_ATTEMPTS: '5', QUORUM_DELIVERY_LIMIT: '6' }).QUORUM_DELIVERY_LIMIT, 6);
+  t.is(loadConfig({ QUEUE_TYPE: 'quorum', MAX_ATTEMPTS: '200', QUORUM_DELIVERY_LIMIT: '1000' }).MAX_ATTEMPTS, 200);
+});
+
+test('with classic queues the delivery limit is not used, so MAX_ATTEMPTS may exceed it', (t) => {
+  t.notThrows(() => loadConfig({ MAX_ATTEMPTS: '1000' }));
+  t.notThrows(() => loadConfig({ QUEUE_TYPE: 'classic', MAX_ATTEMPTS: '5', QUORUM_DELIVERY_LIMIT: '3' }));
+});

@@ -5,27 +5,99 @@
  */
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import amqp from 'amqp-connection-manager';
-import type { Channel } from 'amqplib';
+import type { Channel, Options } from 'amqplib';
 import { fromCallback } from 'xstate';
 import { connectionMachine, type ConnectionEvent } from '../machines/connection.js';
 import { redact } from '../redact.js';
 import type { BrokerTls } from '../tls-settings.js';
 
+export const queueTypes = ['classic', 'quorum'] as const;
+export type QueueType = (typeof queueTypes)[number];
+
 export interface Topology {
   /** Every queue this process publishes to or consumes from; each also gets `<queue>.dead`. */
   readonly queues: readonly string[];
+  /** `classic` when unset. */
+  readonly queueType?: QueueType;
+  /** Quorum queues only: deliveries after which the broker itself dead-letters a message. */
+  readonly deliveryLimit?: number;
 }
 
 export const deadLetterQueue = (queue: string) => `${queue}.dead`;
 
+export interface QueueDeclaration {
+  readonly queue: string;
+  readonly options: Options.AssertQueue;
+}
+
 /**
- * Declares each queue durable with no other arguments, so that the seed's services, declaring
- * `queue_declare(name, durable=True)`, can share them; and its dead-letter queue the same way.
+ * What each queue is declared with. Classic: durable with no other arguments, so that the seed's
+ * services, declaring `queue_declare(name, durable=True)`, can share them. Quorum: replicated, and the
+ * broker dead-letters a message to `<queue>.dead` once it was delivered `deliveryLimit` times, a backstop
+ * behind the runtime's own attempt count (MAX_ATTEMPTS), which normally dead-letters it first.
+ */
+export function queueDeclarations({ queues, queueType = 'classic', deliveryLimit }: Topology): QueueDeclaration[] {
+  if (queueType === 'classic') {
+    return queues.flatMap((queue) => [
+      { queue, options: { durable: true } },
+      { queue: deadLetterQueue(queue), options: { durable: true } },
+    ]);
+  }
+  if (deliveryLimit === undefined) throw new Error('quorum queues need a delivery limit');
+  const quorum = { 'x-queue-type': 'quorum' };
+  return queues.flatMap((queue) => [
+    {
+      queue,
+      options: {
+        durable: true,
+        arguments: {
+          ...quorum,
+          'x-delivery-limit': deliveryLimit,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': deadLetterQueue(queue),
+        },
+      },
+    },
+    { queue: deadLetterQueue(queue), options: { durable: true, arguments: quorum } },
+  ]);
+}
+
+/** A queue exists with other arguments (another type, another delivery limit) than this process declares. */
+export class QueueMismatchError extends Error {
+  override name = 'QueueMismatchError';
+  constructor(
+    readonly queue: string,
+    queueType: QueueType,
+    brokerMessage: string,
+  ) {
+    super(
+      redact(
+        `queue ${queue} already exists with other arguments than QUEUE_TYPE=${queueType} declares (${brokerMessage}). ` +
+          "A queue's type and arguments cannot be changed in place: set QUEUE_TYPE (and QUORUM_DELIVERY_LIMIT) to " +
+          'match the existing queue, or drain and delete it, or move to new queue names with USER_QUEUE and CARD_QUEUE',
+      ),
+    );
+  }
+}
+
+const isPreconditionFailed = (error: unknown) => (error as { code?: unknown } | undefined)?.code === 406;
+
+/**
+ * Declares every queue and its dead-letter queue. A queue that exists with other arguments fails the
+ * declaration with PRECONDITION_FAILED, which also closes the channel; that becomes a QueueMismatchError
+ * naming the queue and the way out.
  */
 export async function declareTopology(channel: Channel, topology: Topology): Promise<void> {
-  for (const queue of topology.queues) {
-    await channel.assertQueue(queue, { durable: true });
-    await channel.assertQueue(deadLetterQueue(queue), { durable: true });
+  for (const { queue, options } of queueDeclarations(topology)) {
+    try {
+      await channel.assertQueue(queue, options);
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      const text = error instanceof Error ? error.message : String(error);
+      // amqplib wraps the broker's reply: `Channel closed by server: 406 (…) with message "<reply>"`.
+      const brokerMessage = /with message "(.*)"$/s.exec(text)?.[1] ?? text;
+      throw new QueueMismatchError(queue, topology.queueType ?? 'classic', brokerMessage);
+    }
   }
 }
 

@@ -39,8 +39,8 @@ export async function queueCounts(queue: string): Promise<QueueCounts> {
 }
 
 /** Reads every message of a queue and puts them all back: a look that changes nothing. */
-export async function peekQueue(queue: string): Promise<GetMessage[]> {
-  const connection = await amqplib.connect(amqpUrl);
+export async function peekQueue(queue: string, url = amqpUrl): Promise<GetMessage[]> {
+  const connection = await amqplib.connect(url);
   try {
     const channel = await connection.createChannel();
     const seen: GetMessage[] = [];

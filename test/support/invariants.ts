@@ -25,6 +25,8 @@ export interface InvariantOptions {
   readonly createdUserIds: readonly string[];
   readonly expectedDeadLetters?: readonly ExpectedDeadLetter[];
   readonly timeoutMs?: number;
+  /** Another broker than the local one (a test cluster): a node for rabbitmqctl and a URL to peek with. */
+  readonly broker?: { readonly node: string; readonly amqpUrl: string };
 }
 
 export interface InvariantReport {
@@ -46,7 +48,7 @@ interface Snapshot {
   queues: { name: string; ready: number; unacked: number }[];
 }
 
-async function takeSnapshot(environment: TestEnvironment, withQueues: boolean): Promise<Snapshot> {
+async function takeSnapshot(environment: TestEnvironment, withQueues: boolean, node?: string): Promise<Snapshot> {
   const [userRows, cardUserRows, cardRows, storedCards, userUnsent, cardUnsent] = await Promise.all([
     query<{ id: string }>(environment.userDbUrl, 'SELECT id FROM users'),
     query<{ id: string }>(environment.cardDbUrl, 'SELECT id FROM users'),
@@ -63,7 +65,7 @@ async function takeSnapshot(environment: TestEnvironment, withQueues: boolean): 
   }
   const queueNames = new Set([environment.userQueue, environment.cardQueue]);
   const queues = withQueues
-    ? (await listQueues())
+    ? (await listQueues(node))
         .filter((queue) => queueNames.has(queue.name))
         .map((queue) => ({ name: queue.name, ready: queue.messages_ready, unacked: queue.messages_unacknowledged }))
     : [];
@@ -96,15 +98,16 @@ export async function checkInvariants({
   createdUserIds,
   expectedDeadLetters = [],
   timeoutMs = 180_000,
+  broker,
 }: InvariantOptions): Promise<InvariantReport> {
   const started = Date.now();
   let snapshot: Snapshot | undefined;
   let blockers: string[] = ['nothing checked yet'];
   while (Date.now() - started < timeoutMs) {
     try {
-      snapshot = await takeSnapshot(environment, false);
+      snapshot = await takeSnapshot(environment, false, broker?.node);
       if (drainBlockers(snapshot, createdUserIds).length === 0) {
-        snapshot = await takeSnapshot(environment, true);
+        snapshot = await takeSnapshot(environment, true, broker?.node);
         blockers = drainBlockers(snapshot, createdUserIds);
         if (blockers.length === 0) break;
       } else {
@@ -118,7 +121,7 @@ export async function checkInvariants({
   const drainMs = Date.now() - started;
   const violations: string[] = [];
   if (blockers.length > 0) violations.push(`not drained after ${timeoutMs} ms: ${blockers.join('; ')}`);
-  snapshot ??= await takeSnapshot(environment, true);
+  snapshot ??= await takeSnapshot(environment, true, broker?.node);
 
   const allUsers = new Set([...createdUserIds, ...snapshot.userServiceUsers]);
   let withExactlyOneCard = 0;
@@ -150,7 +153,7 @@ export async function checkInvariants({
 
   let deadLettered = 0;
   for (const queue of [environment.userQueue, environment.cardQueue]) {
-    const dead = await peekQueue(`${queue}.dead`);
+    const dead = await peekQueue(`${queue}.dead`, broker?.amqpUrl);
     deadLettered += dead.length;
     const expected = expectedDeadLetters.filter((letter) => letter.queue === queue);
     if (dead.length !== expected.length) {

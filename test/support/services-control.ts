@@ -12,10 +12,13 @@ import { waitUntil } from './wait.js';
 
 const run = promisify(execFile);
 
-async function rabbitmqctl(...args: string[]): Promise<string> {
+/** Runs rabbitmqctl against the machine's own node, or with `-n <node>` against another one. */
+export async function rabbitmqctl(...args: string[]): Promise<string> {
   const { stdout } = await run('rabbitmqctl', args, { timeout: 120_000 });
   return stdout;
 }
+
+const onNode = (node: string | undefined) => (node ? ['-n', node] : []);
 
 export async function brokerAnswers(): Promise<boolean> {
   try {
@@ -60,9 +63,16 @@ export interface QueueState {
   readonly messages_unacknowledged: number;
 }
 
-export async function listQueues(): Promise<QueueState[]> {
-  const output = await rabbitmqctl('list_queues', 'name', 'messages_ready', 'messages_unacknowledged', '--formatter', 'json', '-q');
+/** The queues of the machine's own node, or of `node` (a node of another cluster, by its name). */
+export async function listQueues(node?: string): Promise<QueueState[]> {
+  const output = await rabbitmqctl(...onNode(node), 'list_queues', 'name', 'messages_ready', 'messages_unacknowledged', '--formatter', 'json', '-q');
   return JSON.parse(output) as QueueState[];
+}
+
+/** Each queue's type (`classic`, `quorum`, `stream`) as the broker reports it. */
+export async function queueTypes(node?: string): Promise<Map<string, string>> {
+  const output = await rabbitmqctl(...onNode(node), 'list_queues', 'name', 'type', '--formatter', 'json', '-q');
+  return new Map((JSON.parse(output) as { name: string; type: string }[]).map((queue) => [queue.name, queue.type]));
 }
 
 /** Ends every session on a database (pg_terminate_backend), as a database restart would. */
