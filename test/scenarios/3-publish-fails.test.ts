@@ -2,10 +2,12 @@
 // with the card, so it is delivered once the broker takes publishes again; the user service stores each
 // card once, whatever the broker did with the attempts whose outcome was unknown.
 import test from 'ava';
+import pg from 'pg';
 import { query } from '../support/environment.js';
 import { checkInvariants } from '../support/invariants.js';
 import { flowReached, startFlow } from '../support/load.js';
 import { entered, startScenario } from '../support/scenario.js';
+import type { ServiceProcess } from '../support/service-process.js';
 import { memoryHighWatermark, setMemoryHighWatermark } from '../support/services-control.js';
 import { startTcpProxy, throughProxy } from '../support/tcp-proxy.js';
 import { waitUntil } from '../support/wait.js';
@@ -55,16 +57,25 @@ test('cards whose publish is cut off with the broker link are delivered from the
   const { environment } = scenario;
   const cards = await scenario.restartCards({ AMQP_URL: throughProxy(environment.env.AMQP_URL!, proxy), PUBLISH_TIMEOUT_MS: '1000' });
 
+  // A lock on the cards table holds the card service's deliveries in `persisting`, so that some are certainly
+  // between receiving and publishing when the link goes: they commit with the link down.
+  const blocker = new pg.Client({ connectionString: environment.cardDbUrl });
+  blocker.on('error', () => {});
+  await blocker.connect();
+  t.teardown(() => blocker.end().catch(() => {}));
+  await blocker.query('BEGIN');
+  await blocker.query('LOCK TABLE cards IN EXCLUSIVE MODE');
+
   const flow = startFlow(() => scenario.users.url, 40, 's3cut');
   t.teardown(() => flow.abandon());
-  await flowReached(flow, 40);
+  await waitUntil(() => heldInPersisting(cards) >= 5, { what: 'card deliveries to be held in persisting by the lock' });
   proxy.cut();
   await waitUntil(() => entered(cards, 'connection', 'reconnecting').length > 0, { what: 'the card service to lose its broker' });
-  const createdDuringCut = flow.created.length;
-  await flowReached(flow, createdDuringCut + 20);
-  await waitUntil(async () => (await unsentCards(environment.cardDbUrl)) > 0, {
-    what: 'cards committed while the link is down to wait in the outbox',
+  await blocker.query('COMMIT');
+  await waitUntil(() => cards.logs.some((line) => /publish deferred to the outbox relay/.test(String(line.error))), {
+    what: 'the publish of a card committed with the link down to be left to the outbox relay',
   });
+  t.true((await unsentCards(environment.cardDbUrl)) > 0, 'cards committed while the link is down wait in the outbox');
   proxy.restore();
   await flowReached(flow, flow.created.length + 20);
   const created = await flow.stop();
@@ -74,3 +85,14 @@ test('cards whose publish is cut off with the broker link are delivered from the
   t.is(report.withExactlyOneCard, report.users);
   t.true(entered(cards, 'connection', 'connected').length >= 2, 'the card service reconnected on its own');
 });
+
+/** Deliveries that entered `persisting` and have not left it yet, from the log. */
+function heldInPersisting(process: ServiceProcess): number {
+  let held = 0;
+  for (const line of process.logs) {
+    if (line.machine !== 'delivery') continue;
+    if (line.to === 'persisting') held += 1;
+    if (line.from === 'persisting') held -= 1;
+  }
+  return held;
+}
