@@ -60,6 +60,8 @@ test('a created user gets exactly one card, stored in both services and shown by
     ),
   );
   t.true(service.logs.some((line) => line.message === `Successfully saved and acked card: ${withCard.card!.id} for user ${created.id}`));
+  const connected = service.logs.find((line) => line.machine === 'connection' && line.to === 'connected');
+  t.regex(String(connected?.url), /^amqps?:\/\/[^:/@]+:\*\*\*@/, 'the connection line names the broker, its password redacted');
 
   t.is(await service.stop(), 0, 'SIGTERM ends the process with status 0');
 });

@@ -108,13 +108,19 @@ export function brokerUrls(amqpUrl: string): string[] {
     .filter((url) => url.length > 0);
 }
 
+/** The URL each connection manager last connected to, password redacted (it does not expose it itself). */
+const connectedUrls = new WeakMap<AmqpConnectionManager, string>();
+const shownUrl = (url: unknown) => redact(typeof url === 'string' ? url : 'broker');
+
 /** `tls` (CA, client certificate and key) is handed to Node's TLS for amqps:// URLs; amqp:// ignores it. */
 export function connectBroker(amqpUrl: string, tls: BrokerTls = {}): AmqpConnectionManager {
-  return amqp.connect(brokerUrls(amqpUrl), {
+  const connection = amqp.connect(brokerUrls(amqpUrl), {
     heartbeatIntervalInSeconds: 5,
     reconnectTimeInSeconds: 1,
     connectionOptions: { timeout: 10_000, keepAlive: true, clientProperties: { connection_name: 'ackstate' }, ...tls },
   });
+  connection.on('connect', ({ url }: { url: unknown }) => connectedUrls.set(connection, shownUrl(url)));
+  return connection;
 }
 
 const describe = (error: unknown) => redact(error instanceof Error ? error.message : String(error ?? 'unknown'));
@@ -124,8 +130,7 @@ export function connectionLogic(connection: AmqpConnectionManager) {
   return connectionMachine.provide({
     actors: {
       watch: fromCallback<ConnectionEvent>(({ sendBack }) => {
-        const onConnect = ({ url }: { url: unknown }) =>
-          sendBack({ type: 'CONNECTED', url: redact(typeof url === 'string' ? url : 'broker') });
+        const onConnect = ({ url }: { url: unknown }) => sendBack({ type: 'CONNECTED', url: shownUrl(url) });
         const onDisconnect = ({ err }: { err: Error }) => sendBack({ type: 'DISCONNECTED', reason: describe(err) });
         const onConnectFailed = ({ err }: { err: Error }) => sendBack({ type: 'DISCONNECTED', reason: describe(err) });
         const onBlocked = ({ reason }: { reason: string }) => sendBack({ type: 'BLOCKED', reason });
@@ -135,7 +140,7 @@ export function connectionLogic(connection: AmqpConnectionManager) {
         connection.on('connectFailed', onConnectFailed);
         connection.on('blocked', onBlocked);
         connection.on('unblocked', onUnblocked);
-        if (connection.isConnected()) sendBack({ type: 'CONNECTED', url: 'broker' });
+        if (connection.isConnected()) sendBack({ type: 'CONNECTED', url: connectedUrls.get(connection) ?? 'broker' });
         return () => {
           connection.off('connect', onConnect);
           connection.off('disconnect', onDisconnect);

@@ -106,6 +106,8 @@ export function createInspector({ logger, describers, services, listeners = [] }
     if (id === 'consumer') {
       return { queue: context.queue, restarts: context.restarts, error: context.error };
     }
+    // Which broker it is connected to (the password redacted), so that a failover shows in the log.
+    if (id === 'connection') return { url: context.url, error: context.error };
     return { error: context.error };
   }
 

@@ -32,6 +32,7 @@ const unavailableCodes = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up)
   '53300', // too_many_connections
+  '25006', // read_only_sql_transaction: a demoted primary after a failover, until the address follows the new one
 ]);
 
 const unavailableMessages = [
