@@ -2,7 +2,8 @@
  * `npm run bench [-- options]` (see options.ts): ackstate against a hand-written reference pipeline and
  * against the seed setting (PREFETCH=1), in alternating rounds on the local broker and database; then the
  * latency at half of ackstate's peak. Prints the table and writes bench/results/latest.json.
- * `--memory` runs the memory check instead, `--profile` a CPU profile of each pipeline.
+ * `--memory` runs the memory check instead, `--profile` a CPU profile of each pipeline, `--per-delivery` the
+ * CPU of one delivery in the runtime's own layers.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,11 @@ import { measureRun, type RunResult } from './run.js';
 import { variants, type VariantName } from './variants.js';
 
 const options = parseOptions(process.argv.slice(2));
+if (options.perDelivery) {
+  const { formatPerDelivery, measurePerDelivery } = await import('./per-delivery.js');
+  console.log(formatPerDelivery(await measurePerDelivery()));
+  process.exit(0);
+}
 if (!existsSync(ackstateMain)) {
   console.error('bench: dist/main.js is missing; run `npm run build` first (npm run bench does)');
   process.exit(2);

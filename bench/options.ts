@@ -13,6 +13,7 @@ export interface BenchOptions {
   readonly memorySmall: number;
   readonly memoryLarge: number;
   readonly profile: boolean;
+  readonly perDelivery: boolean;
   readonly keepLogs: boolean;
   readonly only: readonly string[];
   readonly out: string;
@@ -29,6 +30,7 @@ export const usage = `npm run bench -- [options]
   --only LIST          comma-separated subset of ackstate,reference,seed (default all three)
   --memory             only the memory check: RSS after --memory-small vs --memory-large users (5000, 50000)
   --profile            one run each of ackstate and the reference under node --cpu-prof; prints top self times
+  --per-delivery       only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
   --keep-logs          keep the service logs (their paths are in the JSON)
   --out FILE           where the JSON goes (default bench/results/latest.json; memory: memory.json, profile: profile.json)`;
 
@@ -47,6 +49,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'memory-small': { type: 'string', default: '5000' },
       'memory-large': { type: 'string', default: '50000' },
       profile: { type: 'boolean', default: false },
+      'per-delivery': { type: 'boolean', default: false },
       'keep-logs': { type: 'boolean', default: false },
       only: { type: 'string', default: 'ackstate,reference,seed' },
       out: { type: 'string' },
@@ -85,6 +88,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     memorySmall: count('memory-small'),
     memoryLarge: count('memory-large'),
     profile,
+    perDelivery: values['per-delivery'],
     keepLogs: values['keep-logs'],
     only,
     out: values.out ?? `bench/results/${memory ? 'memory' : profile ? 'profile' : 'latest'}.json`,

@@ -1,0 +1,85 @@
+/**
+ * `npm run bench -- --per-delivery`: the CPU one delivery costs in the runtime's own layers, with no I/O at
+ * all. The delivery machine runs with instant stand-ins for the database and the broker, first bare, then
+ * with each observer of the inspection stream added in turn (the log, the visualizer's live monitor, the
+ * metrics). It shows the floor that the state machines and the observers put under every message.
+ */
+import { createWriteStream } from 'node:fs';
+import { assign, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { createInspector, type DeliveryDescriber } from '../src/actors/inspector.js';
+import { createLogger } from '../src/actors/logger.js';
+import { RuntimeMetrics } from '../src/actors/metrics.js';
+import { LiveMonitor } from '../src/actors/viz/live-monitor.js';
+import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../src/machines/delivery.js';
+
+const queue = 'user_queue';
+const delivery: Delivery = {
+  queue,
+  deliveryTag: 1,
+  redelivered: false,
+  messageId: 'b6f0c7a4-3f7e-4c8e-9d5a-2f3b1c4d5e6f',
+  contentType: 'application/json',
+  headers: {},
+  content: new TextEncoder().encode('{}'),
+};
+
+/** The card service's shape: one transaction, then one outgoing message to publish. */
+const logic = deliveryMachine.provide({
+  actors: {
+    persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(async () => ({
+      duplicate: false,
+      outgoing: [{ id: 'card' }],
+      result: undefined,
+    })),
+    publish: fromPromise(async () => {}),
+  },
+  actions: {
+    decode: assign({ key: 'user:1', message: { id: '1', name: 'Ada' } }),
+    ack: () => {},
+    nack: () => {},
+  },
+});
+
+const services = new Map([[queue, 'card']]);
+const describers = new Map<string, DeliveryDescriber>([
+  [queue, { received: () => 'Processing user: 1', completed: () => 'Successfully processed user 1' }],
+]);
+const logger = createLogger('info', createWriteStream('/dev/null'));
+const monitor = new LiveMonitor({ services });
+const metrics = new RuntimeMetrics({ queues: [queue], processMetrics: false });
+
+const layers: [string, ((event: InspectionEvent) => void) | undefined][] = [
+  ['delivery machine alone', undefined],
+  ['+ the log (inspector, winston)', createInspector({ logger, describers, services })],
+  ['+ the live monitor (/viz)', createInspector({ logger, describers, services, listeners: [monitor.observe] })],
+  [
+    '+ the metrics',
+    createInspector({ logger, describers, services, listeners: [monitor.observe, metrics.observe] }),
+  ],
+];
+
+const runOne = (inspect: ((event: InspectionEvent) => void) | undefined) =>
+  new Promise<void>((resolve) => {
+    const actor = createActor(logic, { input: { delivery, maxAttempts: 5 }, inspect });
+    actor.subscribe({ complete: () => resolve() });
+    actor.start();
+  });
+
+export async function measurePerDelivery(count = 20_000): Promise<{ layer: string; microseconds: number }[]> {
+  const results = [];
+  for (const [layer, inspect] of layers) {
+    for (let i = 0; i < count / 5; i += 1) await runOne(inspect); // warm-up
+    const before = process.cpuUsage();
+    for (let i = 0; i < count; i += 1) await runOne(inspect);
+    await new Promise((resolve) => setImmediate(resolve));
+    const used = process.cpuUsage(before);
+    results.push({ layer, microseconds: Math.round(((used.user + used.system) / count) * 10) / 10 });
+  }
+  return results;
+}
+
+export function formatPerDelivery(results: { layer: string; microseconds: number }[]): string {
+  const lines = ['| layers | CPU µs per delivery |', '|---|---|'];
+  for (const { layer, microseconds } of results) lines.push(`| ${layer} | ${microseconds} |`);
+  return lines.join('\n');
+}
