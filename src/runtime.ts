@@ -133,6 +133,8 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
   const readiness = async (): Promise<Readiness> => {
     const checks: Record<string, string> = {};
     checks.broker = connection.isConnected() ? 'connected' : 'disconnected';
+    // Its own channel: a failed setup (a queue declared elsewhere with other arguments) closes it alone.
+    checks.publisher = publisher.connected ? 'open' : 'closed';
     checks.supervisor = String(supervisor?.getSnapshot().value ?? 'not started');
     await Promise.all(
       parts.map(async (part) => {
@@ -147,6 +149,7 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
     );
     const ready =
       checks.broker === 'connected' &&
+      checks.publisher === 'open' &&
       checks.supervisor === 'running' &&
       parts.every(
         (part) =>

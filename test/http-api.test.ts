@@ -27,6 +27,7 @@ test('GET /healthz answers alive and GET /readyz reports every check', async (t)
   t.is(ready.status, 200);
   const body = (await ready.json()) as { checks: Record<string, string> };
   t.is(body.checks.broker, 'connected');
+  t.is(body.checks.publisher, 'open');
   t.is(body.checks['user.database'], 'reachable');
   t.is(body.checks['user.consumer'], 'consuming');
 });
