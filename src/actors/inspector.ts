@@ -61,25 +61,45 @@ export type Inspector = (event: InspectionEvent) => void;
 export function createInspector({ logger, describers, services, listeners = [] }: InspectorOptions): Inspector {
   const positions = new WeakMap<object, Position>();
 
-  function deliveryFields(context: DeliveryContext) {
+  // Delivery lines are built as single literals (no spreads): they are written for every step of every message.
+  function describeDelivery(context: DeliveryContext, from: string | null, to: string) {
+    const describer = describers.get(context.delivery.queue);
+    if (!describer) return;
+    let message: string;
+    if (from === 'receiving' && to === 'persisting') message = describer.received(context.message);
+    else if (to === 'done' && (context.outcome === 'acked' || context.outcome === 'duplicate')) {
+      message = describer.completed(context.message, context.result);
+    } else return;
     const { delivery } = context;
-    return {
+    logger.log({
       service: services.get(delivery.queue),
       queue: delivery.queue,
       messageId: delivery.messageId ?? context.key,
       deliveryTag: delivery.deliveryTag,
       redelivered: delivery.redelivered,
-    };
+      level: 'info',
+      message,
+    });
   }
 
-  function describeDelivery(context: DeliveryContext, from: string | null, to: string) {
-    const describer = describers.get(context.delivery.queue);
-    if (!describer) return;
-    if (from === 'receiving' && to === 'persisting') {
-      logger.info(describer.received(context.message), deliveryFields(context));
-    } else if (to === 'done' && (context.outcome === 'acked' || context.outcome === 'duplicate')) {
-      logger.info(describer.completed(context.message, context.result), deliveryFields(context));
-    }
+  function deliveryTransition(level: Level, from: string, to: string, ms: number, context: DeliveryContext) {
+    const { delivery } = context;
+    logger.log({
+      machine: 'delivery',
+      from,
+      to,
+      ms,
+      service: services.get(delivery.queue),
+      queue: delivery.queue,
+      messageId: delivery.messageId ?? context.key,
+      deliveryTag: delivery.deliveryTag,
+      redelivered: delivery.redelivered,
+      attempts: context.attempts || undefined,
+      outcome: context.outcome,
+      error: context.error,
+      level,
+      message: 'transition',
+    });
   }
 
   function levelOf(id: string, to: string, context: Record<string, unknown>): Level {
@@ -94,15 +114,6 @@ export function createInspector({ logger, describers, services, listeners = [] }
   }
 
   function fieldsOf(id: string, context: Record<string, unknown>) {
-    if (id === 'delivery') {
-      const delivery = context as unknown as DeliveryContext;
-      return {
-        ...deliveryFields(delivery),
-        attempts: delivery.attempts || undefined,
-        outcome: delivery.outcome,
-        error: delivery.error,
-      };
-    }
     if (id === 'consumer') {
       return { queue: context.queue, restarts: context.restarts, error: context.error };
     }
@@ -126,27 +137,30 @@ export function createInspector({ logger, describers, services, listeners = [] }
     const snapshot = event.snapshot as { value?: unknown; context?: Record<string, unknown> };
     const to = stateName(snapshot.value);
     const now = performance.now();
-    const previous = positions.get(actor);
-    if (previous && previous.state === to) return;
-    positions.set(actor, { state: to, since: now });
+    const position = positions.get(actor);
+    if (position && position.state === to) return;
+    const from = position?.state ?? (id === 'delivery' ? initialStateOf(actor) : undefined) ?? null;
+    // No previous position: the step left the initial state within the macrostep that started the actor.
+    const ms = position ? Math.round((now - position.since) * 100) / 100 : undefined;
+    if (position) {
+      position.state = to;
+      position.since = now;
+    } else {
+      positions.set(actor, { state: to, since: now });
+    }
     const context = snapshot.context ?? {};
-    let from = previous?.state ?? null;
-    if (id === 'delivery' && from === null) {
-      // A delivery's first snapshot is already past `receiving` (decoding is synchronous): log that step.
-      from = initialStateOf(actor) ?? null;
+    if (id === 'delivery') {
+      // A delivery's first snapshot is already past `receiving` (decoding is synchronous): that step is logged.
       if (from === null || from === to) return;
+      const level = levelOf(id, to, context);
+      const delivery = context as unknown as DeliveryContext;
+      if (logger.isLevelEnabled(level)) deliveryTransition(level, from, to, ms ?? 0, delivery);
+      describeDelivery(delivery, from, to);
+      return;
     }
     const level = levelOf(id, to, context);
     if (logger.isLevelEnabled(level)) {
-      logger.log(level, 'transition', {
-        machine: id,
-        from,
-        to,
-        // No previous position: the step left the initial state within the macrostep that started the actor.
-        ms: previous ? Math.round((now - previous.since) * 100) / 100 : id === 'delivery' ? 0 : undefined,
-        ...fieldsOf(id, context),
-      });
+      logger.log(level, 'transition', { machine: id, from, to, ms, ...fieldsOf(id, context) });
     }
-    if (id === 'delivery') describeDelivery(context as unknown as DeliveryContext, from, to);
   };
 }

@@ -21,17 +21,16 @@ const mayHoldSecret = /:\/\/|password=/i;
 const fallbackJson = winston.format.json();
 
 const jsonLine = winston.format((info) => {
-  const fields: Record<string, unknown> = {};
-  for (const key of Object.keys(info)) {
-    const value = (info as Record<string, unknown>)[key];
-    fields[key] = typeof value === 'string' && mayHoldSecret.test(value) ? redact(value) : value;
+  const line = info as Record<string, unknown>;
+  for (const key in line) {
+    const value = line[key];
+    if (typeof value === 'string' && mayHoldSecret.test(value)) line[key] = redact(value);
   }
-  fields.timestamp = new Date().toISOString();
+  line.timestamp = new Date().toISOString();
   try {
-    (info as Record<symbol, unknown>)[MESSAGE] = JSON.stringify(fields);
+    (info as Record<symbol, unknown>)[MESSAGE] = JSON.stringify(line);
   } catch {
     // A cycle or a BigInt: logform's safe serialiser copes with both.
-    Object.assign(info, fields);
     fallbackJson.transform(info, {});
   }
   return info;
