@@ -1,7 +1,9 @@
 // QUEUE_TYPE=quorum on the local single node (quorum queues work on one node too), and what happens when a
 // queue already exists with the other type.
+import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import test from 'ava';
+import { declareTopology } from '../src/actors/broker.js';
 import { amqpUrl, createTestEnvironment } from './support/environment.js';
 import { checkInvariants } from './support/invariants.js';
 import { createOneUser } from './support/load.js';
@@ -57,4 +59,36 @@ test('a queue that exists with the other type: the log names the queue and the f
   t.false(error.includes('guest:guest'));
   const readiness = await fetch(`${users.url}/readyz`);
   t.is(readiness.status, 503, 'a consumer that cannot declare its queues is not ready');
+});
+
+test('a quorum queue as declared moves a message returned QUORUM_DELIVERY_LIMIT times to <queue>.dead, at least once', async (t) => {
+  const queue = `quorum-limit-${randomUUID()}`;
+  const connection = await amqplib.connect(amqpUrl);
+  t.teardown(async () => {
+    const cleanup = await connection.createChannel();
+    await cleanup.deleteQueue(queue).catch(() => {});
+    await cleanup.deleteQueue(`${queue}.dead`).catch(() => {});
+    await connection.close().catch(() => {});
+  });
+  const channel = await connection.createConfirmChannel();
+  await declareTopology(channel, { queues: [queue], queueType: 'quorum', deliveryLimit: 2 });
+  channel.sendToQueue(queue, Buffer.from('{"returned":"again and again"}'), { persistent: true, messageId: 'limit-1' });
+  await channel.waitForConfirms();
+
+  // Returned once more than the limit allows: the broker, not the runtime, dead-letters it.
+  for (let returned = 0; returned < 3; returned += 1) {
+    let message: amqplib.GetMessage | false = false;
+    await waitUntil(async () => Boolean((message = await channel.get(queue, { noAck: false }))), { what: `delivery ${returned + 1}` });
+    channel.nack(message as unknown as amqplib.GetMessage, false, true);
+  }
+  let dead: amqplib.GetMessage | false = false;
+  await waitUntil(async () => Boolean((dead = await channel.get(`${queue}.dead`, { noAck: false }))), {
+    what: 'the message in the dead-letter queue',
+  });
+  const deadLetter = dead as unknown as amqplib.GetMessage;
+  t.is(deadLetter.properties.messageId, 'limit-1');
+  t.is(deadLetter.content.toString(), '{"returned":"again and again"}');
+  t.is(deadLetter.properties.headers?.['x-first-death-reason'], 'delivery_limit');
+  channel.ack(deadLetter);
+  t.false(await channel.get(queue, { noAck: false }), 'nothing left in the work queue');
 });

@@ -26,6 +26,8 @@ test('quorum work queues get a delivery limit and dead-letter to <queue>.dead; t
           'x-delivery-limit': 100,
           'x-dead-letter-exchange': '',
           'x-dead-letter-routing-key': 'user_queue.dead',
+          'x-dead-letter-strategy': 'at-least-once',
+          'x-overflow': 'reject-publish',
         },
       },
     },

@@ -55,6 +55,9 @@ export function queueDeclarations({ queues, queueType = 'classic', deliveryLimit
           'x-delivery-limit': deliveryLimit,
           'x-dead-letter-exchange': '',
           'x-dead-letter-routing-key': deadLetterQueue(queue),
+          // The broker's own dead-lettering must not lose what it moves: at-least-once needs reject-publish.
+          'x-dead-letter-strategy': 'at-least-once',
+          'x-overflow': 'reject-publish',
         },
       },
     },
