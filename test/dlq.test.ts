@@ -432,7 +432,8 @@ test('no password from AMQP_URL or --url is ever printed, and an unreachable bro
 test('real dead letters from the running card service: listed, shown, and processed once replayed after the cause passed', async (t) => {
   // The first two persists fail (a failpoint standing in for a passing outage): with MAX_ATTEMPTS=2 the
   // valid user is dead-lettered as transient. The not-JSON message is dead-lettered as poison at once.
-  const environment = createTestEnvironment('dlqsystem', { MAX_ATTEMPTS: '2', FAILPOINTS: 'card.persist=error*2' });
+  // Three failures: two dead-letter the user; the third meets its replay, which has attempts of its own left.
+  const environment = createTestEnvironment('dlqsystem', { MAX_ATTEMPTS: '2', FAILPOINTS: 'card.persist=error*3' });
   t.teardown(() => environment.cleanUp());
   const service = await startService(environment.env, 'card');
   t.teardown(() => service.stop());
@@ -469,6 +470,8 @@ test('real dead letters from the running card service: listed, shown, and proces
     () => service.logs.some((line) => line.messageId === 'real-user' && line.to === 'done' && line.outcome === 'acked'),
     { what: 'the replayed user acked by the card service' },
   );
+  const userSteps = service.logs.filter((line) => line.messageId === 'real-user' && line.to === 'done').map((line) => line.outcome);
+  t.deepEqual(userSteps, ['retried', 'dead-lettered', 'retried', 'acked'], 'the replay failed once more and was retried, not dead-lettered');
 
   // The poison's cause still holds: replayed, it comes back with its replay count.
   const poisonReplay = await cli('replay', environment.userQueue, '--id', 'real-poison');

@@ -23,7 +23,7 @@ import {
   type Persisted,
 } from '../machines/delivery.js';
 import { describeError, type ClassifiedFailure } from '../policies/classify-error.js';
-import { deadLetterHeaders, replayHeader } from '../policies/dead-letter.js';
+import { attemptsKeyOf, deadLetterHeaders } from '../policies/dead-letter.js';
 import { retryDelayMs, type RetryDelayPolicy } from '../policies/retry-delay.js';
 import { redact } from '../redact.js';
 import type { ConsumerSpec } from '../service.js';
@@ -80,9 +80,6 @@ function toDelivery(queue: string, message: ConsumeMessage): Delivery {
     content: message.content,
   };
 }
-
-/** A replay of a dead letter (by `ackstate dlq replay`) starts its attempts afresh. */
-const isReplay = (delivery: Delivery) => delivery.headers[replayHeader.count] !== undefined;
 
 function decodeDelivery(
   delivery: Delivery,
@@ -304,8 +301,11 @@ class QueueSubscription {
               await transaction.commit().execute();
               return { duplicate: true, outgoing: [], result: undefined };
             }
-            if (input.delivery.redelivered || isReplay(input.delivery)) {
+            // Done with: the attempts counted for this message (and for this replay of it) go.
+            const attemptsKey = attemptsKeyOf(input.decoded.key, input.delivery.headers);
+            if (input.delivery.redelivered || attemptsKey !== input.decoded.key) {
               await clearAttempts(transaction, consumer, input.decoded.key);
+              if (attemptsKey !== input.decoded.key) await clearAttempts(transaction, consumer, attemptsKey);
             }
             const { outgoing, result } = await spec.handle(transaction, input.decoded.message);
             await insertOutbox(transaction, outgoing, outbox.leaseMs);
@@ -326,8 +326,8 @@ class QueueSubscription {
             await outbox.publish(input.outgoing as Parameters<Outbox['publish']>[0]);
           },
         ),
-        recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure }>(async ({ input }) =>
-          recordAttempt(db, consumer, input.key, input.failure.reason),
+        recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(async ({ input }) =>
+          recordAttempt(db, consumer, attemptsKeyOf(input.key, input.delivery.headers), input.failure.reason),
         ),
         deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
           async ({ input }) => {

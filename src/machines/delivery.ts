@@ -110,7 +110,9 @@ export const deliveryMachine = setup({
     publish: fromPromise<void, { key: string; outgoing: readonly unknown[]; duplicate: boolean }>(
       notProvided('publish'),
     ),
-    recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure }>(notProvided('recordFailure')),
+    recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(
+      notProvided('recordFailure'),
+    ),
     deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
       notProvided('deadLetter'),
     ),
@@ -225,7 +227,7 @@ export const deliveryMachine = setup({
     recordingFailure: {
       invoke: {
         src: 'recordFailure',
-        input: ({ context }) => ({ key: context.key!, failure: context.failure! }),
+        input: ({ context }) => ({ key: context.key!, failure: context.failure!, delivery: context.delivery }),
         onDone: [
           { guard: 'mustDeadLetter', target: 'deadLettering', actions: assign({ attempts: ({ event }) => event.output }) },
           { target: 'backingOff', actions: assign({ attempts: ({ event }) => event.output }) },

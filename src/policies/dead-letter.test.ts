@@ -1,5 +1,5 @@
 import test from 'ava';
-import { deadLetterHeader, deadLetterHeaders } from './dead-letter.js';
+import { attemptsKeyOf, deadLetterHeader, deadLetterHeaders, replayHeader } from './dead-letter.js';
 
 const source = {
   queue: 'user_queue',
@@ -45,4 +45,14 @@ test('original headers too large or not encodable are dropped, with the reason, 
   const small = deadLetterHeaders({ ...source, headers: { 'x-origin': 'test' } }, failure, 1);
   t.is(small['x-origin'], 'test');
   t.is(small[deadLetterHeader.headersDropped], undefined);
+});
+
+test('a replayed dead letter counts its attempts under a key of its own replay; anything else under its key', (t) => {
+  t.is(attemptsKeyOf('user:1', {}), 'user:1');
+  t.is(attemptsKeyOf('user:1', { [replayHeader.count]: 1 }), 'user:1#replay-1');
+  t.is(attemptsKeyOf('user:1', { [replayHeader.count]: 3 }), 'user:1#replay-3');
+  // Forged or damaged headers fall back to the message's own count.
+  t.is(attemptsKeyOf('user:1', { [replayHeader.count]: '2' }), 'user:1');
+  t.is(attemptsKeyOf('user:1', { [replayHeader.count]: 0 }), 'user:1');
+  t.is(attemptsKeyOf('user:1', { [replayHeader.count]: 1.5 }), 'user:1');
 });

@@ -26,6 +26,15 @@ export const replayHeader = {
   from: 'x-ackstate-replayed-from',
 } as const;
 
+/**
+ * The key a message's failed attempts are counted under. A replayed dead letter counts afresh: each replay
+ * has a row of its own, so that one failure after a replay does not dead-letter it again at once.
+ */
+export function attemptsKeyOf(key: string, headers: Readonly<Record<string, unknown>>): string {
+  const replays = headers[replayHeader.count];
+  return typeof replays === 'number' && Number.isInteger(replays) && replays > 0 ? `${key}#replay-${replays}` : key;
+}
+
 const maxReasonLength = 2_000;
 
 export interface DeadLetterSource {

@@ -30,7 +30,7 @@ const poison = (reason: string): DecodeResult => ({ failure: { kind: 'poison', r
 type PersistInput = { delivery: Delivery; decoded: Decoded };
 type TransactionInput = { transaction: unknown };
 type PublishInput = { key: string; outgoing: readonly unknown[]; duplicate: boolean };
-type RecordInput = { key: string; failure: ClassifiedFailure };
+type RecordInput = { key: string; failure: ClassifiedFailure; delivery: Delivery };
 type DeadLetterInput = { delivery: Delivery; failure: ClassifiedFailure; attempts: number };
 
 /** What each stub does; anything left out succeeds (the happy path). */
@@ -180,7 +180,7 @@ test('a transient persist failure rolls back the transaction it carries, records
   t.is(calls.rollback.length, 1);
   t.is(calls.rollback[0]?.transaction, failingTransaction, 'rollback receives the transaction of the PersistFailure');
   t.deepEqual(calls.recordFailure, [
-    { key: 'id:m-1', failure: { kind: 'transient', reason: 'could not serialize access (40001)' } },
+    { key: 'id:m-1', failure: { kind: 'transient', reason: 'could not serialize access (40001)' }, delivery },
   ]);
   t.deepEqual(output, {
     outcome: 'retried',
