@@ -301,7 +301,7 @@ class QueueSubscription {
               await transaction.commit().execute();
               return { duplicate: true, outgoing: [], result: undefined };
             }
-            // Done with: the attempts counted for this message (and for this replay of it) go.
+            // Counted failures of this message (and of this replay of it) end with its commit.
             const attemptsKey = attemptsKeyOf(input.decoded.key, input.delivery.headers);
             if (input.delivery.redelivered || attemptsKey !== input.decoded.key) {
               await clearAttempts(transaction, consumer, input.decoded.key);
