@@ -29,6 +29,7 @@ import { RuntimeMetrics, registerMetricsRoute } from './actors/metrics.js';
 import { watchScrapeTimeValues } from './actors/metrics-probes.js';
 import type { ServiceSpec } from './service.js';
 import { readBrokerTls } from './tls-settings.js';
+import { withTimeout } from './with-timeout.js';
 import { cardService } from './services/card.js';
 import { userService } from './services/user.js';
 import { fromPromise } from 'xstate';
@@ -51,12 +52,6 @@ interface ServiceParts {
   readonly consumerId: string;
   readonly relayId: string;
 }
-
-const withTimeout = <T>(promise: Promise<T>, ms: number, what: string) =>
-  Promise.race([
-    promise,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms).unref()),
-  ]);
 
 export async function startSystem(config: Config, mode: Mode, logger: Logger): Promise<RunningSystem> {
   const specs = [

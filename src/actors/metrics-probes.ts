@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
 import type { MessagingDb } from '../db/messaging-queries.js';
 import type { RuntimeMetrics } from './metrics.js';
+import { withTimeout } from '../with-timeout.js';
 
 export interface ScrapeProbeOptions {
   readonly connection: AmqpConnectionManager;
@@ -26,14 +27,6 @@ export interface OutboxBacklog {
   readonly oldestSeconds: number;
 }
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
 
 /** One read of the unsent rows (the partial index `outbox_unsent` covers them), bounded on the server too. */
 export async function readOutboxBacklog(db: MessagingDb, statementTimeoutMs: number): Promise<OutboxBacklog> {
@@ -115,7 +108,7 @@ export function watchScrapeTimeValues(
     metrics.scrapeErrors.labels(probe).inc(0);
     metrics.addProbe(async () => {
       try {
-        const backlog = await within(readOutboxBacklog(db, Math.ceil(timeoutMs / 2)), timeoutMs, 'outbox backlog');
+        const backlog = await withTimeout(readOutboxBacklog(db, Math.ceil(timeoutMs / 2)), timeoutMs, 'outbox backlog');
         unsent.labels(service).set(backlog.unsent);
         oldest.labels(service).set(backlog.oldestSeconds);
       } catch {
@@ -142,7 +135,7 @@ export function watchScrapeTimeValues(
   metrics.addProbe(async () => {
     const seen = new Map<string, Replies.AssertQueue>();
     let failed = false;
-    await within(checkQueues(connection, queues, seen), timeoutMs, 'queue check').catch(() => {
+    await withTimeout(checkQueues(connection, queues, seen), timeoutMs, 'queue check').catch(() => {
       failed = true;
     });
     for (const queue of queues) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { classifyError, PoisonMessageError } from './classify-error.js';
+import { classifyError, describeError, PoisonMessageError } from './classify-error.js';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
@@ -31,4 +31,11 @@ test('serialization failures, deadlocks and unknown errors are transient', (t) =
 
 test('the reason carries the message and the code', (t) => {
   t.is(classifyError(withCode('deadlock detected', '40P01')).reason, 'deadlock detected (40P01)');
+});
+
+test('an error that is not an Error is described by its message or reply text, never as [object Object]', (t) => {
+  t.is(describeError({ replyCode: 406, replyText: 'PRECONDITION_FAILED - inequivalent arg' }), 'PRECONDITION_FAILED - inequivalent arg');
+  t.is(describeError({ message: 'Channel closed' }), 'Channel closed');
+  t.is(describeError({ code: 1 }), '{"code":1}');
+  t.is(describeError('plain text'), 'plain text');
 });

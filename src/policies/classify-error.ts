@@ -60,6 +60,17 @@ export function describeError(error: unknown): string {
     const code = errorCode(error);
     return code ? `${error.message} (${code})` : error.message;
   }
+  if (typeof error === 'object' && error !== null) {
+    // amqplib rejects some operations on a closed channel with the close frame's fields, not an Error.
+    const { message, replyText } = error as { message?: unknown; replyText?: unknown };
+    const text = [message, replyText].find((value): value is string => typeof value === 'string');
+    if (text !== undefined) return text;
+    try {
+      return JSON.stringify(error);
+    } catch {
+      return String(error);
+    }
+  }
   return String(error);
 }
 

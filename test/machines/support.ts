@@ -3,6 +3,7 @@
  * settles by hand, so that a stub actor can be held in a state for as long as the test needs.
  */
 import { isMachineSnapshot, type InspectionEvent } from 'xstate';
+import { initialStateOf } from '../../src/actors/inspector.js';
 
 /** How long a test waits for a snapshot condition before failing (a safety net, never a pause). */
 export const patience = { timeout: 5_000 };
@@ -21,8 +22,8 @@ export function stateTrace() {
     if (event.actorRef.sessionId !== event.rootId) return;
     // The configured initial state, even when it is left at once by an eventless transition (`receiving`).
     if (states.length === 0 && event.type === '@xstate.actor') {
-      const initial = (event.actorRef as { logic?: { config?: { initial?: unknown } } }).logic?.config?.initial;
-      if (initial !== undefined) states.push(describeValue(initial));
+      const initial = initialStateOf(event.actorRef);
+      if (initial !== undefined) states.push(initial);
     }
     if (
       event.type === '@xstate.microstep' &&

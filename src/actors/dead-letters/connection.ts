@@ -4,6 +4,7 @@
  * connection manager retries forever, which is right for them and wrong for a command).
  */
 import amqplib, { type ChannelModel } from 'amqplib';
+import { describeError as describeAnyError } from '../../policies/classify-error.js';
 import { redact } from '../../redact.js';
 import type { BrokerTls } from '../../tls-settings.js';
 
@@ -18,12 +19,9 @@ export interface ConnectOptions {
   readonly timeoutMs: number;
 }
 
-/** amqplib rejects some operations on a closed channel with the close frame's fields, not an Error. */
+/** An error as the tool prints it: described as the services describe errors, with any password hidden. */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return redact(error.message);
-  const fields = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; replyText?: unknown };
-  const text = [fields.message, fields.replyText].find((value) => typeof value === 'string') as string | undefined;
-  return redact(text ?? (typeof error === 'object' ? JSON.stringify(error) : String(error)));
+  return redact(describeAnyError(error));
 }
 
 /** Heartbeats make a broker that vanishes mid-command an error (after two missed beats) instead of a hang. */
