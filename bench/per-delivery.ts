@@ -26,15 +26,15 @@ const delivery: Delivery = {
 /** The card service's shape: one transaction, then one outgoing message to publish. */
 const logic = deliveryMachine.provide({
   actors: {
-    persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(async () => ({
-      duplicate: false,
+    persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async () => ({
+      duplicates: [false],
       outgoing: [{ id: 'card' }],
-      result: undefined,
+      results: [undefined],
     })),
     publish: fromPromise(async () => {}),
   },
   actions: {
-    decode: assign({ key: 'user:1', message: { id: '1', name: 'Ada' } }),
+    decode: assign({ decoded: [{ key: 'user:1', message: { id: '1', name: 'Ada' } }] }),
     ack: () => {},
     nack: () => {},
   },
@@ -60,7 +60,7 @@ const layers: [string, ((event: InspectionEvent) => void) | undefined][] = [
 
 const runOne = (inspect: ((event: InspectionEvent) => void) | undefined) =>
   new Promise<void>((resolve) => {
-    const actor = createActor(logic, { input: { delivery, maxAttempts: 5 }, inspect });
+    const actor = createActor(logic, { input: { deliveries: [delivery], maxAttempts: 5 }, inspect });
     actor.subscribe({ complete: () => resolve() });
     actor.start();
   });

@@ -20,6 +20,8 @@ export interface VariantSummary {
   readonly messagesLeft: number;
   readonly unsentOutboxRows: number;
   readonly transitionsPerUser: number;
+  /** Every log line (transitions, the human-readable lines, the rest) per user. */
+  readonly logLinesPerUser: number;
   readonly commitsPerUser: number;
 }
 
@@ -60,6 +62,7 @@ export function summarizeVariant(variant: string, runs: readonly RunResult[]): V
     messagesLeft: Math.max(0, ...runs.map((run) => run.messagesLeft)),
     unsentOutboxRows: Math.max(0, ...runs.map((run) => run.unsentOutboxRows)),
     transitionsPerUser: of((run) => run.transitionsPerUser),
+    logLinesPerUser: of((run) => run.logLinesPerUser),
     commitsPerUser: of((run) => run.commitsPerUser),
   };
 }
@@ -119,7 +122,7 @@ export function formatReport(report: BenchReport): string {
   out.push('');
   out.push(
     table(
-      ['variant', 'users', 'users/s', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU s / 1k users', 'peak RSS MiB', 'left in queues', 'commits / user', 'transitions / user'],
+      ['variant', 'users', 'users/s', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU s / 1k users', 'peak RSS MiB', 'left in queues', 'commits / user', 'transitions / user', 'log lines / user'],
       report.medians.map((summary) => [
         summary.variant,
         summary.users,
@@ -132,6 +135,7 @@ export function formatReport(report: BenchReport): string {
         summary.messagesLeft,
         summary.commitsPerUser,
         summary.transitionsPerUser,
+        summary.logLinesPerUser,
       ]),
     ),
   );

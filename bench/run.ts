@@ -48,6 +48,7 @@ export interface RunResult {
   readonly unsentOutboxRows: number;
   readonly logLines: number;
   readonly transitionsPerUser: number;
+  readonly logLinesPerUser: number;
   /** Transactions committed in both databases per user over the measured phase (the bench's polls excluded). */
   readonly commitsPerUser: number;
   readonly rollbacks: number;
@@ -128,6 +129,7 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
       unsentOutboxRows: unsent,
       logLines: log.lines,
       transitionsPerUser: round(log.transitions / (options.users + options.warmup), 1),
+      logLinesPerUser: round(log.lines / (options.users + options.warmup), 1),
       commitsPerUser: round(commits / options.users, 2),
       rollbacks: countsAfter.rollbacks - countsBefore.rollbacks,
       httpRetries: client.retries,

@@ -114,6 +114,8 @@ export async function startSystem(config: Config, mode: Mode, logger: Logger): P
           inspect,
           failpoints,
           prefetch: config.PREFETCH,
+          maxBatch: config.MAX_BATCH,
+          batchConcurrency: config.BATCH_CONCURRENCY,
           maxAttempts: config.MAX_ATTEMPTS,
           retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
           messageMaxBytes: config.MESSAGE_MAX_BYTES,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { publishRaw, queueCounts } from './support/broker.js';
 import { createTestEnvironment, query } from './support/environment.js';
+import { messageOutcomes } from './support/outcomes.js';
 import { startService } from './support/service-process.js';
 import { waitUntil } from './support/wait.js';
 
@@ -27,8 +28,7 @@ test('the same user delivered again, with the same, another or no message id, yi
 
   await waitUntil(
     async () => {
-      const duplicates = service.logs.filter((line) => line.machine === 'delivery' && line.to === 'done');
-      return duplicates.length === 5;
+      return messageOutcomes(service.logs, environment.userQueue).length === 5;
     },
     { what: 'all five deliveries to finish' },
   );
@@ -38,8 +38,7 @@ test('the same user delivered again, with the same, another or no message id, yi
   await waitUntil(async () => (await queueCounts(environment.cardQueue)).messages === 2, {
     what: 'two card messages on the card queue',
   });
-  const outcomes = service.logs
-    .filter((line) => line.machine === 'delivery' && line.to === 'done' && line.queue === environment.userQueue)
+  const outcomes = messageOutcomes(service.logs, environment.userQueue)
     .map((line) => line.outcome)
     .sort();
   t.deepEqual(outcomes, ['acked', 'acked', 'duplicate', 'duplicate', 'duplicate']);

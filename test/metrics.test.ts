@@ -76,7 +76,8 @@ test('deliveries, state times, confirms and the outbox backlog move as users and
     delivered(after, userQueue, 'acked'),
   );
   const deliveryStates = (samples: Sample[]) => sumIn(samples, 'ackstate_state_duration_seconds_count', { machine: 'delivery' });
-  t.true(deliveryStates(after) - deliveryStates(before) >= 2 * users, 'every delivery left at least one timed state');
+  // A delivery machine carries one batch, timed once per state: at least one machine per queue left its states.
+  t.true(deliveryStates(after) - deliveryStates(before) >= 2, 'the deliveries of both queues left timed states');
   t.true(sumIn(after, 'ackstate_state_duration_seconds_sum', { machine: 'delivery' }) > 0);
 
   // A user message and a card message per user, and the dead letter: all confirmed.

@@ -1,7 +1,13 @@
 /**
  * A queue's consumer: the consumer machine, provided with a subscription to one queue, and one delivery
- * machine per message. Every delivery is acked or nacked on the channel it arrived on; after the channel
- * is lost, its deliveries are left for the broker to redeliver (the inbox absorbs any repeat).
+ * machine per batch of messages. Every delivery is acked or nacked on the channel it arrived on; after the
+ * channel is lost, its deliveries are left for the broker to redeliver (the inbox absorbs any repeat).
+ *
+ * Batching: at most `batchConcurrency` batches are in their transaction at once; whatever arrives
+ * meanwhile waits and goes into the next batch (up to `maxBatch` messages). An idle consumer therefore
+ * starts each message at once, alone, and a busy one pays for one transaction, one delivery actor and one
+ * outbox update per batch instead of per message. A redelivered message runs alone, since it may be the
+ * one that failed.
  */
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
@@ -9,7 +15,7 @@ import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import type { ControlledTransaction } from 'kysely';
 import { sql } from 'kysely';
 import { assign, createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
-import { clearAttempts, insertOutbox, recordAttempt, recordInbox, type MessagingDb } from '../db/messaging-queries.js';
+import { clearAttempts, insertOutbox, recordAttempt, recordInboxKeys, type MessagingDb, type OutgoingMessage } from '../db/messaging-queries.js';
 import type { MessagingTables } from '../db/schema.js';
 import type { Failpoints } from '../failpoints.js';
 import { consumerMachine } from '../machines/consumer.js';
@@ -48,6 +54,10 @@ export interface ConsumerOptions {
   readonly inspect: Inspector;
   readonly failpoints: Failpoints;
   readonly prefetch: number;
+  /** Messages per transaction at most; 1 runs every message on its own. */
+  readonly maxBatch: number;
+  /** Batches in their transaction at once, per consumer. */
+  readonly batchConcurrency: number;
   readonly maxAttempts: number;
   readonly retry: RetryDelayPolicy;
   readonly messageMaxBytes: number;
@@ -81,13 +91,15 @@ function toDelivery(queue: string, message: ConsumeMessage): Delivery {
   };
 }
 
+type Poison = Extract<DecodeResult, { failure: unknown }>;
+
 function decodeDelivery(
   delivery: Delivery,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   spec: ConsumerSpec<any, any>,
   messageMaxBytes: number,
-): DecodeResult {
-  const poison = (reason: string): DecodeResult => ({ failure: { kind: 'poison', reason }, error: reason, attempts: 1 });
+): Decoded | Poison {
+  const poison = (reason: string): Poison => ({ failure: { kind: 'poison', reason }, error: reason, attempts: 1 });
   if (delivery.content.byteLength > messageMaxBytes) {
     return poison(`body of ${delivery.content.byteLength} bytes exceeds the limit of ${messageMaxBytes} bytes`);
   }
@@ -108,6 +120,26 @@ function decodeDelivery(
   }
 }
 
+function decodeBatch(
+  deliveries: readonly Delivery[],
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  spec: ConsumerSpec<any, any>,
+  messageMaxBytes: number,
+): DecodeResult {
+  const decoded: Decoded[] = [];
+  for (const delivery of deliveries) {
+    const result = decodeDelivery(delivery, spec, messageMaxBytes);
+    if ('failure' in result) return result;
+    decoded.push(result);
+  }
+  return { decoded };
+}
+
+interface Arrival {
+  readonly channel: Channel;
+  readonly message: ConsumeMessage;
+}
+
 /** The subscription's state, shared by the consumer machine's actors. */
 class QueueSubscription {
   readonly #options: ConsumerOptions;
@@ -121,6 +153,10 @@ class QueueSubscription {
   #stopping = false;
   #consumer: AnyActorRef | undefined;
   #whenIdle: (() => void) | undefined;
+  /** Deliveries waiting for a batch, and the batches holding one of the `batchConcurrency` places. */
+  #waiting: Arrival[] = [];
+  readonly #placed = new Set<readonly Delivery[]>();
+  #flushScheduled = false;
   readonly #deliveryLogic;
 
   constructor(options: ConsumerOptions) {
@@ -217,6 +253,7 @@ class QueueSubscription {
   async drain(): Promise<void> {
     this.#stopping = true;
     await this.pause().catch(() => {});
+    this.#waiting = []; // never started: the broker redelivers them when the channel closes
     for (const delivery of this.#inFlight) delivery.send({ type: 'SHUTDOWN' });
     if (this.#inFlight.size > 0) {
       await Promise.race([
@@ -238,15 +275,58 @@ class QueueSubscription {
   }
 
   #deliver(channel: Channel, message: ConsumeMessage): void {
+    if (this.#options.maxBatch === 1 || message.fields.redelivered) {
+      this.#start([{ channel, message }], false);
+      return;
+    }
+    this.#waiting.push({ channel, message });
+    // Deliveries that arrive in the same turn of the event loop (one read of the socket) batch together.
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const { maxBatch, batchConcurrency } = this.#options;
+    // Deliveries of a channel that has been lost are left to the broker: it redelivers them.
+    if (this.#waiting.some((arrival) => arrival.channel !== this.#channel)) {
+      this.#waiting = this.#waiting.filter((arrival) => arrival.channel === this.#channel);
+    }
+    while (this.#waiting.length > 0 && this.#placed.size < batchConcurrency && !this.#stopping) {
+      this.#start(this.#waiting.splice(0, maxBatch), true);
+    }
+  }
+
+  /** Gives back the batch's place (once its transaction has ended, or the batch has), letting the next one start. */
+  #release(deliveries: readonly Delivery[]): void {
+    if (!this.#placed.delete(deliveries)) return;
+    if (this.#waiting.length > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #start(arrivals: readonly Arrival[], placed: boolean): void {
+    const deliveries = arrivals.map(({ channel, message }) => {
+      const delivery = toDelivery(this.queue, message);
+      this.#origins.set(delivery, { channel, message });
+      return delivery;
+    });
+    this.#run(deliveries, placed);
+  }
+
+  #run(deliveries: readonly Delivery[], placed: boolean): void {
     const options = this.#options;
-    const input = toDelivery(this.queue, message);
-    this.#origins.set(input, { channel, message });
+    if (placed) this.#placed.add(deliveries);
     const delivery = createActor(this.#deliveryLogic, {
-      input: { delivery: input, maxAttempts: options.maxAttempts },
+      input: { deliveries, maxAttempts: options.maxAttempts },
       inspect: options.inspect,
     });
     this.#inFlight.add(delivery);
     const finish = () => {
+      this.#release(deliveries);
       this.#inFlight.delete(delivery);
       if (this.#inFlight.size === 0) this.#whenIdle?.();
     };
@@ -257,12 +337,12 @@ class QueueSubscription {
         if (output.failure?.kind === 'unavailable') {
           this.#consumer?.send({ type: 'DEPENDENCY_DOWN', reason: output.failure.reason });
         }
-        if (output.outcome === 'duplicate') options.kickRelay();
+        if (output.duplicates > 0) options.kickRelay();
       },
-      // A bug in the machine, not a message failure: leave the message to the broker, never lose it.
+      // A bug in the machine, not a message failure: leave the messages to the broker, never lose them.
       error: () => {
         finish();
-        this.#settle(channel, message, 'nack');
+        for (const each of deliveries) this.#settleDelivery(each, 'nack');
       },
     });
     delivery.start();
@@ -292,27 +372,41 @@ class QueueSubscription {
     const consumer = spec.queue;
     return deliveryMachine.provide({
       actors: {
-        persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(async ({ input }) => {
+        persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async ({ input }) => {
           let transaction: ControlledTransaction<MessagingTables> | undefined;
           try {
             transaction = await db.startTransaction().execute();
             failpoints.hit(`${service}.persist`);
-            if (!(await recordInbox(transaction, consumer, input.decoded.key))) {
-              await transaction.commit().execute();
-              return { duplicate: true, outgoing: [], result: undefined };
+            const fresh = await recordInboxKeys(transaction, consumer, input.decoded.map(({ key }) => key));
+            const duplicates: boolean[] = [];
+            const results: unknown[] = [];
+            const outgoing: OutgoingMessage[] = [];
+            for (const [index, { key, message }] of input.decoded.entries()) {
+              // Taken from the set, so that a second delivery of the same message in this batch is a duplicate.
+              const isNew = fresh.delete(key);
+              duplicates.push(!isNew);
+              if (!isNew) {
+                results.push(undefined);
+                continue;
+              }
+              // Counted failures of this message (and of this replay of it) end with its commit.
+              const { headers, redelivered } = input.deliveries[index]!;
+              const attemptsKey = attemptsKeyOf(key, headers);
+              if (redelivered || attemptsKey !== key) {
+                await clearAttempts(transaction, consumer, key);
+                if (attemptsKey !== key) await clearAttempts(transaction, consumer, attemptsKey);
+              }
+              const handled = await spec.handle(transaction, message);
+              results.push(handled.result);
+              outgoing.push(...handled.outgoing);
             }
-            // Counted failures of this message (and of this replay of it) end with its commit.
-            const attemptsKey = attemptsKeyOf(input.decoded.key, input.delivery.headers);
-            if (input.delivery.redelivered || attemptsKey !== input.decoded.key) {
-              await clearAttempts(transaction, consumer, input.decoded.key);
-              if (attemptsKey !== input.decoded.key) await clearAttempts(transaction, consumer, attemptsKey);
-            }
-            const { outgoing, result } = await spec.handle(transaction, input.decoded.message);
             await insertOutbox(transaction, outgoing, outbox.leaseMs);
             await transaction.commit().execute();
-            return { duplicate: false, outgoing, result };
+            return { duplicates, outgoing, results };
           } catch (error) {
             throw new PersistFailure(error, transaction);
+          } finally {
+            this.#release(input.deliveries);
           }
         }),
         rollback: fromPromise<void, { transaction: unknown }>(async ({ input }) => {
@@ -321,11 +415,9 @@ class QueueSubscription {
             await transaction.rollback().execute();
           }
         }),
-        publish: fromPromise<void, { key: string; outgoing: readonly unknown[]; duplicate: boolean }>(
-          async ({ input }) => {
-            await outbox.publish(input.outgoing as Parameters<Outbox['publish']>[0]);
-          },
-        ),
+        publish: fromPromise<void, { outgoing: readonly unknown[] }>(async ({ input }) => {
+          await outbox.publish(input.outgoing as readonly OutgoingMessage[]);
+        }),
         recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(async ({ input }) =>
           recordAttempt(db, consumer, attemptsKeyOf(input.key, input.delivery.headers), input.failure.reason),
         ),
@@ -343,9 +435,20 @@ class QueueSubscription {
         ),
       },
       actions: {
-        decode: assign(({ context }) => decodeDelivery(context.delivery, spec, messageMaxBytes)),
-        ack: ({ context }) => this.#settleDelivery(context.delivery, 'ack'),
-        nack: ({ context }) => this.#settleDelivery(context.delivery, 'nack'),
+        decode: assign(({ context }) => decodeBatch(context.deliveries, spec, messageMaxBytes)),
+        ack: ({ context }) => {
+          for (const delivery of context.deliveries) this.#settleDelivery(delivery, 'ack');
+        },
+        nack: ({ context }) => {
+          for (const delivery of context.deliveries) this.#settleDelivery(delivery, 'nack');
+        },
+        // Started after this step, as roots of their own; when stopping, the closing channel returns them.
+        split: ({ context }) => {
+          queueMicrotask(() => {
+            if (this.#stopping) return;
+            for (const delivery of context.deliveries) this.#run([delivery], false);
+          });
+        },
       },
       delays: {
         retryDelay: ({ context }) => retryDelayMs(retry, Math.max(1, context.attempts)),

@@ -2,10 +2,12 @@
  * The one inspection hook over every actor of the runtime. It turns snapshots into structured log lines:
  * one per state transition (from, to, milliseconds in the state, the error where there is one), plus the
  * seed's human-readable lines when a delivery starts and when it is acked. Handlers never log.
+ * A batch of several deliveries logs its transitions once, naming its delivery tags; each of its messages
+ * still gets its own human-readable lines, carrying the message id and delivery tag.
  * Observers (the visualizer's live monitor) are handed every event of the same stream first.
  */
 import type { InspectionEvent } from 'xstate';
-import type { DeliveryContext } from '../machines/delivery.js';
+import { outcomeAt, type DeliveryContext } from '../machines/delivery.js';
 import type { Logger } from './logger.js';
 
 export interface DeliveryDescriber {
@@ -62,28 +64,31 @@ export function createInspector({ logger, describers, services, listeners = [] }
   const positions = new WeakMap<object, Position>();
 
   // Delivery lines are built as single literals (no spreads): they are written for every step of every message.
-  function describeDelivery(context: DeliveryContext, from: string | null, to: string) {
-    const describer = describers.get(context.delivery.queue);
+  function describeDeliveries(context: DeliveryContext, from: string | null, to: string) {
+    const { deliveries, decoded } = context;
+    const describer = describers.get(deliveries[0]!.queue);
     if (!describer) return;
-    let message: string;
-    if (from === 'receiving' && to === 'persisting') message = describer.received(context.message);
-    else if (to === 'done' && (context.outcome === 'acked' || context.outcome === 'duplicate')) {
-      message = describer.completed(context.message, context.result);
-    } else return;
-    const { delivery } = context;
-    logger.log({
-      service: services.get(delivery.queue),
-      queue: delivery.queue,
-      messageId: delivery.messageId ?? context.key,
-      deliveryTag: delivery.deliveryTag,
-      redelivered: delivery.redelivered,
-      level: 'info',
-      message,
-    });
+    const received = from === 'receiving' && to === 'persisting';
+    if (!received && !(to === 'done' && (context.outcome === 'acked' || context.outcome === 'duplicate'))) return;
+    for (const [index, delivery] of deliveries.entries()) {
+      const message = decoded[index]?.message;
+      logger.log({
+        service: services.get(delivery.queue),
+        queue: delivery.queue,
+        messageId: delivery.messageId ?? decoded[index]?.key,
+        deliveryTag: delivery.deliveryTag,
+        redelivered: delivery.redelivered,
+        outcome: received ? undefined : outcomeAt(context, index),
+        level: 'info',
+        message: received ? describer.received(message) : describer.completed(message, context.results[index]),
+      });
+    }
   }
 
   function deliveryTransition(level: Level, from: string, to: string, ms: number, context: DeliveryContext) {
-    const { delivery } = context;
+    const { deliveries } = context;
+    const [delivery] = deliveries as [DeliveryContext['deliveries'][number]];
+    const single = deliveries.length === 1;
     logger.log({
       machine: 'delivery',
       from,
@@ -91,9 +96,11 @@ export function createInspector({ logger, describers, services, listeners = [] }
       ms,
       service: services.get(delivery.queue),
       queue: delivery.queue,
-      messageId: delivery.messageId ?? context.key,
-      deliveryTag: delivery.deliveryTag,
-      redelivered: delivery.redelivered,
+      messageId: single ? (delivery.messageId ?? context.decoded[0]?.key) : undefined,
+      deliveryTag: single ? delivery.deliveryTag : undefined,
+      redelivered: single ? delivery.redelivered : undefined,
+      batch: single ? undefined : deliveries.length,
+      deliveryTags: single ? undefined : deliveries.map((each) => each.deliveryTag),
       attempts: context.attempts || undefined,
       outcome: context.outcome,
       error: context.error,
@@ -155,7 +162,7 @@ export function createInspector({ logger, describers, services, listeners = [] }
       const level = levelOf(id, to, context);
       const delivery = context as unknown as DeliveryContext;
       if (logger.isLevelEnabled(level)) deliveryTransition(level, from, to, ms ?? 0, delivery);
-      describeDelivery(delivery, from, to);
+      describeDeliveries(delivery, from, to);
       return;
     }
     const level = levelOf(id, to, context);

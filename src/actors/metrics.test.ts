@@ -28,19 +28,30 @@ function fakeClock() {
 
 const deliveryLike = setup({
   types: {
-    context: {} as { delivery: { queue: string }; outcome: string | undefined; touched: number },
-    input: {} as { queue: string },
-    events: {} as { type: 'PERSISTED' } | { type: 'ACK' } | { type: 'POISON' } | { type: 'TOUCH' },
+    context: {} as {
+      deliveries: { queue: string }[];
+      duplicates: boolean[];
+      outcome: string | undefined;
+      touched: number;
+    },
+    input: {} as { queue: string; duplicates?: boolean[] },
+    events: {} as { type: 'PERSISTED' } | { type: 'ACK' } | { type: 'POISON' } | { type: 'SPLIT' } | { type: 'TOUCH' },
   },
 }).createMachine({
   id: 'delivery',
-  context: ({ input }) => ({ delivery: { queue: input.queue }, outcome: undefined, touched: 0 }),
+  context: ({ input }) => ({
+    deliveries: (input.duplicates ?? [false]).map(() => ({ queue: input.queue })),
+    duplicates: input.duplicates ?? [false],
+    outcome: undefined,
+    touched: 0,
+  }),
   initial: 'persisting',
   states: {
     persisting: {
       on: {
         PERSISTED: 'publishing',
         POISON: { target: 'done', actions: assign({ outcome: 'dead-lettered' }) },
+        SPLIT: { target: 'done', actions: assign({ outcome: 'split' }) },
         TOUCH: { actions: assign({ touched: ({ context }) => context.touched + 1 }) },
       },
     },
@@ -117,6 +128,19 @@ test('a delivery: time in each state it leaves, its duration and its outcome; co
   poison.send({ type: 'POISON' });
   t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'other', outcome: 'dead-lettered' }), 1, 'a queue not known at start');
   t.is(await valueOf(metrics, `${state}_count`, { machine: 'delivery', state: 'persisting' }), 2);
+});
+
+test('a batch counts each of its deliveries by its own outcome; a split batch counts none (its parts are counted)', async (t) => {
+  const metrics = new RuntimeMetrics({ queues: ['q'], processMetrics: false });
+  const batch = createActor(deliveryLike, { input: { queue: 'q', duplicates: [false, true, false] }, inspect: metrics.observe }).start();
+  batch.send({ type: 'PERSISTED' });
+  batch.send({ type: 'ACK' });
+  const split = createActor(deliveryLike, { input: { queue: 'q', duplicates: [false, false] }, inspect: metrics.observe }).start();
+  split.send({ type: 'SPLIT' });
+
+  t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'acked' }), 2);
+  t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'duplicate' }), 1);
+  t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'split' }), undefined);
 });
 
 test('consumer pauses and restarts, broker losses and reconnects, supervisor restarts, actor states', async (t) => {

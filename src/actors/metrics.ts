@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
 import { CellCountCounter, CellHistogram, type HistogramCell } from './metrics-histogram.js';
+import { outcomeAt, type DeliveryContext } from '../machines/delivery.js';
 import { machineId, stateName } from './inspector.js';
 import { NotConnectedError, PublishTimeoutError, UnroutableError, type PublishObserver } from './publisher.js';
 
@@ -226,7 +227,8 @@ export class RuntimeMetrics {
     const kind: Kind =
       machine === 'delivery' || machine === 'consumer' || machine === 'connection' || machine === 'supervisor' ? machine : 'other';
     const context = snapshot.context ?? {};
-    const queueValue = kind === 'delivery' ? (context.delivery as { queue?: unknown } | undefined)?.queue : context.queue;
+    const queueValue =
+      kind === 'delivery' ? (context.deliveries as readonly { queue?: unknown }[] | undefined)?.[0]?.queue : context.queue;
     const queue = typeof queueValue === 'string' ? queueValue : undefined;
     const now = this.#now();
     let states = this.#stateCells.get(machine);
@@ -278,12 +280,17 @@ export class RuntimeMetrics {
   #end(tracked: Tracked, snapshot: SnapshotLike): void {
     tracked.ended = true;
     if (!tracked.outcomes || snapshot.status === 'stopped') return;
-    // A machine that fails (a bug, not a message failure) ends in `error`; the consumer nacks its message.
-    const outcome = snapshot.status === 'done' ? ((snapshot.context?.outcome as string | undefined) ?? 'retried') : 'error';
-    const cell = tracked.outcomes.get(outcome) ?? this.#outcomeCell(tracked, outcome);
+    const context = (snapshot.context ?? {}) as unknown as DeliveryContext;
+    // A split batch is counted through the batches of one it handed its deliveries to.
+    if (context.outcome === 'split') return;
     // A done snapshot has just entered its final state: `since` is this moment, no need to read the clock.
-    const now = snapshot.status === 'done' ? tracked.since : this.#now();
-    cell.observe((now - tracked.startedAt) / 1_000);
+    const seconds = ((snapshot.status === 'done' ? tracked.since : this.#now()) - tracked.startedAt) / 1_000;
+    const count = context.deliveries?.length ?? 1;
+    for (let index = 0; index < count; index += 1) {
+      // A machine that fails (a bug, not a message failure) ends in `error`; the consumer nacks its messages.
+      const outcome = snapshot.status === 'done' ? (outcomeAt(context, index) ?? 'retried') : 'error';
+      (tracked.outcomes.get(outcome) ?? this.#outcomeCell(tracked, outcome)).observe(seconds);
+    }
   }
 
   #stateCell(tracked: Tracked, state: string): HistogramCell {

@@ -29,6 +29,8 @@ export class Outbox {
   readonly #publisher: ConfirmPublisher;
   readonly #leaseMs: number;
   readonly #batchSize: number;
+  /** Confirmed ids waiting for this turn's one UPDATE, and that UPDATE's outcome. */
+  #marking: { readonly ids: string[]; readonly done: Promise<void> } | undefined;
 
   constructor(db: MessagingDb, publisher: ConfirmPublisher, { leaseMs, batchSize = 200 }: OutboxOptions) {
     this.#db = db;
@@ -50,7 +52,7 @@ export class Outbox {
       ),
     );
     const sent = rows.filter((_, index) => outcomes[index]!.status === 'fulfilled').map((row) => row.id);
-    await markOutboxSent(this.#db, sent);
+    await this.#markSent(sent);
     const failed = rows.flatMap((row, index) => {
       const outcome = outcomes[index]!;
       return outcome.status === 'rejected' ? [{ row, reason: describeError(outcome.reason) }] : [];
@@ -64,6 +66,26 @@ export class Outbox {
       if (sent.length === 0) throw new Error(`publish failed: ${failed[0]!.reason}`);
     }
     return sent.length;
+  }
+
+  /**
+   * Marks confirmed rows sent. Confirms come in bursts (the broker confirms several publishes at once), so
+   * every publish confirmed in the same turn of the event loop shares one UPDATE instead of one each.
+   */
+  #markSent(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    if (!this.#marking) {
+      const batch: string[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          this.#marking = undefined;
+          markOutboxSent(this.#db, batch).then(resolve, reject);
+        });
+      });
+      this.#marking = { ids: batch, done };
+    }
+    this.#marking.ids.push(...ids);
+    return this.#marking.done;
   }
 
   /** Publishes rows just committed, without waiting; whatever fails stays for the relay. */

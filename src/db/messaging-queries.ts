@@ -33,6 +33,21 @@ export async function recordInbox(db: MessagingDb, consumer: string, messageKey:
   return rows.length > 0;
 }
 
+const insertInboxKeys = prepared<{ message_key: string }, readonly [consumer: string, messageKeys: readonly string[]]>(
+  'INSERT INTO inbox (consumer, message_key) SELECT $1, unnest($2::text[]) ' +
+    'ON CONFLICT (consumer, message_key) DO NOTHING RETURNING message_key',
+);
+
+/** Records a batch of consumed messages in one statement; returns the keys that were new. */
+export async function recordInboxKeys(db: MessagingDb, consumer: string, messageKeys: readonly string[]): Promise<Set<string>> {
+  if (messageKeys.length === 1) {
+    const [key] = messageKeys as [string];
+    return (await recordInbox(db, consumer, key)) ? new Set([key]) : new Set();
+  }
+  const { rows } = await insertInboxKeys(db, consumer, [...new Set(messageKeys)]);
+  return new Set(rows.map((row) => row.message_key));
+}
+
 const outboxColumns = 'INSERT INTO outbox (id, queue, body, next_attempt_at) VALUES ';
 const outboxRow = (n: number) => `($${n + 1}, $${n + 2}, $${n + 3}, now() + $${n + 4} * interval '1 millisecond')`;
 const insertOneOutbox = prepared<never, readonly [id: string, queue: string, body: string, leaseMs: number]>(

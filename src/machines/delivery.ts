@@ -1,14 +1,20 @@
 /**
- * The life of one delivery, as data. Every I/O step is an actor or action supplied by `src/actors/`
- * through `provide()`, so this file imports nothing that touches the world and can be drawn as it is.
+ * The life of a batch of deliveries (one or more messages of one queue, taken together), as data. Every
+ * I/O step is an actor or action supplied by `src/actors/` through `provide()`, so this file imports
+ * nothing that touches the world and can be drawn as it is.
  *
  *   receiving ─> persisting ─> publishing ─> acking ─> done       (nothing to publish: persisting ─> acking)
  *       │             └─ failure ─> rollingBack ─> recordingFailure ─> backingOff ─> nacking ─> done
  *       └─ poison ─> deadLettering ─> acking              └─ poison / attempts spent ─> deadLettering
  *
+ *   batch of several: poison, or a failure other than an outage ─> splitting ─> done
+ *
  * `receiving` decodes synchronously (an `assign` supplied as the `decode` action: decoding touches nothing
- * outside the process), and `persisting` is one transaction from BEGIN to COMMIT: each invoked actor is a
- * cost paid on every message, so only the steps that wait on the database or the broker are actors.
+ * outside the process), and `persisting` is one transaction from BEGIN to COMMIT for the whole batch. A
+ * batch that fails for any reason but an outage is split: each of its deliveries runs again as a batch
+ * of its own, so that a failure, its attempt count and its dead letter always belong to one message.
+ * Each invoked actor is a cost paid per batch, so only the steps that wait on the database or the broker
+ * are actors.
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { ClassifiedFailure } from '../policies/classify-error.js';
@@ -25,25 +31,25 @@ export interface Delivery {
   readonly content: Uint8Array;
 }
 
-/** A decoded message: `key` identifies it for the inbox and the attempt count (message id or natural key). */
+/** A decoded message: `key` identifies it for the inbox and the attempt count (its natural key). */
 export interface Decoded {
   readonly key: string;
   readonly message: unknown;
 }
 
-/** What `decode` assigns: the decoded message, or why the body is poison. */
+/** What `decode` assigns: every delivery's decoded message (in order), or why a body is poison. */
 export type DecodeResult =
-  | { readonly key: string; readonly message: unknown }
+  | { readonly decoded: readonly Decoded[] }
   | { readonly failure: ClassifiedFailure; readonly error: string; readonly attempts: number };
 
-/** The outcome of a committed transaction. */
+/** The outcome of a committed transaction, per delivery in the batch's order. */
 export interface Persisted {
-  /** True when the inbox had already seen this message: its effects were committed before. */
-  readonly duplicate: boolean;
+  /** True where the inbox had already seen the message: its effects were committed before. */
+  readonly duplicates: readonly boolean[];
   /** Outbox rows written in the transaction, to publish once it has committed. */
   readonly outgoing: readonly unknown[];
-  /** Service-specific facts about the effect (for example the card issued), for the summary log line. */
-  readonly result: unknown;
+  /** Service-specific facts about each effect (for example the card issued), for the summary log line. */
+  readonly results: readonly unknown[];
 }
 
 /** A failure inside the transaction (its commit included), carrying the transaction so that `rollingBack` can end it. */
@@ -57,18 +63,20 @@ export class PersistFailure extends Error {
   }
 }
 
-export type DeliveryOutcome = 'acked' | 'duplicate' | 'dead-lettered' | 'retried';
+/** `split`: the batch ended by handing each of its deliveries to a batch of its own. */
+export type DeliveryOutcome = 'acked' | 'duplicate' | 'dead-lettered' | 'retried' | 'split';
 
 export interface DeliveryContext {
-  readonly delivery: Delivery;
+  /** One or more deliveries of one queue, from one channel. */
+  readonly deliveries: readonly Delivery[];
   readonly maxAttempts: number;
-  key: string | undefined;
-  message: unknown;
+  /** Once decoded: one per delivery, in order. */
+  decoded: readonly Decoded[];
   /** Only while rolling back: the transaction that failed. */
   transaction: unknown;
-  duplicate: boolean;
+  duplicates: readonly boolean[];
   outgoing: readonly unknown[];
-  result: unknown;
+  results: readonly unknown[];
   failure: ClassifiedFailure | undefined;
   attempts: number;
   /** The last error seen, for the log line of the transition it caused. */
@@ -77,7 +85,7 @@ export interface DeliveryContext {
 }
 
 export interface DeliveryInput {
-  readonly delivery: Delivery;
+  readonly deliveries: readonly Delivery[];
   readonly maxAttempts: number;
 }
 
@@ -85,6 +93,13 @@ export interface DeliveryOutput {
   readonly outcome: DeliveryOutcome;
   readonly failure: ClassifiedFailure | undefined;
   readonly attempts: number;
+  /** How many deliveries the inbox had already seen. */
+  readonly duplicates: number;
+}
+
+/** The outcome of the batch's delivery at `index`: a batch that is acked may hold duplicates. */
+export function outcomeAt(context: Pick<DeliveryContext, 'outcome' | 'duplicates'>, index: number): DeliveryOutcome | undefined {
+  return context.outcome === 'acked' && context.duplicates[index] ? 'duplicate' : context.outcome;
 }
 
 export type DeliveryEvent = { type: 'SHUTDOWN' };
@@ -105,11 +120,9 @@ export const deliveryMachine = setup({
     events: {} as DeliveryEvent,
   },
   actors: {
-    persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(notProvided('persist')),
+    persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(notProvided('persist')),
     rollback: fromPromise<void, { transaction: unknown }>(notProvided('rollback')),
-    publish: fromPromise<void, { key: string; outgoing: readonly unknown[]; duplicate: boolean }>(
-      notProvided('publish'),
-    ),
+    publish: fromPromise<void, { outgoing: readonly unknown[] }>(notProvided('publish')),
     recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(
       notProvided('recordFailure'),
     ),
@@ -122,9 +135,13 @@ export const deliveryMachine = setup({
     decode: notProvided('decode'),
     ack: notProvided('ack'),
     nack: notProvided('nack'),
+    /** Hands each delivery to a batch of its own. */
+    split: notProvided('split'),
   },
   guards: {
     undecodable: ({ context }) => context.failure !== undefined,
+    batch: ({ context }) => context.deliveries.length > 1,
+    undecodableBatch: ({ context }) => context.failure !== undefined && context.deliveries.length > 1,
     nothingToPublish: ({ event }) => ((event as { output?: Persisted }).output?.outgoing.length ?? 0) === 0,
     dependencyUnavailable: ({ context }) => context.failure?.kind === 'unavailable',
     // Evaluated on recordFailure's result, before it is assigned to the context.
@@ -138,14 +155,13 @@ export const deliveryMachine = setup({
 }).createMachine({
   id: 'delivery',
   context: ({ input }) => ({
-    delivery: input.delivery,
+    deliveries: input.deliveries,
     maxAttempts: input.maxAttempts,
-    key: undefined,
-    message: undefined,
+    decoded: [],
     transaction: undefined,
-    duplicate: false,
+    duplicates: [],
     outgoing: [],
-    result: undefined,
+    results: [],
     failure: undefined,
     attempts: 0,
     error: undefined,
@@ -155,24 +171,28 @@ export const deliveryMachine = setup({
   states: {
     receiving: {
       entry: 'decode',
-      always: [{ guard: 'undecodable', target: 'deadLettering' }, { target: 'persisting' }],
+      always: [
+        { guard: 'undecodableBatch', target: 'splitting' },
+        { guard: 'undecodable', target: 'deadLettering' },
+        { target: 'persisting' },
+      ],
     },
     persisting: {
       invoke: {
         src: 'persist',
-        input: ({ context }) => ({ delivery: context.delivery, decoded: { key: context.key!, message: context.message } }),
+        input: ({ context }) => ({ deliveries: context.deliveries, decoded: context.decoded }),
         onDone: [
           {
             guard: 'nothingToPublish',
             target: 'acking',
-            actions: assign({ duplicate: ({ event }) => event.output.duplicate, result: ({ event }) => event.output.result }),
+            actions: assign({ duplicates: ({ event }) => event.output.duplicates, results: ({ event }) => event.output.results }),
           },
           {
             target: 'publishing',
             actions: assign({
-              duplicate: ({ event }) => event.output.duplicate,
+              duplicates: ({ event }) => event.output.duplicates,
               outgoing: ({ event }) => event.output.outgoing,
-              result: ({ event }) => event.output.result,
+              results: ({ event }) => event.output.results,
             }),
           },
         ],
@@ -190,7 +210,7 @@ export const deliveryMachine = setup({
     publishing: {
       invoke: {
         src: 'publish',
-        input: ({ context }) => ({ key: context.key!, outgoing: context.outgoing, duplicate: context.duplicate }),
+        input: ({ context }) => ({ outgoing: context.outgoing }),
         onDone: { target: 'acking' },
         // The outgoing messages are committed in the outbox: the relay delivers them later. Not a reason to nack.
         onError: {
@@ -204,7 +224,7 @@ export const deliveryMachine = setup({
         'ack',
         assign({
           outcome: ({ context }) =>
-            context.failure ? 'dead-lettered' : context.duplicate ? 'duplicate' : 'acked',
+            context.failure ? 'dead-lettered' : context.duplicates.every(Boolean) ? 'duplicate' : 'acked',
         }),
       ],
       always: { target: 'done' },
@@ -215,11 +235,13 @@ export const deliveryMachine = setup({
         input: ({ context }) => ({ transaction: context.transaction }),
         onDone: [
           { guard: 'dependencyUnavailable', target: 'backingOff', actions: assign({ transaction: undefined }) },
+          { guard: 'batch', target: 'splitting', actions: assign({ transaction: undefined }) },
           { target: 'recordingFailure', actions: assign({ transaction: undefined }) },
         ],
         // The rollback itself failed: the connection is gone and the server has rolled back for us.
         onError: [
           { guard: 'dependencyUnavailable', target: 'backingOff', actions: assign({ transaction: undefined }) },
+          { guard: 'batch', target: 'splitting', actions: assign({ transaction: undefined }) },
           { target: 'recordingFailure', actions: assign({ transaction: undefined }) },
         ],
       },
@@ -227,7 +249,7 @@ export const deliveryMachine = setup({
     recordingFailure: {
       invoke: {
         src: 'recordFailure',
-        input: ({ context }) => ({ key: context.key!, failure: context.failure!, delivery: context.delivery }),
+        input: ({ context }) => ({ key: context.decoded[0]!.key, failure: context.failure!, delivery: context.deliveries[0]! }),
         onDone: [
           { guard: 'mustDeadLetter', target: 'deadLettering', actions: assign({ attempts: ({ event }) => event.output }) },
           { target: 'backingOff', actions: assign({ attempts: ({ event }) => event.output }) },
@@ -257,10 +279,14 @@ export const deliveryMachine = setup({
       entry: ['nack', assign({ outcome: 'retried' })],
       always: { target: 'done' },
     },
+    splitting: {
+      entry: ['split', assign({ outcome: 'split' })],
+      always: { target: 'done' },
+    },
     deadLettering: {
       invoke: {
         src: 'deadLetter',
-        input: ({ context }) => ({ delivery: context.delivery, failure: context.failure!, attempts: context.attempts }),
+        input: ({ context }) => ({ delivery: context.deliveries[0]!, failure: context.failure!, attempts: context.attempts }),
         onDone: { target: 'acking' },
         onError: {
           target: 'backingOff',
@@ -274,5 +300,6 @@ export const deliveryMachine = setup({
     outcome: context.outcome ?? 'retried',
     failure: context.failure,
     attempts: context.attempts,
+    duplicates: context.duplicates.filter(Boolean).length,
   }),
 });

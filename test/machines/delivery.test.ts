@@ -2,6 +2,7 @@ import test from 'ava';
 import { assign, createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import {
   deliveryMachine,
+  outcomeAt,
   PersistFailure,
   type Decoded,
   type DecodeResult,
@@ -24,18 +25,18 @@ const delivery: Delivery = {
 
 const decoded: Decoded = { key: 'id:m-1', message: { userId: 'u-1' } };
 const transaction = { name: 'tx-1' };
-const persisted: Persisted = { duplicate: false, outgoing: [{ row: 1 }], result: { card: 'c-1' } };
+const persisted: Persisted = { duplicates: [false], outgoing: [{ row: 1 }], results: [{ card: 'c-1' }] };
 const poison = (reason: string): DecodeResult => ({ failure: { kind: 'poison', reason }, error: reason, attempts: 1 });
 
-type PersistInput = { delivery: Delivery; decoded: Decoded };
+type PersistInput = { deliveries: readonly Delivery[]; decoded: readonly Decoded[] };
 type TransactionInput = { transaction: unknown };
-type PublishInput = { key: string; outgoing: readonly unknown[]; duplicate: boolean };
+type PublishInput = { outgoing: readonly unknown[] };
 type RecordInput = { key: string; failure: ClassifiedFailure; delivery: Delivery };
 type DeadLetterInput = { delivery: Delivery; failure: ClassifiedFailure; attempts: number };
 
 /** What each stub does; anything left out succeeds (the happy path). */
 interface Stubs {
-  decode?: (input: Delivery) => DecodeResult;
+  decode?: (input: readonly Delivery[]) => DecodeResult;
   persist?: (input: PersistInput) => Promise<Persisted>;
   rollback?: (input: TransactionInput) => Promise<void>;
   publish?: (input: PublishInput) => Promise<void>;
@@ -44,7 +45,7 @@ interface Stubs {
 }
 
 interface Calls {
-  decode: Delivery[];
+  decode: (readonly Delivery[])[];
   persist: PersistInput[];
   rollback: TransactionInput[];
   publish: PublishInput[];
@@ -52,9 +53,16 @@ interface Calls {
   deadLetter: DeadLetterInput[];
   ack: number;
   nack: number;
+  split: number;
 }
 
-function deliveryActor(stubs: Stubs = {}, options: { maxAttempts?: number; retryDelay?: number } = {}) {
+interface Options {
+  maxAttempts?: number;
+  retryDelay?: number;
+  deliveries?: readonly Delivery[];
+}
+
+function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
   const calls: Calls = {
     decode: [],
     persist: [],
@@ -64,6 +72,7 @@ function deliveryActor(stubs: Stubs = {}, options: { maxAttempts?: number; retry
     deadLetter: [],
     ack: 0,
     nack: 0,
+    split: 0,
   };
   const logic = deliveryMachine.provide({
     actors: {
@@ -90,8 +99,8 @@ function deliveryActor(stubs: Stubs = {}, options: { maxAttempts?: number; retry
     },
     actions: {
       decode: assign(({ context }) => {
-        calls.decode.push(context.delivery);
-        return stubs.decode ? stubs.decode(context.delivery) : decoded;
+        calls.decode.push(context.deliveries);
+        return stubs.decode ? stubs.decode(context.deliveries) : { decoded: context.deliveries.map(() => decoded) };
       }),
       ack: () => {
         calls.ack += 1;
@@ -99,18 +108,21 @@ function deliveryActor(stubs: Stubs = {}, options: { maxAttempts?: number; retry
       nack: () => {
         calls.nack += 1;
       },
+      split: () => {
+        calls.split += 1;
+      },
     },
     delays: { retryDelay: options.retryDelay ?? 1 },
   });
   const trace = stateTrace();
   const actor = createActor(logic, {
-    input: { delivery, maxAttempts: options.maxAttempts ?? 5 },
+    input: { deliveries: options.deliveries ?? [delivery], maxAttempts: options.maxAttempts ?? 5 },
     inspect: trace.inspect,
   });
   return { actor, calls, states: trace.states };
 }
 
-async function runDelivery(stubs: Stubs = {}, options: { maxAttempts?: number } = {}) {
+async function runDelivery(stubs: Stubs = {}, options: Options = {}) {
   const { actor, calls, states } = deliveryActor(stubs, options);
   const done = toPromise(actor);
   actor.start();
@@ -124,12 +136,12 @@ test('happy path: decoded, persisted (committed), published, acked once', async 
   const { output, calls, states } = await runDelivery();
 
   t.deepEqual(states, ['receiving', 'persisting', 'publishing', 'acking', 'done']);
-  t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0 });
+  t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0, duplicates: 0 });
   t.is(calls.ack, 1);
   t.is(calls.nack, 0);
-  t.is(calls.decode[0], delivery);
-  t.deepEqual(calls.persist, [{ delivery, decoded }]);
-  t.deepEqual(calls.publish, [{ key: 'id:m-1', outgoing: [{ row: 1 }], duplicate: false }]);
+  t.deepEqual(calls.decode[0], [delivery]);
+  t.deepEqual(calls.persist, [{ deliveries: [delivery], decoded: [decoded] }]);
+  t.deepEqual(calls.publish, [{ outgoing: [{ row: 1 }] }]);
   t.is(calls.rollback.length, 0);
   t.is(calls.recordFailure.length, 0);
   t.is(calls.deadLetter.length, 0);
@@ -153,7 +165,7 @@ test('a message that cannot be decoded is dead-lettered and acked, never persist
 
 test('a decoded message that has nothing to publish skips publishing', async (t) => {
   const { output, calls, states } = await runDelivery({
-    persist: async () => ({ duplicate: false, outgoing: [], result: undefined }),
+    persist: async () => ({ duplicates: [false], outgoing: [], results: [undefined] }),
   });
 
   t.deepEqual(states, ['receiving', 'persisting', 'acking', 'done']);
@@ -186,6 +198,7 @@ test('a transient persist failure rolls back the transaction it carries, records
     outcome: 'retried',
     failure: { kind: 'transient', reason: 'could not serialize access (40001)' },
     attempts: 1,
+    duplicates: 0,
   });
   t.is(calls.nack, 1);
   t.is(calls.ack, 0);
@@ -234,7 +247,7 @@ test('a transient failure whose attempts reach maxAttempts is dead-lettered and 
   t.deepEqual(calls.deadLetter, [
     { delivery, failure: { kind: 'transient', reason: 'deadlock detected' }, attempts: 5 },
   ]);
-  t.deepEqual(output, { outcome: 'dead-lettered', failure: { kind: 'transient', reason: 'deadlock detected' }, attempts: 5 });
+  t.deepEqual(output, { outcome: 'dead-lettered', failure: { kind: 'transient', reason: 'deadlock detected' }, attempts: 5, duplicates: 0 });
   t.is(calls.ack, 1);
   t.is(calls.nack, 0);
 });
@@ -295,7 +308,7 @@ test('a failed publish still acks: the committed outbox rows are left to the rel
 
 test('a duplicate delivery is committed with no effect and acked with outcome duplicate', async (t) => {
   const { output, calls, states } = await runDelivery({
-    persist: async () => ({ duplicate: true, outgoing: [], result: undefined }),
+    persist: async () => ({ duplicates: [true], outgoing: [], results: [undefined] }),
   });
 
   t.deepEqual(states, ['receiving', 'persisting', 'acking', 'done']);
@@ -389,6 +402,7 @@ test('SHUTDOWN while backing off nacks at once, without waiting for the retry de
     outcome: 'retried',
     failure: { kind: 'transient', reason: 'deadlock detected' },
     attempts: 1,
+    duplicates: 0,
   });
   t.is(calls.nack, 1);
   t.is(calls.ack, 0);
@@ -413,4 +427,65 @@ test('SHUTDOWN outside backingOff is ignored: the delivery runs to its end', asy
   t.is((await done).outcome, 'acked');
   t.is(calls.ack, 1);
   t.is(calls.nack, 0);
+});
+
+const batchOf = (count: number): Delivery[] =>
+  Array.from({ length: count }, (_, index) => ({ ...delivery, deliveryTag: 10 + index, messageId: `m-${10 + index}` }));
+
+test('a batch is decoded, persisted in one transaction, published and acked once, its duplicates counted', async (t) => {
+  const deliveries = batchOf(3);
+  const { output, calls, states, context } = await runDelivery(
+    { persist: async () => ({ duplicates: [false, true, false], outgoing: [{ row: 1 }, { row: 3 }], results: ['a', undefined, 'c'] }) },
+    { deliveries },
+  );
+
+  t.deepEqual(states, ['receiving', 'persisting', 'publishing', 'acking', 'done']);
+  t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0, duplicates: 1 });
+  t.is(calls.persist.length, 1);
+  t.is(calls.persist[0]!.deliveries, deliveries);
+  t.is(calls.persist[0]!.decoded.length, 3);
+  t.deepEqual(calls.publish, [{ outgoing: [{ row: 1 }, { row: 3 }] }]);
+  t.is(calls.ack, 1);
+  t.is(calls.split, 0);
+  t.deepEqual([0, 1, 2].map((index) => outcomeAt(context, index)), ['acked', 'duplicate', 'acked']);
+});
+
+test('a batch holding a poison message is split at once: nothing persisted, nothing dead-lettered, acked or nacked', async (t) => {
+  const { output, calls, states } = await runDelivery({ decode: () => poison('body is not JSON') }, { deliveries: batchOf(4) });
+
+  t.deepEqual(states, ['receiving', 'splitting', 'done']);
+  t.is(output.outcome, 'split');
+  t.is(calls.split, 1);
+  t.is(calls.persist.length, 0);
+  t.is(calls.deadLetter.length, 0);
+  t.is(calls.ack + calls.nack, 0);
+});
+
+test('a batch whose transaction fails is rolled back and split, with no attempt counted against any message', async (t) => {
+  const { output, calls, states } = await runDelivery(
+    { persist: rejectWith(new PersistFailure(withCode('duplicate key value', '23505'), transaction)) },
+    { deliveries: batchOf(2) },
+  );
+
+  t.deepEqual(states, ['receiving', 'persisting', 'rollingBack', 'splitting', 'done']);
+  t.is(output.outcome, 'split');
+  t.deepEqual(calls.rollback, [{ transaction }]);
+  t.is(calls.split, 1);
+  t.is(calls.recordFailure.length, 0);
+  t.is(calls.deadLetter.length, 0);
+  t.is(calls.ack + calls.nack, 0);
+});
+
+test('a batch that meets an outage is not split: it backs off and nacks every message at once', async (t) => {
+  const { output, calls, states } = await runDelivery(
+    { persist: rejectWith(new PersistFailure(withCode('connection refused', 'ECONNREFUSED'), transaction)) },
+    { deliveries: batchOf(3) },
+  );
+
+  t.deepEqual(states, ['receiving', 'persisting', 'rollingBack', 'backingOff', 'nacking', 'done']);
+  t.is(output.outcome, 'retried');
+  t.is(output.failure?.kind, 'unavailable');
+  t.is(calls.split, 0);
+  t.is(calls.recordFailure.length, 0);
+  t.is(calls.nack, 1);
 });

@@ -9,12 +9,12 @@ import { checkInvariants } from '../support/invariants.js';
 import { createOneUser } from '../support/load.js';
 import { startScenario } from '../support/scenario.js';
 import type { ServiceProcess } from '../support/service-process.js';
+import { messageOutcomes } from '../support/outcomes.js';
 
 const instances = 3;
 const usersPerInstance = 40;
 
-const processed = (process: ServiceProcess, queue: string) =>
-  process.logs.filter((line) => line.machine === 'delivery' && line.to === 'done' && line.queue === queue);
+const processed = (process: ServiceProcess, queue: string) => messageOutcomes(process.logs, queue);
 
 test('three instances of each service, started together: migrations race safely, all take part, nothing lost or doubled', async (t) => {
   const scenario = await startScenario(t, 's10three', { instances });

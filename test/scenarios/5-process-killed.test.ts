@@ -5,19 +5,15 @@ import test from 'ava';
 import type { ServiceProcess } from '../support/service-process.js';
 import { checkInvariants } from '../support/invariants.js';
 import { flowReached, startFlow } from '../support/load.js';
+import { messageOutcomes, receivedMessageIds } from '../support/outcomes.js';
 import { startScenario } from '../support/scenario.js';
 import { waitUntil } from '../support/wait.js';
 
-const finished = (process: ServiceProcess, queue: string) =>
-  process.logs.filter((line) => line.machine === 'delivery' && line.to === 'done' && line.queue === queue);
+const finished = (process: ServiceProcess, queue: string) => messageOutcomes(process.logs, queue);
 
 /** Message ids the process received and had not settled when it died. */
 function unsettled(process: ServiceProcess, queue: string): Set<string> {
-  const received = new Set(
-    process.logs
-      .filter((line) => line.machine === 'delivery' && line.queue === queue && line.from === 'receiving')
-      .map((line) => String(line.messageId)),
-  );
+  const received = new Set(receivedMessageIds(process.logs, queue));
   for (const line of finished(process, queue)) received.delete(String(line.messageId));
   return received;
 }

@@ -8,6 +8,7 @@ import { checkInvariants } from '../support/invariants.js';
 import { flowReached, startFlow } from '../support/load.js';
 import { startScenario } from '../support/scenario.js';
 import { waitUntil } from '../support/wait.js';
+import { messageOutcomes } from '../support/outcomes.js';
 
 test('repeated user messages and a redelivery after commit leave exactly one card per user', async (t) => {
   const scenario = await startScenario(t, 's8dup', { card: { FAILPOINTS: 'card.beforeAck=exit*1' } });
@@ -35,8 +36,7 @@ test('repeated user messages and a redelivery after commit leave exactly one car
   const report = await checkInvariants({ environment, createdUserIds: created });
   t.deepEqual(report.violations, []);
   t.is(report.withExactlyOneCard, report.users);
-  const duplicates = () =>
-    cards.logs.filter((line) => line.machine === 'delivery' && line.to === 'done' && line.outcome === 'duplicate');
+  const duplicates = () => messageOutcomes(cards.logs, environment.userQueue).filter((line) => line.outcome === 'duplicate');
   await waitUntil(() => duplicates().length >= 11, { what: 'the ten repeats and the redelivery to be seen as duplicates' });
   t.true(duplicates().some((line) => line.redelivered === true), 'the delivery cut off before its ack came back as a duplicate');
   t.is(duplicates().filter((line) => line.redelivered !== true).length, 10, 'each repeated message was absorbed');

@@ -22,14 +22,14 @@ async function serve() {
 async function deliver(monitor: LiveMonitor, messageId: string) {
   const logic = deliveryMachine.provide({
     actors: {
-      persist: fromPromise<Persisted, { delivery: Delivery; decoded: Decoded }>(async () => ({
-        duplicate: false,
+      persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async () => ({
+        duplicates: [false],
         outgoing: [],
-        result: undefined,
+        results: [undefined],
       })),
       publish: fromPromise(async () => {}),
     },
-    actions: { decode: assign({ key: `id:${messageId}`, message: { id: 'user-42' } }), ack: () => {}, nack: () => {} },
+    actions: { decode: assign({ decoded: [{ key: `id:${messageId}`, message: { id: 'user-42' } }] }), ack: () => {}, nack: () => {} },
   });
   const delivery: Delivery = {
     queue: 'user_queue',
@@ -40,7 +40,7 @@ async function deliver(monitor: LiveMonitor, messageId: string) {
     headers: {},
     content: new Uint8Array(),
   };
-  const actor = createActor(logic, { input: { delivery, maxAttempts: 3 }, inspect: monitor.observe });
+  const actor = createActor(logic, { input: { deliveries: [delivery], maxAttempts: 3 }, inspect: monitor.observe });
   actor.start();
   await toPromise(actor);
 }

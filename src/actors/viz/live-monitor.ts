@@ -54,7 +54,8 @@ interface Track {
   since: number;
   sincePrecise: number;
   live: boolean;
-  record: DeliveryRecord | undefined;
+  /** A delivery batch: one record per delivery, in the batch's order. */
+  records: DeliveryRecord[] | undefined;
 }
 
 /** The parts of XState's transition definitions the monitor reads from a microstep. */
@@ -177,7 +178,7 @@ export class LiveMonitor {
       since: now,
       sincePrecise: performance.now(),
       live: true,
-      record: undefined,
+      records: undefined,
     };
     this.#tracks.set(actor, track);
     const counts = this.#counts(machine);
@@ -187,17 +188,20 @@ export class LiveMonitor {
       add(counts.now, path);
     }
     if (machine === deliveryMachineId) {
-      this.#inFlight += 1;
       const context = (snapshot.context ?? {}) as unknown as DeliveryContext;
-      track.record = this.recent.add({
-        queue: context.delivery?.queue,
-        service: context.delivery ? this.#services.get(context.delivery.queue) : undefined,
-        messageId: context.delivery?.messageId,
-        deliveryTag: context.delivery?.deliveryTag,
-        redelivered: context.delivery?.redelivered ?? false,
-        state: track.state,
-        at: now,
-      });
+      track.records = (context.deliveries ?? []).map((delivery) =>
+        this.recent.add({
+          queue: delivery.queue,
+          service: this.#services.get(delivery.queue),
+          messageId: delivery.messageId,
+          deliveryTag: delivery.deliveryTag,
+          redelivered: delivery.redelivered,
+          batch: context.deliveries.length,
+          state: track.state,
+          at: now,
+        }),
+      );
+      this.#inFlight += track.records.length;
     } else {
       // A respawned child takes its predecessor's name: the predecessor no longer counts as anywhere.
       const previous = this.#actors.get(name);
@@ -231,14 +235,14 @@ export class LiveMonitor {
     const now = this.#clock();
     const precise = performance.now();
     if (state !== track.state || reentered !== undefined) {
-      if (track.record) {
-        this.recent.moved(track.record, state, now, precise - track.sincePrecise);
-      }
+      for (const record of track.records ?? []) this.recent.moved(record, state, now, precise - track.sincePrecise);
       track.state = state;
       track.since = now;
       track.sincePrecise = precise;
     }
-    if (track.record) this.recent.updateFromContext(track.record, (snapshot.context ?? {}) as unknown as DeliveryContext);
+    for (const [index, record] of (track.records ?? []).entries()) {
+      this.recent.updateFromContext(record, (snapshot.context ?? {}) as unknown as DeliveryContext, index);
+    }
     const actor = this.#actors.get(track.name);
     if (actor?.track === track) actor.error = errorOf(snapshot);
     this.#version += 1;
@@ -246,8 +250,8 @@ export class LiveMonitor {
 
   #end(track: Track, snapshot: SnapshotLike): void {
     this.#leave(track);
-    if (track.record) {
-      this.recent.finished(track.record, this.#clock(), (snapshot.context ?? {}) as unknown as DeliveryContext, snapshot.status);
+    for (const [index, record] of (track.records ?? []).entries()) {
+      this.recent.finished(record, this.#clock(), (snapshot.context ?? {}) as unknown as DeliveryContext, snapshot.status, index);
     }
     const actor = this.#actors.get(track.name);
     if (actor?.track === track) actor.status = snapshot.status ?? 'stopped';
@@ -259,7 +263,7 @@ export class LiveMonitor {
     track.live = false;
     const counts = this.#counts(track.machine);
     for (const path of track.paths) add(counts.now, path, -1);
-    if (track.machine === deliveryMachineId) this.#inFlight -= 1;
+    if (track.records) this.#inFlight -= track.records.length;
   }
 }
 

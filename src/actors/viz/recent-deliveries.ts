@@ -4,7 +4,7 @@
  * (the same text as the dead letter's `x-ackstate-reason` header). A redelivery is a new delivery: search
  * by message id to see every attempt of one message.
  */
-import type { DeliveryContext } from '../../machines/delivery.js';
+import { outcomeAt, type DeliveryContext } from '../../machines/delivery.js';
 
 export interface PathStep {
   readonly state: string;
@@ -24,6 +24,8 @@ export interface DeliveryRecord {
   key: string | undefined;
   readonly deliveryTag: number | undefined;
   readonly redelivered: boolean;
+  /** How many deliveries shared its batch (1: it ran alone). */
+  readonly batch: number;
   readonly startedAt: number;
   finishedAt: number | undefined;
   readonly path: PathStep[];
@@ -44,6 +46,7 @@ export interface NewDelivery {
   readonly messageId: string | undefined;
   readonly deliveryTag: number | undefined;
   readonly redelivered: boolean;
+  readonly batch: number;
   readonly state: string;
   readonly at: number;
 }
@@ -87,6 +90,7 @@ export class RecentDeliveries {
       key: undefined,
       deliveryTag: delivery.deliveryTag,
       redelivered: delivery.redelivered,
+      batch: delivery.batch,
       startedAt: delivery.at,
       finishedAt: undefined,
       path: [{ state: delivery.state, at: delivery.at }],
@@ -111,22 +115,24 @@ export class RecentDeliveries {
     this.#touch(record);
   }
 
-  updateFromContext(record: DeliveryRecord, context: DeliveryContext): void {
-    if (context.key !== undefined) {
-      record.key = context.key;
-      record.messageId ??= context.key;
+  /** `index`: the record's place in its batch. */
+  updateFromContext(record: DeliveryRecord, context: DeliveryContext, index = 0): void {
+    const decoded = context.decoded?.[index];
+    if (decoded !== undefined) {
+      record.key = decoded.key;
+      record.messageId ??= decoded.key;
     }
     record.attempts = context.attempts ?? record.attempts;
     record.error = clip(context.error);
-    record.outcome = context.outcome ?? record.outcome;
+    record.outcome = (context.duplicates ? outcomeAt(context, index) : context.outcome) ?? record.outcome;
     record.failureKind = context.failure?.kind;
-    if (context.message !== undefined && Object.keys(record.ids).length === 0) record.ids = idsOf(context.message);
+    if (decoded?.message !== undefined && Object.keys(record.ids).length === 0) record.ids = idsOf(decoded.message);
     if (record.outcome === 'dead-lettered' && context.failure) record.deadLetterReason = clip(context.failure.reason);
     this.#touch(record);
   }
 
-  finished(record: DeliveryRecord, at: number, context: DeliveryContext, status: string | undefined): void {
-    this.updateFromContext(record, context);
+  finished(record: DeliveryRecord, at: number, context: DeliveryContext, status: string | undefined, index = 0): void {
+    this.updateFromContext(record, context, index);
     record.finishedAt = at;
     if (status === 'error') record.outcome ??= 'machine error';
     this.#touch(record);
