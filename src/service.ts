@@ -22,6 +22,12 @@ export interface ConsumerSpec<DB, Message> {
   /** What the message is about (a user's id, a card's id): the inbox deduplicates by it, whatever the message id. */
   naturalKey(message: Message): string;
   handle(trx: Transaction<DB>, message: Message): Promise<HandlerResult>;
+  /**
+   * Optional: the same as `handle` for several new messages of one batch in one go (multi-row statements
+   * instead of a round trip each), returning one result per message, in order. It must have the effects
+   * `handle` would have had for each; when it fails, the batch is split and each message meets `handle` alone.
+   */
+  handleMany?(trx: Transaction<DB>, messages: readonly Message[]): Promise<readonly HandlerResult[]>;
   readonly describe: {
     received(message: Message): string;
     completed(message: Message, result: unknown): string;

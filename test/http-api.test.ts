@@ -74,6 +74,20 @@ test('an email already taken is a 409, whatever its case', async (t) => {
   t.is(upper.status, 409);
 });
 
+test('users created at the same moment share transactions: each one is created or refused on its own', async (t) => {
+  // 60 requests at once, 20 emails each asked for three times (in varying case): whatever batches they
+  // fall into, exactly one request per email is a 201 and the two others are 409s.
+  const emails = Array.from({ length: 20 }, (_, index) => `crowd-${index}@example.com`);
+  const requests = emails.flatMap((email) => [email, email.toUpperCase(), email.replace('crowd', 'Crowd')]);
+  const answers = await Promise.all(requests.map((email) => post(JSON.stringify({ name: 'Crowd', email }))));
+  for (const email of emails) {
+    const statuses = answers.filter((_, index) => requests[index]!.toLowerCase() === email).map((answer) => answer.status);
+    t.deepEqual(statuses.sort(), [201, 409, 409], email);
+  }
+  const created = answers.filter((answer) => answer.status === 201) as { body: { id?: string } }[];
+  for (const { body } of created) t.is((await getUser(service.url, body.id!)).status, 200, 'every 201 was committed');
+});
+
 test('GET /users/:id: unknown id is a 404, malformed id a 400', async (t) => {
   const unknown = await getUser(service.url, '00000000-0000-4000-8000-000000000000');
   t.is(unknown.status, 404);

@@ -32,7 +32,7 @@ import { describeError, type ClassifiedFailure } from '../policies/classify-erro
 import { attemptsKeyOf, deadLetterHeaders } from '../policies/dead-letter.js';
 import { retryDelayMs, type RetryDelayPolicy } from '../policies/retry-delay.js';
 import { redact } from '../redact.js';
-import type { ConsumerSpec } from '../service.js';
+import type { ConsumerSpec, HandlerResult } from '../service.js';
 import { describeIssues } from '../services/messages.js';
 import { deadLetterQueue, declareTopology, type Topology } from './broker.js';
 import type { Inspector } from './inspector.js';
@@ -370,6 +370,18 @@ class QueueSubscription {
   #provideDeliveryActors() {
     const { spec, db, publisher, outbox, failpoints, service, messageMaxBytes, retry } = this.#options;
     const consumer = spec.queue;
+    const handleAll = async (transaction: ControlledTransaction<MessagingTables>, messages: readonly unknown[]) => {
+      if (messages.length > 1 && spec.handleMany) {
+        const results = await spec.handleMany(transaction, messages);
+        if (results.length !== messages.length) {
+          throw new Error(`handleMany returned ${results.length} results for ${messages.length} messages`);
+        }
+        return results;
+      }
+      const results: HandlerResult[] = [];
+      for (const message of messages) results.push(await spec.handle(transaction, message));
+      return results;
+    };
     return deliveryMachine.provide({
       actors: {
         persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async ({ input }) => {
@@ -379,16 +391,13 @@ class QueueSubscription {
             failpoints.hit(`${service}.persist`);
             const fresh = await recordInboxKeys(transaction, consumer, input.decoded.map(({ key }) => key));
             const duplicates: boolean[] = [];
-            const results: unknown[] = [];
-            const outgoing: OutgoingMessage[] = [];
+            const newMessages: unknown[] = [];
             for (const [index, { key, message }] of input.decoded.entries()) {
               // Taken from the set, so that a second delivery of the same message in this batch is a duplicate.
               const isNew = fresh.delete(key);
               duplicates.push(!isNew);
-              if (!isNew) {
-                results.push(undefined);
-                continue;
-              }
+              if (!isNew) continue;
+              newMessages.push(message);
               // Counted failures of this message (and of this replay of it) end with its commit.
               const { headers, redelivered } = input.deliveries[index]!;
               const attemptsKey = attemptsKeyOf(key, headers);
@@ -396,9 +405,15 @@ class QueueSubscription {
                 await clearAttempts(transaction, consumer, key);
                 if (attemptsKey !== key) await clearAttempts(transaction, consumer, attemptsKey);
               }
-              const handled = await spec.handle(transaction, message);
-              results.push(handled.result);
-              outgoing.push(...handled.outgoing);
+            }
+            const handled = await handleAll(transaction, newMessages);
+            const results: unknown[] = [];
+            const outgoing: OutgoingMessage[] = [];
+            let next = 0;
+            for (const duplicate of duplicates) {
+              const result = duplicate ? undefined : handled[next++];
+              results.push(result?.result);
+              if (result) outgoing.push(...result.outgoing);
             }
             await insertOutbox(transaction, outgoing, outbox.leaseMs);
             await transaction.commit().execute();

@@ -5,10 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { insertOutbox, messagingTablesOf } from '../db/messaging-queries.js';
+import { insertOutbox, messagingTablesOf, type OutgoingMessage } from '../db/messaging-queries.js';
 import { userServiceMigrations } from '../db/migrations/user-service.js';
 import type { UserServiceDatabase } from '../db/schema.js';
-import { insertUser, storeCard } from '../db/service-queries.js';
+import { createUsers, storeCard, storeCards } from '../db/service-queries.js';
+import { GroupCommit } from '../db/group-commit.js';
 import type { ServiceContext, ServiceSpec } from '../service.js';
 import { cardMessageSchema, createUserRequestSchema, describeIssues, type CardMessage, type UserMessage } from './messages.js';
 import { z } from 'zod';
@@ -22,11 +23,29 @@ export class HttpError extends Error {
   }
 }
 
-const uniqueViolation = '23505';
 const userId = z.uuid();
+
+interface NewUser {
+  readonly user: UserMessage;
+  readonly outgoing: readonly OutgoingMessage[];
+}
 
 function routes(config: Config, leaseMs: number) {
   return (app: FastifyInstance, { db, publishNow }: ServiceContext<UserServiceDatabase>) => {
+    // Users created at the same moment share one transaction: true where the user was created, false where
+    // its email was already taken.
+    const creations = new GroupCommit<NewUser, boolean>(
+      (batch) =>
+        db.transaction().execute(async (trx) => {
+          const inserted = await createUsers(trx, batch.map(({ user }) => [user.id, user.name, user.email, user.created_at] as const));
+          const created = new Set(inserted.rows.map((row) => row.id));
+          const outgoing = batch.filter(({ user }) => created.has(user.id)).flatMap((each) => each.outgoing);
+          await insertOutbox(messagingTablesOf(trx), outgoing, leaseMs);
+          return batch.map(({ user }) => created.has(user.id));
+        }),
+      { maxBatch: config.MAX_BATCH, concurrency: config.BATCH_CONCURRENCY },
+    );
+
     app.post('/users', async (request, reply) => {
       const parsed = createUserRequestSchema.safeParse(request.body);
       if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error));
@@ -37,17 +56,7 @@ function routes(config: Config, leaseMs: number) {
         created_at: new Date().toISOString(),
       };
       const outgoing = [{ id: randomUUID(), queue: config.USER_QUEUE, body: JSON.stringify(user) }];
-      try {
-        await db.transaction().execute(async (trx) => {
-          await insertUser(trx, user.id, user.name, user.email, user.created_at);
-          await insertOutbox(messagingTablesOf(trx), outgoing, leaseMs);
-        });
-      } catch (error) {
-        if ((error as { code?: string }).code === uniqueViolation) {
-          throw new HttpError(409, `email ${user.email} is already taken`);
-        }
-        throw error;
-      }
+      if (!(await creations.submit({ user, outgoing }))) throw new HttpError(409, `email ${user.email} is already taken`);
       publishNow(outgoing);
       return reply.code(201).send({ ...user, card: null });
     });
@@ -97,6 +106,10 @@ export function userService(config: Config): ServiceSpec<UserServiceDatabase> {
         // unique user_id, which makes the message poison (it is dead-lettered with that reason).
         await storeCard(trx, card.id, card.user_id, card.number, card.created_at);
         return { outgoing: [] };
+      },
+      async handleMany(trx, cards: readonly CardMessage[]) {
+        await storeCards(trx, cards.map((card) => [card.id, card.user_id, card.number, card.created_at] as const));
+        return cards.map(() => ({ outgoing: [] }));
       },
       describe: {
         received: (card: CardMessage) => `Processing card: ${card.id} for user ${card.user_id}`,
