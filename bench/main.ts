@@ -50,7 +50,7 @@ const progress = (run: RunResult, round: string) =>
       `peak RSS ${run.peakRssMiB} MiB  left ${run.messagesLeft}  unsent ${run.unsentOutboxRows}  commits/user ${run.commitsPerUser}  ${run.load}`,
   );
 
-const order = (['ackstate', 'reference', 'seed'] as VariantName[]).filter((name) => options.only.includes(name));
+const order = (['ackstate', 'reference', 'unbatched', 'seed'] as VariantName[]).filter((name) => options.only.includes(name));
 console.log(`bench: ${options.rounds} rounds of ${order.join(' / ')}; ${options.users} users (seed: ${options.seedUsers}), ${options.concurrency} clients, ${options.warmup} warm-up users per run`);
 const runs: RunResult[] = [];
 for (let round = 1; round <= options.rounds; round += 1) {
@@ -78,7 +78,7 @@ const peak = medians.find((summary) => summary.variant === 'ackstate')?.usersPer
 if (options.halfRateSeconds > 0 && peak !== undefined && Number.isFinite(peak)) {
   const perSecond = peak / 2;
   const users = Math.max(50, Math.round(perSecond * options.halfRateSeconds));
-  for (const name of order.filter((variant) => variant !== 'seed')) {
+  for (const name of order.filter((variant) => variant === 'ackstate' || variant === 'reference')) {
     const run = await withRetries(`${name} at half rate`, 3, () =>
       measureRun({
         variant: variants[name],

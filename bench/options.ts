@@ -27,7 +27,7 @@ export const usage = `npm run bench -- [options]
   --warmup N           users created before each measured run, not counted (default 200)
   --poll-ms MS         interval of the batched query that notices stored cards (default 20)
   --half-rate-seconds S  length of the open-loop runs at half of ackstate's peak (default 15; 0 skips)
-  --only LIST          comma-separated subset of ackstate,reference,seed (default all three)
+  --only LIST          comma-separated subset of ackstate,reference,unbatched,seed (default all four)
   --memory             only the memory check: RSS after --memory-small vs --memory-large users (5000, 50000)
   --profile            one run each of ackstate and the reference under node --cpu-prof; prints top self times
   --per-delivery       only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
@@ -51,7 +51,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       profile: { type: 'boolean', default: false },
       'per-delivery': { type: 'boolean', default: false },
       'keep-logs': { type: 'boolean', default: false },
-      only: { type: 'string', default: 'ackstate,reference,seed' },
+      only: { type: 'string', default: 'ackstate,reference,unbatched,seed' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -69,7 +69,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     return value;
   };
   const only = values.only.split(',').map((name) => name.trim()).filter(Boolean);
-  const unknown = only.filter((name) => !['ackstate', 'reference', 'seed'].includes(name));
+  const unknown = only.filter((name) => !['ackstate', 'reference', 'unbatched', 'seed'].includes(name));
   if (unknown.length > 0) {
     console.error(`bench: --only takes ackstate, reference, seed; got ${unknown.join(', ')}`);
     process.exit(2);

@@ -72,11 +72,15 @@ export function ratiosOf(medians: readonly VariantSummary[]) {
   const ackstate = find('ackstate');
   const reference = find('reference');
   const seed = find('seed');
+  const unbatched = find('unbatched');
   const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? round(a / b, 3) : null);
   return {
     throughputAckstateOverReference: ratio(ackstate?.usersPerSecond, reference?.usersPerSecond),
     cpuPerUserAckstateOverReference: ratio(ackstate?.cpuSecondsPer1kUsers, reference?.cpuSecondsPer1kUsers),
     throughputAckstateOverSeed: ratio(ackstate?.usersPerSecond, seed?.usersPerSecond),
+    // Not a target: what the runtime costs when it batches nothing, as the reference does not.
+    throughputUnbatchedOverReference: ratio(unbatched?.usersPerSecond, reference?.usersPerSecond),
+    cpuPerUserUnbatchedOverReference: ratio(unbatched?.cpuSecondsPer1kUsers, reference?.cpuSecondsPer1kUsers),
   };
 }
 
@@ -155,6 +159,12 @@ export function formatReport(report: BenchReport): string {
       `CPU per user ackstate/reference ${report.ratios.cpuPerUserAckstateOverReference ?? '–'}×, ` +
       `throughput ackstate/seed ${report.ratios.throughputAckstateOverSeed ?? '–'}×`,
   );
+  if (report.ratios.cpuPerUserUnbatchedOverReference !== null) {
+    out.push(
+      `Without batching (MAX_BATCH=1, not a target): throughput unbatched/reference ${report.ratios.throughputUnbatchedOverReference ?? '–'}×, ` +
+        `CPU per user unbatched/reference ${report.ratios.cpuPerUserUnbatchedOverReference}×`,
+    );
+  }
   out.push('');
   out.push(
     table(

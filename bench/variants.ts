@@ -5,7 +5,7 @@
 import { ackstateMain } from './paths.js';
 import type { BenchEnvironment } from './environment.js';
 
-export type VariantName = 'ackstate' | 'reference' | 'seed';
+export type VariantName = 'ackstate' | 'reference' | 'unbatched' | 'seed';
 
 export interface Variant {
   readonly name: VariantName;
@@ -33,6 +33,15 @@ export const variants: Record<VariantName, Variant> = {
     script: (referenceMain) => referenceMain,
     args: [],
     env: (environment) => ({ ...environment.env, PREFETCH: '50' }),
+  },
+  unbatched: {
+    name: 'unbatched',
+    description:
+      'node dist/main.js both with MAX_BATCH=1: every message and every user creation in a transaction (and a delivery machine) of its own, as the reference does; otherwise default',
+    createsOwnDatabases: true,
+    script: () => ackstateMain,
+    args: ['both'],
+    env: (environment) => ({ ...environment.env, LOG_LEVEL: 'info', MAX_BATCH: '1' }),
   },
   seed: {
     name: 'seed',
