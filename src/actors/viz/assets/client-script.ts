@@ -175,6 +175,7 @@ export const vizClientScript = String.raw`
     var meta = [record.service, record.queue].filter(Boolean).join(' · ');
     if (record.attempts) meta += ' · attempts ' + record.attempts;
     if (record.redelivered) meta += ' · redelivered';
+    if (record.batch > 1) meta += ' · in a batch of ' + record.batch;
     meta += ' · ' + time(record.startedAt);
     if (record.finishedAt) meta += ' · ' + ms(record.finishedAt - record.startedAt);
     head.appendChild(element('span', 'meta', meta));
