@@ -2,7 +2,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MachineInfo } from './machine.js';
-import type { BenchOptions } from './options.js';
 import type { RunResult } from './run.js';
 import { median } from './stats.js';
 

@@ -3,11 +3,11 @@
  * machine per batch of messages. Every delivery is acked or nacked on the channel it arrived on; after the
  * channel is lost, its deliveries are left for the broker to redeliver (the inbox absorbs any repeat).
  *
- * Batching: at most `batchConcurrency` batches are in their transaction at once; whatever arrives
- * meanwhile waits and goes into the next batch (up to `maxBatch` messages). An idle consumer therefore
- * starts each message at once, alone, and a busy one pays for one transaction, one delivery actor and one
- * outbox update per batch instead of per message. A redelivered message runs alone, since it may be the
- * one that failed.
+ * Batching (`policies/batcher.ts`): a batch holds its place while its transaction runs, at most
+ * `batchConcurrency` at once; whatever arrives meanwhile waits and goes into the next batch (up to
+ * `maxBatch` messages). An idle consumer starts each message at once, alone, and a busy one pays for one
+ * transaction, one delivery actor and one outbox update per batch instead of per message. A redelivered
+ * message runs alone, since it may be the one that failed.
  */
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
@@ -15,13 +15,12 @@ import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import type { ControlledTransaction } from 'kysely';
 import { sql } from 'kysely';
 import { assign, createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
-import { clearAttempts, insertOutbox, recordAttempt, recordInboxKeys, type MessagingDb, type OutgoingMessage } from '../db/messaging-queries.js';
+import { recordAttempt, type MessagingDb, type OutgoingMessage } from '../db/messaging-queries.js';
 import type { MessagingTables } from '../db/schema.js';
 import type { Failpoints } from '../failpoints.js';
 import { consumerMachine } from '../machines/consumer.js';
 import {
   deliveryMachine,
-  PersistFailure,
   type Decoded,
   type DecodeResult,
   type Delivery,
@@ -29,11 +28,13 @@ import {
   type Persisted,
 } from '../machines/delivery.js';
 import { describeError, type ClassifiedFailure } from '../policies/classify-error.js';
+import { Batcher } from '../policies/batcher.js';
 import { attemptsKeyOf, deadLetterHeaders } from '../policies/dead-letter.js';
 import { retryDelayMs, type RetryDelayPolicy } from '../policies/retry-delay.js';
 import { redact } from '../redact.js';
-import type { ConsumerSpec, HandlerResult } from '../service.js';
+import type { ConsumerSpec } from '../service.js';
 import { describeIssues } from '../services/messages.js';
+import { persistBatch } from './batch-transaction.js';
 import { deadLetterQueue, declareTopology, type Topology } from './broker.js';
 import type { Inspector } from './inspector.js';
 import type { Outbox } from './outbox-relay.js';
@@ -153,15 +154,29 @@ class QueueSubscription {
   #stopping = false;
   #consumer: AnyActorRef | undefined;
   #whenIdle: (() => void) | undefined;
-  /** Deliveries waiting for a batch, and the batches holding one of the `batchConcurrency` places. */
-  #waiting: Arrival[] = [];
-  readonly #placed = new Set<readonly Delivery[]>();
-  #flushScheduled = false;
+  readonly #batcher: Batcher<Arrival>;
+  /** The batches holding a place: each one's place is given back once its transaction has ended, or it has. */
+  readonly #places = new Map<readonly Delivery[], () => void>();
   readonly #deliveryLogic;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
     this.#deliveryLogic = this.#provideDeliveryActors();
+    this.#batcher = new Batcher<Arrival>(
+      (arrivals) =>
+        new Promise<void>((release) => {
+          const deliveries = this.#deliveriesOf(arrivals);
+          // Taken before the machine starts: a batch that splits while decoding ends within `#run`.
+          this.#places.set(deliveries, release);
+          this.#run(deliveries);
+        }),
+      {
+        maxBatch: options.maxBatch,
+        concurrency: options.batchConcurrency,
+        // Deliveries of a channel that has been lost are left to the broker: it redelivers them.
+        admit: (arrival) => arrival.channel === this.#channel && !this.#stopping,
+      },
+    );
   }
 
   get queue(): string {
@@ -253,7 +268,7 @@ class QueueSubscription {
   async drain(): Promise<void> {
     this.#stopping = true;
     await this.pause().catch(() => {});
-    this.#waiting = []; // never started: the broker redelivers them when the channel closes
+    this.#batcher.clear(); // never started: the broker redelivers them when the channel closes
     for (const delivery of this.#inFlight) delivery.send({ type: 'SHUTDOWN' });
     if (this.#inFlight.size > 0) {
       await Promise.race([
@@ -275,51 +290,25 @@ class QueueSubscription {
   }
 
   #deliver(channel: Channel, message: ConsumeMessage): void {
-    if (this.#options.maxBatch === 1 || message.fields.redelivered) {
-      this.#start([{ channel, message }], false);
-      return;
-    }
-    this.#waiting.push({ channel, message });
-    // Deliveries that arrive in the same turn of the event loop (one read of the socket) batch together.
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    if (this.#options.maxBatch === 1 || message.fields.redelivered) this.#run(this.#deliveriesOf([{ channel, message }]));
+    else this.#batcher.add({ channel, message });
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    const { maxBatch, batchConcurrency } = this.#options;
-    // Deliveries of a channel that has been lost are left to the broker: it redelivers them.
-    if (this.#waiting.some((arrival) => arrival.channel !== this.#channel)) {
-      this.#waiting = this.#waiting.filter((arrival) => arrival.channel === this.#channel);
-    }
-    while (this.#waiting.length > 0 && this.#placed.size < batchConcurrency && !this.#stopping) {
-      this.#start(this.#waiting.splice(0, maxBatch), true);
-    }
-  }
-
-  /** Gives back the batch's place (once its transaction has ended, or the batch has), letting the next one start. */
   #release(deliveries: readonly Delivery[]): void {
-    if (!this.#placed.delete(deliveries)) return;
-    if (this.#waiting.length > 0 && !this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    this.#places.get(deliveries)?.();
+    this.#places.delete(deliveries);
   }
 
-  #start(arrivals: readonly Arrival[], placed: boolean): void {
-    const deliveries = arrivals.map(({ channel, message }) => {
+  #deliveriesOf(arrivals: readonly Arrival[]): readonly Delivery[] {
+    return arrivals.map(({ channel, message }) => {
       const delivery = toDelivery(this.queue, message);
       this.#origins.set(delivery, { channel, message });
       return delivery;
     });
-    this.#run(deliveries, placed);
   }
 
-  #run(deliveries: readonly Delivery[], placed: boolean): void {
+  #run(deliveries: readonly Delivery[]): void {
     const options = this.#options;
-    if (placed) this.#placed.add(deliveries);
     const delivery = createActor(this.#deliveryLogic, {
       input: { deliveries, maxAttempts: options.maxAttempts },
       inspect: options.inspect,
@@ -370,56 +359,12 @@ class QueueSubscription {
   #provideDeliveryActors() {
     const { spec, db, publisher, outbox, failpoints, service, messageMaxBytes, retry } = this.#options;
     const consumer = spec.queue;
-    const handleAll = async (transaction: ControlledTransaction<MessagingTables>, messages: readonly unknown[]) => {
-      if (messages.length > 1 && spec.handleMany) {
-        const results = await spec.handleMany(transaction, messages);
-        if (results.length !== messages.length) {
-          throw new Error(`handleMany returned ${results.length} results for ${messages.length} messages`);
-        }
-        return results;
-      }
-      const results: HandlerResult[] = [];
-      for (const message of messages) results.push(await spec.handle(transaction, message));
-      return results;
-    };
+    const batchTransaction = { db, spec, failpoints, service, leaseMs: outbox.leaseMs };
     return deliveryMachine.provide({
       actors: {
         persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async ({ input }) => {
-          let transaction: ControlledTransaction<MessagingTables> | undefined;
           try {
-            transaction = await db.startTransaction().execute();
-            failpoints.hit(`${service}.persist`);
-            const fresh = await recordInboxKeys(transaction, consumer, input.decoded.map(({ key }) => key));
-            const duplicates: boolean[] = [];
-            const newMessages: unknown[] = [];
-            for (const [index, { key, message }] of input.decoded.entries()) {
-              // Taken from the set, so that a second delivery of the same message in this batch is a duplicate.
-              const isNew = fresh.delete(key);
-              duplicates.push(!isNew);
-              if (!isNew) continue;
-              newMessages.push(message);
-              // Counted failures of this message (and of this replay of it) end with its commit.
-              const { headers, redelivered } = input.deliveries[index]!;
-              const attemptsKey = attemptsKeyOf(key, headers);
-              if (redelivered || attemptsKey !== key) {
-                await clearAttempts(transaction, consumer, key);
-                if (attemptsKey !== key) await clearAttempts(transaction, consumer, attemptsKey);
-              }
-            }
-            const handled = await handleAll(transaction, newMessages);
-            const results: unknown[] = [];
-            const outgoing: OutgoingMessage[] = [];
-            let next = 0;
-            for (const duplicate of duplicates) {
-              const result = duplicate ? undefined : handled[next++];
-              results.push(result?.result);
-              if (result) outgoing.push(...result.outgoing);
-            }
-            await insertOutbox(transaction, outgoing, outbox.leaseMs);
-            await transaction.commit().execute();
-            return { duplicates, outgoing, results };
-          } catch (error) {
-            throw new PersistFailure(error, transaction);
+            return await persistBatch(batchTransaction, input.deliveries, input.decoded);
           } finally {
             this.#release(input.deliveries);
           }
@@ -461,7 +406,7 @@ class QueueSubscription {
         split: ({ context }) => {
           queueMicrotask(() => {
             if (this.#stopping) return;
-            for (const delivery of context.deliveries) this.#run([delivery], false);
+            for (const delivery of context.deliveries) this.#run([delivery]);
           });
         },
       },
