@@ -2,6 +2,7 @@
 // started again. Its unacked deliveries come back from the broker and are processed; nothing is lost,
 // nothing doubled.
 import test from 'ava';
+import pg from 'pg';
 import type { ServiceProcess } from '../support/service-process.js';
 import { checkInvariants } from '../support/invariants.js';
 import { flowReached, startFlow } from '../support/load.js';
@@ -30,7 +31,17 @@ test('a service killed with deliveries in flight gets them back after a restart:
 
   const doomedCards = await scenario.restartCards();
   await waitUntil(() => finished(doomedCards, environment.userQueue).length >= 10, { what: 'the card service to be processing' });
+  // Batches work a backlog off fast: a lock on the cards table holds the next batch in its transaction, so
+  // that the kill certainly finds deliveries received and not yet settled.
+  const blocker = new pg.Client({ connectionString: environment.cardDbUrl });
+  blocker.on('error', () => {});
+  await blocker.connect();
+  t.teardown(() => blocker.end().catch(() => {}));
+  await blocker.query('BEGIN');
+  await blocker.query('LOCK TABLE cards IN EXCLUSIVE MODE');
+  await waitUntil(() => unsettled(doomedCards, environment.userQueue).size > 0, { what: 'deliveries held in their transaction' });
   await doomedCards.kill();
+  await blocker.query('COMMIT');
   const inFlightCards = unsettled(doomedCards, environment.userQueue);
   t.true(inFlightCards.size > 0, 'the card service died with deliveries in flight');
   const cards = await scenario.restartCards();
