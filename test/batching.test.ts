@@ -3,7 +3,6 @@
 // is dead-lettered alone and every other message commits on its own, with no attempt counted against it.
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
-import pg from 'pg';
 import { deadLetterHeader } from '../src/policies/dead-letter.js';
 import { newCardNumber } from '../src/services/card-number.js';
 import { peekQueue, publishRaw, queueCounts } from './support/broker.js';
@@ -11,22 +10,12 @@ import { createTestEnvironment, query } from './support/environment.js';
 import { messageOutcomes } from './support/outcomes.js';
 import { startService, type ServiceProcess } from './support/service-process.js';
 import { waitUntil } from './support/wait.js';
+import { lockTable } from './support/table-lock.js';
 
 const userBody = (id: string) =>
   JSON.stringify({ id, name: 'Batched', email: `${id}@example.com`, created_at: new Date().toISOString() });
 
 const deliveryLines = (service: ServiceProcess) => service.logs.filter((line) => line.machine === 'delivery');
-
-/** Holds every insert into `cards` (and so the transaction of whatever batch reaches it) until released. */
-async function lockCards(t: { teardown(fn: () => Promise<void>): void }, databaseUrl: string) {
-  const blocker = new pg.Client({ connectionString: databaseUrl });
-  blocker.on('error', () => {});
-  await blocker.connect();
-  t.teardown(() => blocker.end().catch(() => {}));
-  await blocker.query('BEGIN');
-  await blocker.query('LOCK TABLE cards IN EXCLUSIVE MODE');
-  return { release: () => blocker.query('COMMIT') };
-}
 
 /**
  * One message goes first and is held in its transaction by the lock; with BATCH_CONCURRENCY=1 the next ones
@@ -40,7 +29,7 @@ async function holdThenQueue(
   first: string,
   rest: string[],
 ) {
-  const lock = await lockCards(t, databaseUrl);
+  const lock = await lockTable(t, databaseUrl, 'cards');
   await publishRaw(queue, [first]);
   await waitUntil(() => deliveryLines(service).some((line) => line.to === 'persisting'), {
     what: 'the first delivery to be held in its transaction',

@@ -2,7 +2,6 @@
 // with the card, so it is delivered once the broker takes publishes again; the user service stores each
 // card once, whatever the broker did with the attempts whose outcome was unknown.
 import test from 'ava';
-import pg from 'pg';
 import { query } from '../support/environment.js';
 import { checkInvariants } from '../support/invariants.js';
 import { flowReached, startFlow } from '../support/load.js';
@@ -11,6 +10,7 @@ import type { ServiceProcess } from '../support/service-process.js';
 import { memoryHighWatermark, setMemoryHighWatermark } from '../support/services-control.js';
 import { startTcpProxy, throughProxy } from '../support/tcp-proxy.js';
 import { waitUntil } from '../support/wait.js';
+import { lockTable } from '../support/table-lock.js';
 
 const unsentCards = async (cardDbUrl: string) =>
   Number((await query<{ n: string }>(cardDbUrl, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL'))[0]!.n);
@@ -59,12 +59,7 @@ test('cards whose publish is cut off with the broker link are delivered from the
 
   // A lock on the cards table holds the card service's deliveries in `persisting`, so that some are certainly
   // between receiving and publishing when the link goes: they commit with the link down.
-  const blocker = new pg.Client({ connectionString: environment.cardDbUrl });
-  blocker.on('error', () => {});
-  await blocker.connect();
-  t.teardown(() => blocker.end().catch(() => {}));
-  await blocker.query('BEGIN');
-  await blocker.query('LOCK TABLE cards IN EXCLUSIVE MODE');
+  const lock = await lockTable(t, environment.cardDbUrl, 'cards');
 
   const flow = startFlow(() => scenario.users.url, 40, 's3cut');
   t.teardown(() => flow.abandon());
@@ -72,7 +67,7 @@ test('cards whose publish is cut off with the broker link are delivered from the
   await waitUntil(() => heldInPersisting(cards) >= 2, { what: 'card deliveries to be held in persisting by the lock' });
   proxy.cut();
   await waitUntil(() => entered(cards, 'connection', 'reconnecting').length > 0, { what: 'the card service to lose its broker' });
-  await blocker.query('COMMIT');
+  await lock.release();
   await waitUntil(() => cards.logs.some((line) => /publish deferred to the outbox relay/.test(String(line.error))), {
     what: 'the publish of a card committed with the link down to be left to the outbox relay',
   });

@@ -2,13 +2,13 @@
 // started again. Its unacked deliveries come back from the broker and are processed; nothing is lost,
 // nothing doubled.
 import test from 'ava';
-import pg from 'pg';
 import type { ServiceProcess } from '../support/service-process.js';
 import { checkInvariants } from '../support/invariants.js';
 import { flowReached, startFlow } from '../support/load.js';
 import { messageOutcomes, receivedMessageIds } from '../support/outcomes.js';
 import { startScenario } from '../support/scenario.js';
 import { waitUntil } from '../support/wait.js';
+import { lockTable } from '../support/table-lock.js';
 
 const finished = (process: ServiceProcess, queue: string) => messageOutcomes(process.logs, queue);
 
@@ -33,15 +33,10 @@ test('a service killed with deliveries in flight gets them back after a restart:
   await waitUntil(() => finished(doomedCards, environment.userQueue).length >= 10, { what: 'the card service to be processing' });
   // Batches work a backlog off fast: a lock on the cards table holds the next batch in its transaction, so
   // that the kill certainly finds deliveries received and not yet settled.
-  const blocker = new pg.Client({ connectionString: environment.cardDbUrl });
-  blocker.on('error', () => {});
-  await blocker.connect();
-  t.teardown(() => blocker.end().catch(() => {}));
-  await blocker.query('BEGIN');
-  await blocker.query('LOCK TABLE cards IN EXCLUSIVE MODE');
+  const lock = await lockTable(t, environment.cardDbUrl, 'cards');
   await waitUntil(() => unsettled(doomedCards, environment.userQueue).size > 0, { what: 'deliveries held in their transaction' });
   await doomedCards.kill();
-  await blocker.query('COMMIT');
+  await lock.release();
   const inFlightCards = unsettled(doomedCards, environment.userQueue);
   t.true(inFlightCards.size > 0, 'the card service died with deliveries in flight');
   const cards = await scenario.restartCards();
