@@ -38,9 +38,9 @@ export const configSchema = z.object({
   ADMIN_PORT: integer(0, 65535).optional(),
   HTTP_BODY_LIMIT: integer(256, 10 * 1024 * 1024).default(16 * 1024),
   PREFETCH: integer(1, 65535).default(50),
-  /** Messages handled in one transaction at most; 1: each message alone. */
+  /** Messages of a consumer (or users created over HTTP) in one transaction at most; 1: each alone. */
   MAX_BATCH: integer(1, 1000).default(32),
-  /** Batches of one consumer in their transaction at once. */
+  /** Transactions at once of one consumer's batches (and of the HTTP group commit). */
   BATCH_CONCURRENCY: integer(1, 100).default(2),
   MAX_ATTEMPTS: integer(1, 1000).default(5),
   RETRY_BASE_MS: integer(1, 3_600_000).default(200),
