@@ -94,6 +94,20 @@ test('/readyz turns 503 while the broker or the database link is cut, and 200 ag
   t.is(databaseDown.body.status, 'not ready');
   t.regex(databaseDown.body.checks['user.database'] ?? '', /^unreachable: /);
   t.is(databaseDown.body.checks.broker, 'connected', 'the broker is not blamed');
+  // Users created together while the database is out share a failed transaction: each gets its 503.
+  const refused = await Promise.all(
+    [1, 2, 3, 4].map((n) =>
+      fetch(`${service.url}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Outage', email: `outage-${n}-${randomUUID()}@example.com` }),
+      }),
+    ),
+  );
+  t.deepEqual(
+    refused.map((response) => response.status),
+    [503, 503, 503, 503],
+  );
   const userId = randomUUID();
   await publishRaw(environment.userQueue, [
     JSON.stringify({ id: userId, name: 'Paused', email: `${userId}@example.com`, created_at: new Date().toISOString() }),

@@ -50,3 +50,21 @@ test('a run that returns the wrong number of results is a failure, never a resul
     ['group commit: 0 results for 1 items', 'group commit: 0 results for 1 items'],
   );
 });
+
+test('a failure the split option declines fails the whole batch at once, with no item tried again', async (t) => {
+  let calls = 0;
+  const outage = Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
+  const group = new GroupCommit(
+    async () => {
+      calls += 1;
+      throw outage;
+    },
+    { maxBatch: 10, concurrency: 1, split: (error) => (error as { code?: string }).code !== 'ECONNREFUSED' },
+  );
+  const outcomes = await Promise.allSettled([1, 2, 3].map((item) => group.submit(item)));
+  t.deepEqual(
+    outcomes.map((outcome) => outcome.status === 'rejected' && outcome.reason === outage),
+    [true, true, true],
+  );
+  t.is(calls, 1);
+});

@@ -10,6 +10,7 @@ import { userServiceMigrations } from '../db/migrations/user-service.js';
 import type { UserServiceDatabase } from '../db/schema.js';
 import { createUsers, storeCard, storeCards } from '../db/service-queries.js';
 import { GroupCommit } from '../db/group-commit.js';
+import { classifyError } from '../policies/classify-error.js';
 import type { ServiceContext, ServiceSpec } from '../service.js';
 import { cardMessageSchema, createUserRequestSchema, describeIssues, type CardMessage, type UserMessage } from './messages.js';
 import { z } from 'zod';
@@ -43,7 +44,8 @@ function routes(config: Config, leaseMs: number) {
           await insertOutbox(messagingTablesOf(trx), outgoing, leaseMs);
           return batch.map(({ user }) => created.has(user.id));
         }),
-      { maxBatch: config.MAX_BATCH, concurrency: config.BATCH_CONCURRENCY },
+      // An outage fails every user of the batch alike: no point trying each again alone.
+      { maxBatch: config.MAX_BATCH, concurrency: config.BATCH_CONCURRENCY, split: (error) => classifyError(error).kind !== 'unavailable' },
     );
 
     app.post('/users', async (request, reply) => {
