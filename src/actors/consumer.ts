@@ -290,7 +290,8 @@ class QueueSubscription {
   }
 
   #deliver(channel: Channel, message: ConsumeMessage): void {
-    if (this.#options.maxBatch === 1 || message.fields.redelivered) this.#run(this.#deliveriesOf([{ channel, message }]));
+    // A redelivery runs alone, at once: it may be the message that failed its batch.
+    if (message.fields.redelivered) this.#run(this.#deliveriesOf([{ channel, message }]));
     else this.#batcher.add({ channel, message });
   }
 

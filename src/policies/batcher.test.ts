@@ -72,3 +72,9 @@ test('a batch that throws or rejects gives its place back', async (t) => {
   for (let turn = 0; turn < 6; turn += 1) await nextTurn();
   t.deepEqual(started, [[1], [2], [3]]);
 });
+
+test('maxBatch 1 turns batching off: every item starts at once, alone, whatever the concurrency', (t) => {
+  const { batcher, started } = manual({ maxBatch: 1, concurrency: 1 });
+  [1, 2, 3].forEach((item) => batcher.add(item));
+  t.deepEqual(started, [[1], [2], [3]], 'started within add, none waiting for a place');
+});

@@ -2,7 +2,9 @@
  * Batching by places: at most `concurrency` batches run at once. An item that arrives while a place is free
  * starts at once (with whatever arrived in the same turn of the event loop); items that arrive while every
  * place is taken wait, and the next free place takes up to `maxBatch` of them together. An idle system
- * therefore adds no wait, and a busy one forms batches as large as the work behind it.
+ * therefore adds no wait, and a busy one forms batches as large as the work behind it. `maxBatch` 1 turns
+ * batching off: every item starts at once, alone, however many are running (nothing would be gained by
+ * making it wait).
  */
 export interface BatcherOptions<Item> {
   readonly maxBatch: number;
@@ -25,6 +27,10 @@ export class Batcher<Item> {
   }
 
   add(item: Item): void {
+    if (this.#options.maxBatch === 1) {
+      this.#launch([item]).catch(() => {});
+      return;
+    }
     this.#waiting.push(item);
     this.#schedule();
   }
@@ -46,19 +52,20 @@ export class Batcher<Item> {
     if (admit && !this.#waiting.every(admit)) this.#waiting = this.#waiting.filter(admit);
     while (this.#waiting.length > 0 && this.#running < concurrency) {
       this.#running += 1;
-      const batch = this.#waiting.splice(0, maxBatch);
-      let started: Promise<unknown>;
-      try {
-        started = this.#start(batch);
-      } catch (error) {
-        started = Promise.reject(error);
-      }
-      started
+      this.#launch(this.#waiting.splice(0, maxBatch))
         .catch(() => {})
         .finally(() => {
           this.#running -= 1;
           if (this.#waiting.length > 0) this.#schedule();
         });
+    }
+  }
+
+  #launch(batch: Item[]): Promise<unknown> {
+    try {
+      return this.#start(batch);
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 }

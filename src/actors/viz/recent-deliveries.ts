@@ -124,7 +124,7 @@ export class RecentDeliveries {
     }
     record.attempts = context.attempts ?? record.attempts;
     record.error = clip(context.error);
-    record.outcome = (context.duplicates ? outcomeAt(context, index) : context.outcome) ?? record.outcome;
+    record.outcome = outcomeAt(context, index) ?? record.outcome;
     record.failureKind = context.failure?.kind;
     if (decoded?.message !== undefined && Object.keys(record.ids).length === 0) record.ids = idsOf(decoded.message);
     if (record.outcome === 'dead-lettered' && context.failure) record.deadLetterReason = clip(context.failure.reason);
