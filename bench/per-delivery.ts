@@ -6,10 +6,10 @@
  */
 import { createWriteStream } from 'node:fs';
 import { assign, createActor, fromPromise, type InspectionEvent } from 'xstate';
-import { createInspector, type DeliveryDescriber } from '../src/actors/inspector.js';
-import { createLogger } from '../src/actors/logger.js';
-import { RuntimeMetrics } from '../src/actors/metrics.js';
-import { LiveMonitor } from '../src/actors/viz/live-monitor.js';
+import { createInspector, type DeliveryDescriber } from '../src/actors/observability/inspector.js';
+import { createLogger } from '../src/actors/observability/logger.js';
+import { RuntimeMetrics } from '../src/actors/observability/metrics.js';
+import { LiveMonitor } from '../src/actors/observability/viz/live-monitor.js';
 import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../src/machines/delivery.js';
 
 const queue = 'user_queue';

@@ -4,8 +4,8 @@
  * Runs both services in one process (the default) or one of them. SIGTERM and SIGINT stop consuming,
  * let in-flight deliveries finish, close the connections and exit 0.
  */
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './actors/logger.js';
+import { ConfigError, loadConfig } from './app/config.js';
+import { createLogger } from './actors/observability/logger.js';
 import { redact } from './redact.js';
 import { modes, startSystem, type Mode } from './runtime.js';
 

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { deadLetterHeader } from '../src/policies/dead-letter.js';
-import { newCardNumber } from '../src/services/card-number.js';
+import { newCardNumber } from '../src/app/card/card-number.js';
 import { peekQueue, publishRaw, queueCounts } from './support/broker.js';
 import { createTestEnvironment, query } from './support/environment.js';
 import { messageOutcomes } from './support/outcomes.js';

@@ -1,9 +1,9 @@
 /**
  * No Docker engine runs here, so compose.yml cannot be started in a test. Instead it is held to
  * the Compose Specification's JSON schema and to the code's own configuration: every variable it
- * sets must be one src/config.ts reads and must load, every command must name a real mode, every
+ * sets must be one src/app/config.ts reads and must load, every command must name a real mode, every
  * published port must be the one the process listens on. README.md's Configuration table is held to
- * src/config.ts the same way.
+ * src/app/config.ts the same way.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
-import { configVariables, loadConfig, type Config } from '../src/config.js';
+import { configVariables, loadConfig, type Config } from '../src/app/config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // An empty ACKSTATE_SHARED_DIR counts as unset.
@@ -182,12 +182,12 @@ test('the app services are user and card, built from this repository', (t) => {
   t.deepEqual(appServices(loadCompose()).map(([name]) => name).sort(), ['card', 'user']);
 });
 
-test('every variable the app services set is read by src/config.ts, and loads', (t) => {
+test('every variable the app services set is read by src/app/config.ts, and loads', (t) => {
   const known = new Set<string>(configVariables);
   for (const [name, service] of appServices(loadCompose())) {
     const env = environmentOf(name, service);
     const unknown = Object.keys(env).filter((key) => !known.has(key));
-    t.deepEqual(unknown, [], `${name} sets variables src/config.ts does not read: ${unknown.join(', ')}`);
+    t.deepEqual(unknown, [], `${name} sets variables src/app/config.ts does not read: ${unknown.join(', ')}`);
 
     let config: Config | undefined;
     t.notThrows(() => {
@@ -303,7 +303,7 @@ test('the Dockerfile runs dist/main.js as the node user and checks /healthz', (t
   t.is(start, 'node dist/main.js', 'package.json start and the image CMD run the same file');
 });
 
-test("README's Configuration table has a row for every setting src/config.ts reads, and no other", (t) => {
+test("README's Configuration table has a row for every setting src/app/config.ts reads, and no other", (t) => {
   const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
   const section = readme.split(/^## Configuration$/m)[1]?.split(/^## /m)[0] ?? '';
   t.not(section, '', 'README.md has no Configuration section');
@@ -315,5 +315,5 @@ test("README's Configuration table has a row for every setting src/config.ts rea
   );
   const known = new Set<string>(configVariables);
   t.deepEqual([...known].filter((key) => !documented.has(key)), [], 'settings without a row');
-  t.deepEqual([...documented].filter((key) => !known.has(key)), [], 'rows for settings src/config.ts does not read');
+  t.deepEqual([...documented].filter((key) => !known.has(key)), [], 'rows for settings src/app/config.ts does not read');
 });

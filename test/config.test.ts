@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import test from 'ava';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/app/config.js';
 import { mainScript } from './support/service-process.js';
 
 test('the defaults run against the local broker and database, with the seed queue names', (t) => {

@@ -5,7 +5,7 @@ import test from 'ava';
 import type { Kysely } from 'kysely';
 import { createDatabase, dropDatabase, ensureDatabaseExists } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { userServiceMigrations } from '../src/db/migrations/user-service.js';
+import { userServiceMigrations } from '../src/app/user/migrations.js';
 import { postgresServer, query } from './support/environment.js';
 
 const racers = 8;

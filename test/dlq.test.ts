@@ -89,7 +89,7 @@ interface DeadLetterSpec {
   readonly deadLetteredAt?: Date;
 }
 
-/** Dead letters as the runtime publishes them (src/actors/consumer.ts): original body, id and content type, and its headers. */
+/** Dead letters as the runtime publishes them (src/actors/consumer/consumer.ts): original body, id and content type, and its headers. */
 async function putDeadLetters(queue: string, letters: readonly DeadLetterSpec[]): Promise<void> {
   const connection = await amqplib.connect(amqpUrl);
   try {

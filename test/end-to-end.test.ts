@@ -1,5 +1,5 @@
 import test from 'ava';
-import { passesLuhn } from '../src/services/card-number.js';
+import { passesLuhn } from '../src/app/card/card-number.js';
 import { createUser, getUser, type User } from './support/api.js';
 import { queueCounts } from './support/broker.js';
 import { createTestEnvironment, query } from './support/environment.js';

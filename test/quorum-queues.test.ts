@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import test from 'ava';
-import { declareTopology } from '../src/actors/broker.js';
+import { declareTopology } from '../src/actors/broker/broker.js';
 import { amqpUrl, createTestEnvironment } from './support/environment.js';
 import { checkInvariants } from './support/invariants.js';
 import { createOneUser } from './support/load.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Channel } from 'amqplib';
-import { declareTopology, QueueMismatchError, queueDeclarations } from '../src/actors/broker.js';
+import { declareTopology, QueueMismatchError, queueDeclarations } from '../src/actors/broker/broker.js';
 
 test('classic queues are declared durable with no other arguments, as the seed declares them', (t) => {
   t.deepEqual(queueDeclarations({ queues: ['user_queue', 'card_queue'] }), [

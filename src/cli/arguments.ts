@@ -1,7 +1,7 @@
 /** The command line, read into one command, with node's own `util.parseArgs`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Selection as ReplaySelection } from '../actors/dead-letters/replay.js';
-import { configSchema } from '../config.js';
+import { configSchema } from '../app/config.js';
 import { commandNames, commandUsage, dlqUsage, topUsage, type CommandName } from './usage.js';
 
 
@@ -101,7 +101,7 @@ function parseDlqCommand(name: CommandName, args: readonly string[]): Command {
   }
 }
 
-/** The services accept only these names (src/config.ts), so any other cannot have dead letters of theirs. */
+/** The services accept only these names (src/app/config.ts), so any other cannot have dead letters of theirs. */
 function queueName(value: string, usage: string): string {
   const parsed = configSchema.shape.USER_QUEUE.safeParse(value);
   if (!parsed.success) throw new UsageError(`<queue> ${parsed.error.issues[0]?.message ?? 'is not a queue name'}`, usage);

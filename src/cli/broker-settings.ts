@@ -2,9 +2,9 @@
  * Where the tool connects: --url, else AMQP_URL, else the services' default, checked by the same rule as
  * the services' configuration, with the same TLS files. Problems name the setting, never its value.
  */
-import { brokerUrls } from '../actors/broker.js';
-import { configSchema } from '../config.js';
-import { brokerTlsVariables, readBrokerTls, tlsSettingProblems, type BrokerTls } from '../tls-settings.js';
+import { brokerUrls } from '../actors/broker/broker.js';
+import { configSchema } from '../app/config.js';
+import { brokerTlsVariables, readBrokerTls, tlsSettingProblems, type BrokerTls } from '../app/tls-settings.js';
 
 export interface BrokerSettings {
   readonly urls: readonly string[];

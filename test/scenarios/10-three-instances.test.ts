@@ -2,8 +2,8 @@
 // start at the same moment on fresh databases, so they race to create and migrate them; users are created
 // through all three user instances. Nothing may be lost or doubled, and every instance takes part.
 import test from 'ava';
-import { cardServiceMigrations } from '../../src/db/migrations/card-service.js';
-import { userServiceMigrations } from '../../src/db/migrations/user-service.js';
+import { cardServiceMigrations } from '../../src/app/card/migrations.js';
+import { userServiceMigrations } from '../../src/app/user/migrations.js';
 import { query } from '../support/environment.js';
 import { checkInvariants } from '../support/invariants.js';
 import { createOneUser } from '../support/load.js';

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import type { Options } from 'amqplib';
 import { encodeTable } from 'amqplib/lib/codec.js';
 import { deadLetterHeader } from '../../src/policies/dead-letter.js';
-import { userMessageSchema } from '../../src/services/messages.js';
+import { userMessageSchema } from '../../src/app/messages.js';
 import { peekQueue, publishRaw, queueCounts } from '../support/broker.js';
 import { createTestEnvironment, query } from '../support/environment.js';
 import { hostileEmail, hostileName } from '../support/hostile-strings.js';

@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { ConfigError, loadConfig } from '../../src/config.js';
-import { readBrokerTls } from '../../src/tls-settings.js';
+import { ConfigError, loadConfig } from '../../src/app/config.js';
+import { readBrokerTls } from '../../src/app/tls-settings.js';
 
 let dir: string;
 let pem: string;

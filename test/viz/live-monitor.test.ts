@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { assign, createActor, fromPromise, toPromise, type AnyStateMachine } from 'xstate';
-import { LiveMonitor } from '../../src/actors/viz/live-monitor.js';
+import { LiveMonitor } from '../../src/actors/observability/viz/live-monitor.js';
 import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../../src/machines/delivery.js';
 import { outboxRelayMachine, type SweepResult } from '../../src/machines/outbox-relay.js';
 import { chartOf, initialKey } from '../../src/viz/chart.js';
@@ -146,8 +146,8 @@ test('a long-lived actor is listed under its system id with its current state; r
 });
 
 test('a listener that throws never reaches the machine', async (t) => {
-  const { createInspector } = await import('../../src/actors/inspector.js');
-  const { createLogger } = await import('../../src/actors/logger.js');
+  const { createInspector } = await import('../../src/actors/observability/inspector.js');
+  const { createLogger } = await import('../../src/actors/observability/logger.js');
   const { Writable } = await import('node:stream');
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
   const inspect = createInspector({

@@ -5,9 +5,9 @@
  */
 import test from 'ava';
 import { assign, createActor, fromPromise, toPromise } from 'xstate';
-import { createHttpServer } from '../../src/actors/http-server.js';
-import { LiveMonitor } from '../../src/actors/viz/live-monitor.js';
-import { registerVizRoutes } from '../../src/actors/viz/routes.js';
+import { createHttpServer } from '../../src/actors/http/http-server.js';
+import { LiveMonitor } from '../../src/actors/observability/viz/live-monitor.js';
+import { registerVizRoutes } from '../../src/actors/observability/viz/routes.js';
 import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../../src/machines/delivery.js';
 
 async function serve() {

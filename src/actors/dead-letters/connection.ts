@@ -6,7 +6,7 @@
 import amqplib, { type ChannelModel } from 'amqplib';
 import { describeError as describeAnyError } from '../../policies/classify-error.js';
 import { redact } from '../../redact.js';
-import type { BrokerTls } from '../../tls-settings.js';
+import type { BrokerTls } from '../../app/tls-settings.js';
 
 export class BrokerUnreachableError extends Error {
   override name = 'BrokerUnreachableError';

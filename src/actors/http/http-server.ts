@@ -4,8 +4,8 @@
  * with a reason; a 5xx never shows internals.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { classifyError, describeError } from '../policies/classify-error.js';
-import { redact } from '../redact.js';
+import { classifyError, describeError } from '../../policies/classify-error.js';
+import { redact } from '../../redact.js';
 
 export interface Readiness {
   readonly ready: boolean;

@@ -1,6 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
 import { sql } from 'kysely';
-import { messagingTables } from './messaging.js';
+import { messagingTables } from '../../db/migrations/messaging.js';
 
 const usersAndCards: Migration = {
   async up(db: Kysely<unknown>) {

@@ -15,10 +15,10 @@ import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import type { ControlledTransaction } from 'kysely';
 import { sql } from 'kysely';
 import { assign, createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
-import { recordAttempt, type MessagingDb, type OutgoingMessage } from '../db/messaging-queries.js';
-import type { MessagingTables } from '../db/schema.js';
-import type { Failpoints } from '../failpoints.js';
-import { consumerMachine } from '../machines/consumer.js';
+import { recordAttempt, type MessagingDb, type OutgoingMessage } from '../../db/messaging-queries.js';
+import type { MessagingTables } from '../../db/schema.js';
+import type { Failpoints } from '../../failpoints.js';
+import { consumerMachine } from '../../machines/consumer.js';
 import {
   deliveryMachine,
   type Decoded,
@@ -26,19 +26,19 @@ import {
   type Delivery,
   type DeliveryOutput,
   type Persisted,
-} from '../machines/delivery.js';
-import { describeError, type ClassifiedFailure } from '../policies/classify-error.js';
-import { Batcher } from '../policies/batcher.js';
-import { attemptsKeyOf, deadLetterHeaders } from '../policies/dead-letter.js';
-import { retryDelayMs, type RetryDelayPolicy } from '../policies/retry-delay.js';
-import { redact } from '../redact.js';
-import type { ConsumerSpec } from '../service.js';
-import { describeIssues } from '../services/messages.js';
+} from '../../machines/delivery.js';
+import { describeError, type ClassifiedFailure } from '../../policies/classify-error.js';
+import { Batcher } from '../../policies/batcher.js';
+import { attemptsKeyOf, deadLetterHeaders } from '../../policies/dead-letter.js';
+import { retryDelayMs, type RetryDelayPolicy } from '../../policies/retry-delay.js';
+import { redact } from '../../redact.js';
+import type { ConsumerSpec } from '../../service.js';
+import { describeIssues } from '../../app/messages.js';
 import { persistBatch } from './batch-transaction.js';
-import { deadLetterQueue, declareTopology, type Topology } from './broker.js';
-import type { Inspector } from './inspector.js';
-import type { Outbox } from './outbox-relay.js';
-import type { ConfirmPublisher } from './publisher.js';
+import { deadLetterQueue, declareTopology, type Topology } from '../broker/broker.js';
+import type { Inspector } from '../observability/inspector.js';
+import type { Outbox } from '../outbox/outbox-relay.js';
+import type { ConfirmPublisher } from '../broker/publisher.js';
 
 export interface ConsumerOptions {
   /** The consumer actor's id and system id, through which the subscription reports back to it. */

@@ -13,8 +13,8 @@
  * no layout.
  */
 import type { FastifyInstance } from 'fastify';
-import { runtimeMachines, type MachineEntry } from '../../viz/machines.js';
-import { describeMachine, renderMachines, type DescribedMachine } from '../../viz/render.js';
+import { runtimeMachines, type MachineEntry } from '../../../viz/machines.js';
+import { describeMachine, renderMachines, type DescribedMachine } from '../../../viz/render.js';
 import { vizClientScript } from './assets/client-script.js';
 import { vizStyle } from './assets/style.js';
 import { VizEventStream } from './event-stream.js';

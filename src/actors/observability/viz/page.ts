@@ -3,8 +3,8 @@
  * status of the process's long-lived actors, and the recent deliveries. The script and style come from
  * this process too (`/viz/app.js`, `/viz/app.css`); nothing is loaded from anywhere else.
  */
-import type { RenderedMachine } from '../../viz/render.js';
-import { escapeXml } from '../../viz/svg.js';
+import type { RenderedMachine } from '../../../viz/render.js';
+import { escapeXml } from '../../../viz/svg.js';
 
 export interface PageOptions {
   /** How many recent deliveries the process keeps (and the page shows at most). */

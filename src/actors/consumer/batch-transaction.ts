@@ -5,12 +5,12 @@
  * transaction, for the delivery machine's `rollingBack`.
  */
 import type { ControlledTransaction } from 'kysely';
-import { clearAttempts, insertOutbox, recordInboxKeys, type MessagingDb, type OutgoingMessage } from '../db/messaging-queries.js';
-import type { MessagingTables } from '../db/schema.js';
-import type { Failpoints } from '../failpoints.js';
-import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../machines/delivery.js';
-import { attemptsKeyOf } from '../policies/dead-letter.js';
-import type { ConsumerSpec, HandlerResult } from '../service.js';
+import { clearAttempts, insertOutbox, recordInboxKeys, type MessagingDb, type OutgoingMessage } from '../../db/messaging-queries.js';
+import type { MessagingTables } from '../../db/schema.js';
+import type { Failpoints } from '../../failpoints.js';
+import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
+import { attemptsKeyOf } from '../../policies/dead-letter.js';
+import type { ConsumerSpec, HandlerResult } from '../../service.js';
 
 export interface BatchTransactionOptions {
   readonly db: MessagingDb;

@@ -1,5 +1,5 @@
 /** The services' per-message statements (see prepared.ts for why they are SQL text). */
-import { prepared } from './prepared.js';
+import { prepared } from '../db/prepared.js';
 
 type UserRow = readonly [id: string, name: string, email: string, createdAt: string];
 type CardRow = readonly [id: string, userId: string, number: string, createdAt: string];

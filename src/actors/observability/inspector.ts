@@ -7,7 +7,7 @@
  * Observers (the visualizer's live monitor) are handed every event of the same stream first.
  */
 import type { InspectionEvent } from 'xstate';
-import { outcomeAt, type DeliveryContext } from '../machines/delivery.js';
+import { outcomeAt, type DeliveryContext } from '../../machines/delivery.js';
 import type { Logger } from './logger.js';
 
 export interface DeliveryDescriber {

@@ -8,9 +8,9 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ChannelModel, Replies } from 'amqplib';
 import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
-import type { MessagingDb } from '../db/messaging-queries.js';
+import type { MessagingDb } from '../../db/messaging-queries.js';
 import type { RuntimeMetrics } from './metrics.js';
-import { withTimeout } from '../with-timeout.js';
+import { withTimeout } from '../../with-timeout.js';
 
 export interface ScrapeProbeOptions {
   readonly connection: AmqpConnectionManager;

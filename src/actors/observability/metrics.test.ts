@@ -7,7 +7,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { assign, createActor, setup } from 'xstate';
 import { CellCountCounter, CellHistogram } from './metrics-histogram.js';
 import { publishFailureKind, RuntimeMetrics } from './metrics.js';
-import { NotConnectedError, PublishTimeoutError, UnroutableError } from './publisher.js';
+import { NotConnectedError, PublishTimeoutError, UnroutableError } from '../broker/publisher.js';
 
 async function valueOf(metrics: RuntimeMetrics, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
   for (const metric of await metrics.registry.getMetricsAsJSON()) {

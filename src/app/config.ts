@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queueTypes } from './actors/broker.js';
+import { queueTypes } from '../actors/broker/broker.js';
 import { tlsSettingProblems } from './tls-settings.js';
 
 /**

@@ -9,9 +9,9 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
 import { CellCountCounter, CellHistogram, type HistogramCell } from './metrics-histogram.js';
-import { outcomeAt, type DeliveryContext } from '../machines/delivery.js';
+import { outcomeAt, type DeliveryContext } from '../../machines/delivery.js';
 import { machineId, stateName } from './inspector.js';
-import { NotConnectedError, PublishTimeoutError, UnroutableError, type PublishObserver } from './publisher.js';
+import { NotConnectedError, PublishTimeoutError, UnroutableError, type PublishObserver } from '../broker/publisher.js';
 
 export const deliveryOutcomes = ['acked', 'duplicate', 'retried', 'dead-lettered'] as const;
 

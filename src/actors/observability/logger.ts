@@ -6,7 +6,7 @@
  */
 import winston from 'winston';
 import type TransportStream from 'winston-transport';
-import { redact } from '../redact.js';
+import { redact } from '../../redact.js';
 
 /** winston's base class for transports (its typings export the module, not the class). */
 const Transport = (winston as unknown as { Transport: typeof TransportStream }).Transport;

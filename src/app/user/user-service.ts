@@ -5,14 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { insertOutbox, messagingTablesOf, type OutgoingMessage } from '../db/messaging-queries.js';
-import { userServiceMigrations } from '../db/migrations/user-service.js';
-import type { UserServiceDatabase } from '../db/schema.js';
-import { createUsers, storeCard, storeCards } from '../db/service-queries.js';
-import { GroupCommit } from '../db/group-commit.js';
-import { classifyError } from '../policies/classify-error.js';
-import type { ServiceContext, ServiceSpec } from '../service.js';
-import { cardMessageSchema, createUserRequestSchema, describeIssues, type CardMessage, type UserMessage } from './messages.js';
+import { insertOutbox, messagingTablesOf, type OutgoingMessage } from '../../db/messaging-queries.js';
+import { userServiceMigrations } from './migrations.js';
+import type { UserServiceDatabase } from '../../db/schema.js';
+import { createUsers, storeCard, storeCards } from '../queries.js';
+import { GroupCommit } from '../../db/group-commit.js';
+import { classifyError } from '../../policies/classify-error.js';
+import type { ServiceContext, ServiceSpec } from '../../service.js';
+import { cardMessageSchema, createUserRequestSchema, describeIssues, type CardMessage, type UserMessage } from '../messages.js';
 import { z } from 'zod';
 
 export class HttpError extends Error {

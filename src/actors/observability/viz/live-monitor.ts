@@ -8,8 +8,8 @@
  * `nacking`) that a snapshot skips, and it knows which transition was taken, not only where it led.
  */
 import type { InspectionEvent } from 'xstate';
-import { activePaths, initialKey, pathOf, rootPath, transitionKey } from '../../viz/chart.js';
-import type { DeliveryContext } from '../../machines/delivery.js';
+import { activePaths, initialKey, pathOf, rootPath, transitionKey } from '../../../viz/chart.js';
+import type { DeliveryContext } from '../../../machines/delivery.js';
 import { initialStateOf, machineId, stateName } from '../inspector.js';
 import { RecentDeliveries, type DeliveryRecord } from './recent-deliveries.js';
 

@@ -7,9 +7,9 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import amqp from 'amqp-connection-manager';
 import type { Channel, Options } from 'amqplib';
 import { fromCallback } from 'xstate';
-import { connectionMachine, type ConnectionEvent } from '../machines/connection.js';
-import { redact } from '../redact.js';
-import type { BrokerTls } from '../tls-settings.js';
+import { connectionMachine, type ConnectionEvent } from '../../machines/connection.js';
+import { redact } from '../../redact.js';
+import type { BrokerTls } from '../../app/tls-settings.js';
 
 export const queueTypes = ['classic', 'quorum'] as const;
 export type QueueType = (typeof queueTypes)[number];

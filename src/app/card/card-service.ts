@@ -4,12 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
-import { cardServiceMigrations } from '../db/migrations/card-service.js';
-import type { CardServiceDatabase } from '../db/schema.js';
-import { issueCard, issueCards, recordUser, recordUsers } from '../db/service-queries.js';
-import type { ServiceSpec } from '../service.js';
+import { cardServiceMigrations } from './migrations.js';
+import type { CardServiceDatabase } from '../../db/schema.js';
+import { issueCard, issueCards, recordUser, recordUsers } from '../queries.js';
+import type { ServiceSpec } from '../../service.js';
 import { newCardNumber } from './card-number.js';
-import { userMessageSchema, type CardMessage, type UserMessage } from './messages.js';
+import { userMessageSchema, type CardMessage, type UserMessage } from '../messages.js';
 
 interface Issued {
   readonly card: CardMessage | undefined;

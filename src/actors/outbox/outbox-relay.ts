@@ -11,11 +11,11 @@ import {
   markOutboxSent,
   type MessagingDb,
   type OutgoingMessage,
-} from '../db/messaging-queries.js';
-import { outboxRelayMachine, type SweepResult } from '../machines/outbox-relay.js';
-import { describeError } from '../policies/classify-error.js';
-import { retryDelayMs } from '../policies/retry-delay.js';
-import type { ConfirmPublisher } from './publisher.js';
+} from '../../db/messaging-queries.js';
+import { outboxRelayMachine, type SweepResult } from '../../machines/outbox-relay.js';
+import { describeError } from '../../policies/classify-error.js';
+import { retryDelayMs } from '../../policies/retry-delay.js';
+import type { ConfirmPublisher } from '../broker/publisher.js';
 
 export interface OutboxOptions {
   readonly leaseMs: number;

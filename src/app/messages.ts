@@ -1,6 +1,6 @@
 /** The wire contract: the JSON bodies on `user_queue` and `card_queue`. */
 import { z } from 'zod';
-import { passesLuhn } from './card-number.js';
+import { passesLuhn } from './card/card-number.js';
 
 /**
  * No control characters and no lone surrogates: they are refused rather than stored, so names and emails

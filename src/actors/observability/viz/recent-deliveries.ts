@@ -4,7 +4,7 @@
  * (the same text as the dead letter's `x-ackstate-reason` header). A redelivery is a new delivery: search
  * by message id to see every attempt of one message.
  */
-import { outcomeAt, type DeliveryContext } from '../../machines/delivery.js';
+import { outcomeAt, type DeliveryContext } from '../../../machines/delivery.js';
 
 export interface PathStep {
   readonly state: string;
