@@ -8,7 +8,9 @@ export async function withRetries<T>(label: string, attempts: number, run: () =>
       return await run();
     } catch (error) {
       if (attempt >= attempts) throw error;
-      console.error(`bench: ${label} failed (attempt ${attempt} of ${attempts}): ${String(error).slice(0, 500)}; retrying in 10 s`);
+      console.error(
+        `bench: ${label} failed (attempt ${attempt} of ${attempts}): ${String(error).slice(0, 500)}; retrying in 10 s`,
+      );
       await new Promise((resolve) => setTimeout(resolve, 10_000));
     }
   }

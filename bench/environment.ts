@@ -7,7 +7,8 @@ import amqplib from 'amqplib';
 import pg from 'pg';
 
 export const amqpUrl = process.env.BENCH_AMQP_URL ?? process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-export const postgresServer = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const postgresServer =
+  process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
 export interface BenchEnvironment {
   readonly id: string;
@@ -34,7 +35,10 @@ async function onServer<T>(use: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 export function createBenchEnvironment(label: string): BenchEnvironment {
-  const id = `${label.replace(/[^a-z0-9]/gi, '').slice(0, 16).toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  const id = `${label
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(0, 16)
+    .toLowerCase()}_${randomBytes(4).toString('hex')}`;
   const userQueue = `b_${id}_user_queue`;
   const cardQueue = `b_${id}_card_queue`;
   const queues = [userQueue, cardQueue, `${userQueue}.dead`, `${cardQueue}.dead`];
@@ -47,7 +51,13 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
     queues,
     userDbUrl,
     cardDbUrl,
-    env: { AMQP_URL: amqpUrl, USER_DB_URL: userDbUrl, CARD_DB_URL: cardDbUrl, USER_QUEUE: userQueue, CARD_QUEUE: cardQueue },
+    env: {
+      AMQP_URL: amqpUrl,
+      USER_DB_URL: userDbUrl,
+      CARD_DB_URL: cardDbUrl,
+      USER_QUEUE: userQueue,
+      CARD_QUEUE: cardQueue,
+    },
     async createDatabases() {
       await onServer(async (client) => {
         for (const name of databases) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
@@ -69,7 +79,8 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
       }
       try {
         await onServer(async (client) => {
-          for (const name of databases) await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+          for (const name of databases)
+            await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
         });
       } catch (error) {
         errors.push(error);

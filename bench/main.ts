@@ -50,8 +50,12 @@ const progress = (run: RunResult, round: string) =>
       `peak RSS ${run.peakRssMiB} MiB  left ${run.messagesLeft}  unsent ${run.unsentOutboxRows}  commits/user ${run.commitsPerUser}  ${run.load}`,
   );
 
-const order = (['ackstate', 'reference', 'unbatched', 'seed'] as VariantName[]).filter((name) => options.only.includes(name));
-console.log(`bench: ${options.rounds} rounds of ${order.join(' / ')}; ${options.users} users (seed: ${options.seedUsers}), ${options.concurrency} clients, ${options.warmup} warm-up users per run`);
+const order = (['ackstate', 'reference', 'unbatched', 'seed'] as VariantName[]).filter((name) =>
+  options.only.includes(name),
+);
+console.log(
+  `bench: ${options.rounds} rounds of ${order.join(' / ')}; ${options.users} users (seed: ${options.seedUsers}), ${options.concurrency} clients, ${options.warmup} warm-up users per run`,
+);
 const runs: RunResult[] = [];
 for (let round = 1; round <= options.rounds; round += 1) {
   for (const name of order) {
@@ -70,7 +74,12 @@ for (let round = 1; round <= options.rounds; round += 1) {
     progress(run, `round ${round}`);
   }
 }
-const medians = order.map((name) => summarizeVariant(name, runs.filter((run) => run.variant === name)));
+const medians = order.map((name) =>
+  summarizeVariant(
+    name,
+    runs.filter((run) => run.variant === name),
+  ),
+);
 const ratios = ratiosOf(medians);
 
 const halfRate: RunResult[] = [];
@@ -102,15 +111,20 @@ const report: BenchReport = {
   machine,
   options: { ...options },
   method: {
-    processes: 'each pipeline runs as one process holding both services: `node dist/main.js both` for ackstate and the seed setting, the compiled bench/reference/main.ts for the reference',
-    isolation: 'every run has its own queue names and databases, deleted afterwards; runs alternate ackstate, reference, seed within each round',
+    processes:
+      'each pipeline runs as one process holding both services: `node dist/main.js both` for ackstate and the seed setting, the compiled bench/reference/main.ts for the reference',
+    isolation:
+      'every run has its own queue names and databases, deleted afterwards; runs alternate ackstate, reference, seed within each round',
     throughput: 'users / (first POST to the poll that saw the last card stored), closed loop',
-    latency: 'POST start to the batched poll of the user database that saw the card (resolution: poll interval + query time, see pollResolutionMs); storedLatencyMs uses the row\'s stored_at instead',
+    latency:
+      "POST start to the batched poll of the user database that saw the card (resolution: poll interval + query time, see pollResolutionMs); storedLatencyMs uses the row's stored_at instead",
     cpu: 'utime + stime of the service process from /proc/<pid>/stat over the measured phase (warm-up excluded), per 1,000 users',
     rss: 'VmHWM (peak resident set) of the service process from /proc/<pid>/status at the end of the run',
-    messagesLeft: 'ready + unacked messages in the run\'s four queues after the run (rabbitmqctl list_queues), waited for up to 15 s',
+    messagesLeft:
+      "ready + unacked messages in the run's four queues after the run (rabbitmqctl list_queues), waited for up to 15 s",
     logging: 'LOG_LEVEL=info, stdout to a file; transitionsPerUser counts the `transition` lines',
-    commitsPerUser: 'xact_commit of both databases (pg_stat_database) over the measured phase, less the bench\'s own polls, per user (approximate: PostgreSQL flushes these statistics about once a second, and the relays\' sweeps count too)',
+    commitsPerUser:
+      "xact_commit of both databases (pg_stat_database) over the measured phase, less the bench's own polls, per user (approximate: PostgreSQL flushes these statistics about once a second, and the relays' sweeps count too)",
   },
   medians,
   ratios,

@@ -20,27 +20,53 @@ import { closedLoop } from './workload.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runMemoryCheck(options: BenchOptions, machine: MachineInfo, referenceMain: string, outFile: string): Promise<void> {
+export async function runMemoryCheck(
+  options: BenchOptions,
+  machine: MachineInfo,
+  referenceMain: string,
+  outFile: string,
+): Promise<void> {
   const variant = variants.ackstate;
   const environment = createBenchEnvironment('memory');
-  const service = await startProcess({ label: 'memory', script: variant.script(referenceMain), args: variant.args, env: variant.env(environment) });
+  const service = await startProcess({
+    label: 'memory',
+    script: variant.script(referenceMain),
+    args: variant.args,
+    env: variant.env(environment),
+  });
   const client = userClient(service.url, `${environment.id}-${randomBytes(3).toString('hex')}`, 64);
   let watcher: CardWatcher | undefined;
   const steps: { users: number; rssMiB: number; peakRssMiB: number; usersPerSecond: number }[] = [];
   try {
     await service.waitForReady();
     watcher = await CardWatcher.open(environment.userDbUrl, 50);
-    console.log(`bench --memory: ackstate, ${options.memoryLarge} users in steps of ${options.memorySmall}, ${options.concurrency} clients`);
+    console.log(
+      `bench --memory: ackstate, ${options.memoryLarge} users in steps of ${options.memorySmall}, ${options.concurrency} clients`,
+    );
     let created = 0;
     while (created < options.memoryLarge) {
       const users = Math.min(options.memorySmall, options.memoryLarge - created);
-      const result = await closedLoop({ client, watcher, firstIndex: created, users, concurrency: options.concurrency, drainTimeoutMs: 600_000 });
+      const result = await closedLoop({
+        client,
+        watcher,
+        firstIndex: created,
+        users,
+        concurrency: options.concurrency,
+        drainTimeoutMs: 600_000,
+      });
       created += users;
       watcher.reset();
       await sleep(2_000);
       const { rssMiB, peakRssMiB } = memory(service.pid);
-      steps.push({ users: created, rssMiB: Math.round(rssMiB * 10) / 10, peakRssMiB: Math.round(peakRssMiB * 10) / 10, usersPerSecond: Math.round((users / result.seconds) * 10) / 10 });
-      console.log(`  after ${String(created).padStart(6)} users: RSS ${steps.at(-1)!.rssMiB} MiB (peak ${steps.at(-1)!.peakRssMiB} MiB), ${steps.at(-1)!.usersPerSecond} users/s`);
+      steps.push({
+        users: created,
+        rssMiB: Math.round(rssMiB * 10) / 10,
+        peakRssMiB: Math.round(peakRssMiB * 10) / 10,
+        usersPerSecond: Math.round((users / result.seconds) * 10) / 10,
+      });
+      console.log(
+        `  after ${String(created).padStart(6)} users: RSS ${steps.at(-1)!.rssMiB} MiB (peak ${steps.at(-1)!.peakRssMiB} MiB), ${steps.at(-1)!.usersPerSecond} users/s`,
+      );
     }
     const left = await waitForEmptyQueues(environment.queues, 15_000);
     const first = steps[0]!;

@@ -68,7 +68,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     }
     return value;
   };
-  const only = values.only.split(',').map((name) => name.trim()).filter(Boolean);
+  const only = values.only
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = only.filter((name) => !['ackstate', 'reference', 'unbatched', 'seed'].includes(name));
   if (unknown.length > 0) {
     console.error(`bench: --only takes ackstate, reference, seed; got ${unknown.join(', ')}`);

@@ -52,10 +52,7 @@ const layers: [string, ((event: InspectionEvent) => void) | undefined][] = [
   ['delivery machine alone', undefined],
   ['+ the log (inspector, winston)', createInspector({ logger, describers, services })],
   ['+ the live monitor (/viz)', createInspector({ logger, describers, services, listeners: [monitor.observe] })],
-  [
-    '+ the metrics',
-    createInspector({ logger, describers, services, listeners: [monitor.observe, metrics.observe] }),
-  ],
+  ['+ the metrics', createInspector({ logger, describers, services, listeners: [monitor.observe, metrics.observe] })],
 ];
 
 const runOne = (inspect: ((event: InspectionEvent) => void) | undefined) =>
@@ -76,7 +73,10 @@ async function cpuPerDelivery(inspect: ((event: InspectionEvent) => void) | unde
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** The layers in alternation, `rounds` times, so that the machine's noise falls on all of them alike. */
-export async function measurePerDelivery(count = 10_000, rounds = 5): Promise<{ layer: string; microseconds: number }[]> {
+export async function measurePerDelivery(
+  count = 10_000,
+  rounds = 5,
+): Promise<{ layer: string; microseconds: number }[]> {
   for (const [, inspect] of layers) await cpuPerDelivery(inspect, count / 5); // warm-up
   const samples = layers.map(() => [] as number[]);
   for (let round = 0; round < rounds; round += 1) {

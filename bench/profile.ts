@@ -44,7 +44,9 @@ function packageOf(url: string, functionName: string): string {
 
 export function summarizeProfile(profile: CpuProfile, top: number) {
   const selfMs = new Map<number, number>();
-  profile.samples.forEach((id, index) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000));
+  profile.samples.forEach((id, index) =>
+    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000),
+  );
   let totalMs = 0;
   let idleMs = 0;
   const byFunction = new Map<string, number>();
@@ -68,10 +70,20 @@ export function summarizeProfile(profile: CpuProfile, top: number) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, ms]) => ({ name, ms: Math.round(ms), percent: Math.round((ms / totalMs) * 1000) / 10 }));
-  return { busyMs: Math.round(totalMs), idleMs: Math.round(idleMs), byPackage: rank(byPackage), byFunction: rank(byFunction) };
+  return {
+    busyMs: Math.round(totalMs),
+    idleMs: Math.round(idleMs),
+    byPackage: rank(byPackage),
+    byFunction: rank(byFunction),
+  };
 }
 
-export async function runProfiles(options: BenchOptions, machine: MachineInfo, referenceMain: string, outFile: string): Promise<void> {
+export async function runProfiles(
+  options: BenchOptions,
+  machine: MachineInfo,
+  referenceMain: string,
+  outFile: string,
+): Promise<void> {
   const results: Record<string, unknown> = {};
   for (const name of (['ackstate', 'reference'] as VariantName[]).filter((variant) => options.only.includes(variant))) {
     const dir = path.join(resultsDir, 'profiles', name);
@@ -90,12 +102,20 @@ export async function runProfiles(options: BenchOptions, machine: MachineInfo, r
     const file = (await readdir(dir)).find((entry) => entry.endsWith('.cpuprofile'));
     if (!file) throw new Error(`${name}: no .cpuprofile written in ${dir}`);
     const summary = summarizeProfile(JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile, 25);
-    results[name] = { run: { usersPerSecond: run.usersPerSecond, cpuSecondsPer1kUsers: run.cpuSecondsPer1kUsers }, profile: path.relative(repoRoot, path.join(dir, file)), ...summary };
-    console.log(`\n${name}: ${run.usersPerSecond} users/s, ${run.cpuSecondsPer1kUsers} CPU s per 1k users (under the profiler); busy ${summary.busyMs} ms, idle ${summary.idleMs} ms`);
+    results[name] = {
+      run: { usersPerSecond: run.usersPerSecond, cpuSecondsPer1kUsers: run.cpuSecondsPer1kUsers },
+      profile: path.relative(repoRoot, path.join(dir, file)),
+      ...summary,
+    };
+    console.log(
+      `\n${name}: ${run.usersPerSecond} users/s, ${run.cpuSecondsPer1kUsers} CPU s per 1k users (under the profiler); busy ${summary.busyMs} ms, idle ${summary.idleMs} ms`,
+    );
     console.log('  self time by package:');
-    for (const entry of summary.byPackage.slice(0, 15)) console.log(`    ${String(entry.percent).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}`);
+    for (const entry of summary.byPackage.slice(0, 15))
+      console.log(`    ${String(entry.percent).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}`);
     console.log('  self time by function:');
-    for (const entry of summary.byFunction) console.log(`    ${String(entry.percent).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}`);
+    for (const entry of summary.byFunction)
+      console.log(`    ${String(entry.percent).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}`);
   }
   await writeReport(outFile, { date: new Date().toISOString(), machine, users: options.users, results });
   console.log(`\nbench: wrote ${path.relative(repoRoot, outFile)}`);

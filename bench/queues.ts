@@ -38,7 +38,9 @@ async function viaCheckQueue(queues: readonly string[]): Promise<QueueCount[]> {
   }
 }
 
-export async function messagesLeft(queues: readonly string[]): Promise<{ total: number; counts: QueueCount[]; source: string }> {
+export async function messagesLeft(
+  queues: readonly string[],
+): Promise<{ total: number; counts: QueueCount[]; source: string }> {
   let counts: QueueCount[];
   let source = 'rabbitmqctl';
   try {

@@ -43,7 +43,8 @@ export interface BenchReport {
   readonly runs: RunResult[];
 }
 
-const round = (value: number, digits = 2) => (Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : NaN);
+const round = (value: number, digits = 2) =>
+  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : NaN;
 
 export function summarizeVariant(variant: string, runs: readonly RunResult[]): VariantSummary {
   const of = (pick: (run: RunResult) => number) => round(median(runs.map(pick)), 3);
@@ -72,7 +73,8 @@ export function ratiosOf(medians: readonly VariantSummary[]) {
   const reference = find('reference');
   const seed = find('seed');
   const unbatched = find('unbatched');
-  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? round(a / b, 3) : null);
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined && b > 0 ? round(a / b, 3) : null;
   return {
     throughputAckstateOverReference: ratio(ackstate?.usersPerSecond, reference?.usersPerSecond),
     cpuPerUserAckstateOverReference: ratio(ackstate?.cpuSecondsPer1kUsers, reference?.cpuSecondsPer1kUsers),
@@ -89,7 +91,12 @@ export function targetsOf(
   halfRate: readonly RunResult[],
   runs: readonly RunResult[],
 ): Target[] {
-  const check = (target: string, value: number | null | undefined, met: (value: number) => boolean, unit = ''): Target =>
+  const check = (
+    target: string,
+    value: number | null | undefined,
+    met: (value: number) => boolean,
+    unit = '',
+  ): Target =>
     value === null || value === undefined || !Number.isFinite(value)
       ? { target, measured: 'not measured', met: null }
       : { target, measured: `${value}${unit}`, met: met(value) };
@@ -99,19 +106,35 @@ export function targetsOf(
   return [
     check('throughput ≥ 0.9 × reference', ratios.throughputAckstateOverReference, (value) => value >= 0.9, '×'),
     check('CPU per user ≤ 1.25 × reference', ratios.cpuPerUserAckstateOverReference, (value) => value <= 1.25, '×'),
-    check('throughput ≥ 10 × seed setting (PREFETCH=1)', ratios.throughputAckstateOverSeed, (value) => value >= 10, '×'),
+    check(
+      'throughput ≥ 10 × seed setting (PREFETCH=1)',
+      ratios.throughputAckstateOverSeed,
+      (value) => value >= 10,
+      '×',
+    ),
     check('p99 < 250 ms at half of peak throughput', ackstateHalf?.latencyMs.p99, (value) => value < 250, ' ms'),
     check('messages left in queues = 0 (every run)', runs.length > 0 ? left : null, (value) => value === 0),
     check('logging on: transition lines per user > 0', ackstate?.transitionsPerUser, (value) => value > 0),
-    { target: 'RSS after 50,000 users within 10% of after 5,000', measured: 'run npm run bench -- --memory', met: null },
+    {
+      target: 'RSS after 50,000 users within 10% of after 5,000',
+      measured: 'run npm run bench -- --memory',
+      met: null,
+    },
   ];
 }
 
 function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const cells = [headers, ...rows.map((row) => row.map((cell) => (typeof cell === 'number' && !Number.isFinite(cell) ? '–' : String(cell))))];
+  const cells = [
+    headers,
+    ...rows.map((row) => row.map((cell) => (typeof cell === 'number' && !Number.isFinite(cell) ? '–' : String(cell)))),
+  ];
   const widths = headers.map((_, column) => Math.max(...cells.map((row) => row[column]!.length)));
   const line = (row: readonly string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
-  return [line(cells[0]!), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
+  return [
+    line(cells[0]!),
+    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+    ...cells.slice(1).map(line),
+  ].join('\n');
 }
 
 export function formatReport(report: BenchReport): string {
@@ -121,11 +144,26 @@ export function formatReport(report: BenchReport): string {
     `Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}, ` +
       `RabbitMQ ${machine.rabbitmq ?? '?'}, PostgreSQL ${machine.postgresql ?? '?'}; commit ${machine.commit ?? '?'}${machine.uncommittedChanges ? ' + uncommitted changes' : ''}`,
   );
-  out.push(`Medians of ${report.options.rounds} rounds (closed loop, ${report.options.concurrency} clients). Latency: POST to card stored, seen by a ${report.options.pollMs} ms poll.`);
+  out.push(
+    `Medians of ${report.options.rounds} rounds (closed loop, ${report.options.concurrency} clients). Latency: POST to card stored, seen by a ${report.options.pollMs} ms poll.`,
+  );
   out.push('');
   out.push(
     table(
-      ['variant', 'users', 'users/s', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU s / 1k users', 'peak RSS MiB', 'left in queues', 'commits / user', 'transitions / user', 'log lines / user'],
+      [
+        'variant',
+        'users',
+        'users/s',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'CPU s / 1k users',
+        'peak RSS MiB',
+        'left in queues',
+        'commits / user',
+        'transitions / user',
+        'log lines / user',
+      ],
       report.medians.map((summary) => [
         summary.variant,
         summary.users,
@@ -144,11 +182,20 @@ export function formatReport(report: BenchReport): string {
   );
   if (report.halfRate.length > 0) {
     out.push('');
-    out.push('Open loop at half of ackstate\'s peak throughput:');
+    out.push("Open loop at half of ackstate's peak throughput:");
     out.push(
       table(
         ['variant', 'load', 'users', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU s / 1k users', 'left in queues'],
-        report.halfRate.map((run) => [run.variant, run.load, run.users, run.latencyMs.p50, run.latencyMs.p95, run.latencyMs.p99, run.cpuSecondsPer1kUsers, run.messagesLeft]),
+        report.halfRate.map((run) => [
+          run.variant,
+          run.load,
+          run.users,
+          run.latencyMs.p50,
+          run.latencyMs.p95,
+          run.latencyMs.p99,
+          run.cpuSecondsPer1kUsers,
+          run.messagesLeft,
+        ]),
       ),
     );
   }
@@ -168,7 +215,11 @@ export function formatReport(report: BenchReport): string {
   out.push(
     table(
       ['target (issue 4)', 'measured', 'met'],
-      report.targets.map((target) => [target.target, target.measured, target.met === null ? '–' : target.met ? 'yes' : 'NO']),
+      report.targets.map((target) => [
+        target.target,
+        target.measured,
+        target.met === null ? '–' : target.met ? 'yes' : 'NO',
+      ]),
     ),
   );
   return out.join('\n');

@@ -73,13 +73,24 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
     env: { ...variant.env(environment), ...options.extraEnv },
   });
   let watcher: CardWatcher | undefined;
-  const client = userClient(service.url, `${environment.id}-${randomBytes(3).toString('hex')}`, Math.max(options.concurrency, 64));
+  const client = userClient(
+    service.url,
+    `${environment.id}-${randomBytes(3).toString('hex')}`,
+    Math.max(options.concurrency, 64),
+  );
   try {
     await service.waitForReady();
     watcher = await CardWatcher.open(environment.userDbUrl, options.pollMs);
     const drainTimeoutMs = 120_000 + options.users * 100;
     if (options.warmup > 0) {
-      await closedLoop({ client, watcher, firstIndex: 0, users: options.warmup, concurrency: options.concurrency, drainTimeoutMs });
+      await closedLoop({
+        client,
+        watcher,
+        firstIndex: 0,
+        users: options.warmup,
+        concurrency: options.concurrency,
+        drainTimeoutMs,
+      });
     }
     watcher.reset();
     await sleep(1_100); // PostgreSQL's statistics are flushed about once a second
@@ -91,8 +102,22 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
       ? `open loop, ${round(options.perSecond, 1)} users/s`
       : `closed loop, ${options.concurrency} clients`;
     const workload = options.perSecond
-      ? await openLoop({ client, watcher, firstIndex: options.warmup, users: options.users, perSecond: options.perSecond, drainTimeoutMs })
-      : await closedLoop({ client, watcher, firstIndex: options.warmup, users: options.users, concurrency: options.concurrency, drainTimeoutMs });
+      ? await openLoop({
+          client,
+          watcher,
+          firstIndex: options.warmup,
+          users: options.users,
+          perSecond: options.perSecond,
+          drainTimeoutMs,
+        })
+      : await closedLoop({
+          client,
+          watcher,
+          firstIndex: options.warmup,
+          users: options.users,
+          concurrency: options.concurrency,
+          drainTimeoutMs,
+        });
     const cpu = cpuSeconds(service.pid) - cpuBefore;
     const benchCpu = process.cpuUsage(benchCpuBefore);
     rss.stop();

@@ -40,7 +40,9 @@ export async function startProcess(options: {
   closeSync(logFd);
   const stderr: string[] = [];
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   let ended: number | string | undefined;
   void exited.then((code) => (ended = code));
   const url = `http://127.0.0.1:${port}`;
@@ -53,7 +55,8 @@ export async function startProcess(options: {
     async waitForReady(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        if (ended !== undefined) throw new Error(`${options.label} exited with ${ended}: ${stderr.join('').slice(-2000)}`);
+        if (ended !== undefined)
+          throw new Error(`${options.label} exited with ${ended}: ${stderr.join('').slice(-2000)}`);
         try {
           const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
           await response.arrayBuffer();
@@ -61,7 +64,8 @@ export async function startProcess(options: {
         } catch {
           // not listening yet
         }
-        if (Date.now() > deadline) throw new Error(`${options.label} not ready within ${timeoutMs} ms: ${stderr.join('').slice(-2000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`${options.label} not ready within ${timeoutMs} ms: ${stderr.join('').slice(-2000)}`);
         await sleep(100);
       }
     },

@@ -16,5 +16,7 @@ for (const machine of await renderMachines(runtimeMachines)) {
   const { svg, ...definition } = machine;
   await writeFile(path.join(folder, `${machine.id}.svg`), svg);
   await writeFile(path.join(folder, `${machine.id}.json`), `${JSON.stringify(definition, null, 2)}\n`);
-  process.stdout.write(`${path.relative(process.cwd(), path.join(folder, machine.id))}.{svg,json}: ${machine.states.length} states\n`);
+  process.stdout.write(
+    `${path.relative(process.cwd(), path.join(folder, machine.id))}.{svg,json}: ${machine.states.length} states\n`,
+  );
 }

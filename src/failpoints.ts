@@ -23,7 +23,10 @@ export interface Failpoints {
 
 export function parseFailpoints(spec: string): Map<string, Failpoint> {
   const points = new Map<string, Failpoint>();
-  for (const entry of spec.split(/[;,]/).map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(/[;,]/)
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const match = /^([a-zA-Z]+\.[a-zA-Z]+)=(error|exit)\*(\d+)$/.exec(entry);
     if (!match) throw new Error(`FAILPOINTS: cannot read "${entry}" (expected <service>.<step>=error*N or exit*N)`);
     points.set(match[1]!, { action: match[2] as Failpoint['action'], remaining: Number(match[3]) });

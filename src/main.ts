@@ -28,7 +28,9 @@ try {
 
 const logger = createLogger(config.LOG_LEVEL);
 process.on('unhandledRejection', (reason) => {
-  logger.error('unhandled rejection', { error: redact(reason instanceof Error ? reason.stack ?? reason.message : String(reason)) });
+  logger.error('unhandled rejection', {
+    error: redact(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)),
+  });
 });
 
 try {

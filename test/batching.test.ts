@@ -35,7 +35,9 @@ async function holdThenQueue(
     what: 'the first delivery to be held in its transaction',
   });
   await publishRaw(queue, rest);
-  await waitUntil(async () => (await queueCounts(queue)).messages === 0, { what: `every message of ${queue} to be delivered` });
+  await waitUntil(async () => (await queueCounts(queue)).messages === 0, {
+    what: `every message of ${queue} to be delivered`,
+  });
   await lock.release();
 }
 
@@ -106,7 +108,12 @@ test('a batch whose transaction fails on one message splits: that one is dead-le
     ]);
   }
   const cardBody = (userId: string) =>
-    JSON.stringify({ id: randomUUID(), user_id: userId, number: newCardNumber(), created_at: new Date().toISOString() });
+    JSON.stringify({
+      id: randomUUID(),
+      user_id: userId,
+      number: newCardNumber(),
+      created_at: new Date().toISOString(),
+    });
   const strangerCard = cardBody(randomUUID()); // its user does not exist: the foreign key fails inside the transaction
   const bodies = userIds.slice(1).map(cardBody);
   bodies.splice(3, 0, strangerCard);
@@ -121,10 +128,9 @@ test('a batch whose transaction fails on one message splits: that one is dead-le
   );
   t.is(dead[0]!.content.toString(), strangerCard);
   t.regex(String(dead[0]!.properties.headers?.[deadLetterHeader.reason]), /foreign key/);
-  await waitUntil(
-    async () => (await query(environment.userDbUrl, 'SELECT 1 FROM cards')).length === 31,
-    { what: 'a card stored for each of the 31 known users' },
-  );
+  await waitUntil(async () => (await query(environment.userDbUrl, 'SELECT 1 FROM cards')).length === 31, {
+    what: 'a card stored for each of the 31 known users',
+  });
 
   const lines = deliveryLines(service);
   const split = lines.find((line) => line.to === 'done' && line.outcome === 'split');

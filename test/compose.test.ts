@@ -124,7 +124,9 @@ function portOf(entry: NonNullable<Service['ports']>[number]): { target: string;
       ? { target: String(entry.target) }
       : { target: String(entry.target), published: String(entry.published) };
   }
-  const parts = String(entry).replace(/\/(tcp|udp|sctp)$/, '').split(':');
+  const parts = String(entry)
+    .replace(/\/(tcp|udp|sctp)$/, '')
+    .split(':');
   const target = parts.at(-1) ?? '';
   return parts.length > 1 ? { target, published: parts.at(-2) ?? '' } : { target };
 }
@@ -137,7 +139,11 @@ function healthcheckText(service: Service): string {
 test('the committed copy of the Compose Specification schema is the shared reference', (t) => {
   t.true(existsSync(vendoredSchemaPath), `missing ${vendoredSchemaPath}`);
   if (existsSync(sharedSchemaPath)) {
-    t.is(readFileSync(vendoredSchemaPath, 'utf8'), readFileSync(sharedSchemaPath, 'utf8'), 'test/fixtures/compose-spec.json differs from the shared reference');
+    t.is(
+      readFileSync(vendoredSchemaPath, 'utf8'),
+      readFileSync(sharedSchemaPath, 'utf8'),
+      'test/fixtures/compose-spec.json differs from the shared reference',
+    );
   }
 });
 
@@ -179,7 +185,12 @@ test('the validator rejects a broken compose file', (t) => {
 });
 
 test('the app services are user and card, built from this repository', (t) => {
-  t.deepEqual(appServices(loadCompose()).map(([name]) => name).sort(), ['card', 'user']);
+  t.deepEqual(
+    appServices(loadCompose())
+      .map(([name]) => name)
+      .sort(),
+    ['card', 'user'],
+  );
 });
 
 test('every variable the app services set is read by src/app/config.ts, and loads', (t) => {
@@ -254,7 +265,10 @@ test('the app commands name real modes, and ports and health checks match HTTP_P
     if (!Array.isArray(command)) continue;
     t.deepEqual(command.slice(0, 2), ['node', 'dist/main.js'], `${name}: command must run dist/main.js`);
     const mode = command[2];
-    t.true((modes as readonly string[]).includes(mode ?? ''), `${name}: mode ${mode} is not one of ${modes.join(', ')}`);
+    t.true(
+      (modes as readonly string[]).includes(mode ?? ''),
+      `${name}: mode ${mode} is not one of ${modes.join(', ')}`,
+    );
     t.is(command.length, 3, `${name}: dist/main.js takes one mode`);
     t.is(mode, name, `service ${name} runs mode ${mode}`);
 
@@ -292,14 +306,18 @@ test('the Dockerfile runs dist/main.js as the node user and checks /healthz', (t
   const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
   const stages = dockerfile.split(/^FROM\s+/m).slice(1);
   t.true(stages.length >= 2, 'a build stage and a runtime stage');
-  t.true(stages.every((stage) => stage.startsWith('node:20-bookworm-slim')), 'every stage on node:20-bookworm-slim');
+  t.true(
+    stages.every((stage) => stage.startsWith('node:20-bookworm-slim')),
+    'every stage on node:20-bookworm-slim',
+  );
   const runtime = stages.at(-1) ?? '';
   t.regex(runtime, /^USER node$/m);
   t.regex(runtime, /npm ci --omit=dev/);
   t.regex(runtime, /^CMD \["node", "dist\/main\.js"\]$/m);
   t.regex(runtime, /^HEALTHCHECK [^\n]*\\?\n?.*fetch\(.*\/healthz/m);
-  const start = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts?: Record<string, string> })
-    .scripts?.start;
+  const start = (
+    JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }
+  ).scripts?.start;
   t.is(start, 'node dist/main.js', 'package.json start and the image CMD run the same file');
 });
 
@@ -314,6 +332,14 @@ test("README's Configuration table has a row for every setting src/app/config.ts
       .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z0-9_]+)`/g)].map((match) => match[1]!)),
   );
   const known = new Set<string>(configVariables);
-  t.deepEqual([...known].filter((key) => !documented.has(key)), [], 'settings without a row');
-  t.deepEqual([...documented].filter((key) => !known.has(key)), [], 'rows for settings src/app/config.ts does not read');
+  t.deepEqual(
+    [...known].filter((key) => !documented.has(key)),
+    [],
+    'settings without a row',
+  );
+  t.deepEqual(
+    [...documented].filter((key) => !known.has(key)),
+    [],
+    'rows for settings src/app/config.ts does not read',
+  );
 });

@@ -74,14 +74,20 @@ test('QUEUE_TYPE defaults to classic, the seed-compatible queues, and accepts qu
 test('QUORUM_DELIVERY_LIMIT defaults well above MAX_ATTEMPTS', (t) => {
   const config = loadConfig({ QUEUE_TYPE: 'quorum' });
   t.true(config.QUORUM_DELIVERY_LIMIT >= 10 * config.MAX_ATTEMPTS);
-  t.regex(t.throws(() => loadConfig({ QUORUM_DELIVERY_LIMIT: 'ten' }), { instanceOf: ConfigError })!.message, /QUORUM_DELIVERY_LIMIT/);
+  t.regex(
+    t.throws(() => loadConfig({ QUORUM_DELIVERY_LIMIT: 'ten' }), { instanceOf: ConfigError })!.message,
+    /QUORUM_DELIVERY_LIMIT/,
+  );
 });
 
 test('with quorum queues, a delivery limit not above MAX_ATTEMPTS is refused with a clear message', (t) => {
   for (const limit of ['5', '4']) {
-    const error = t.throws(() => loadConfig({ QUEUE_TYPE: 'quorum', MAX_ATTEMPTS: '5', QUORUM_DELIVERY_LIMIT: limit }), {
-      instanceOf: ConfigError,
-    });
+    const error = t.throws(
+      () => loadConfig({ QUEUE_TYPE: 'quorum', MAX_ATTEMPTS: '5', QUORUM_DELIVERY_LIMIT: limit }),
+      {
+        instanceOf: ConfigError,
+      },
+    );
     t.regex(error!.message, /QUORUM_DELIVERY_LIMIT must be greater than MAX_ATTEMPTS/);
   }
   t.is(loadConfig({ QUEUE_TYPE: 'quorum', MAX_ATTEMPTS: '5', QUORUM_DELIVERY_LIMIT: '6' }).QUORUM_DELIVERY_LIMIT, 6);

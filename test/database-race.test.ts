@@ -25,7 +25,14 @@ test('concurrent starts on a missing database: each creates or finds it, and the
 
   for (let index = 0; index < racers; index += 1) databases.push(createDatabase<unknown>({ url, maxConnections: 2 }));
   const applied = await Promise.all(databases.map((db) => migrateToLatest(db, userServiceMigrations)));
-  t.deepEqual(applied.flat().sort(), Object.keys(userServiceMigrations).sort(), 'each migration applied by exactly one racer');
+  t.deepEqual(
+    applied.flat().sort(),
+    Object.keys(userServiceMigrations).sort(),
+    'each migration applied by exactly one racer',
+  );
   const recorded = await query<{ name: string }>(url, 'SELECT name FROM kysely_migration ORDER BY name');
-  t.deepEqual(recorded.map((row) => row.name), Object.keys(userServiceMigrations).sort());
+  t.deepEqual(
+    recorded.map((row) => row.name),
+    Object.keys(userServiceMigrations).sort(),
+  );
 });

@@ -37,7 +37,9 @@ async function runCli(args: readonly string[], env: Record<string, string> = {})
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const code = await new Promise<number | string>((resolve) => child.on('close', (exit, signal) => resolve(exit ?? signal ?? 'unknown')));
+  const code = await new Promise<number | string>((resolve) =>
+    child.on('close', (exit, signal) => resolve(exit ?? signal ?? 'unknown')),
+  );
   clearTimeout(killer);
   return { code, stdout, stderr, ms: Date.now() - started };
 }
@@ -180,7 +182,12 @@ test('list shows each dead letter with its reason, kind and attempts, and leaves
 
 test('list and the other commands never create a missing queue: "no such queue", status 1', async (t) => {
   const queue = uniqueQueue(t, 'missing');
-  for (const args of [['list', queue], ['show', queue, '1'], ['replay', queue, '--all'], ['purge', queue, '--yes']]) {
+  for (const args of [
+    ['list', queue],
+    ['show', queue, '1'],
+    ['replay', queue, '--all'],
+    ['purge', queue, '--yes'],
+  ]) {
     const result = await runCli(['dlq', ...args]);
     t.is(result.code, 1, args.join(' '));
     t.regex(result.stderr, new RegExp(`no such queue: ${queue}\\.dead`));
@@ -192,7 +199,11 @@ test('list and the other commands never create a missing queue: "no such queue",
 test('show prints one dead letter in full: properties, every header and the body', async (t) => {
   const queue = uniqueQueue(t, 'show');
   await putDeadLetters(queue, [
-    { messageId: 'json-1', body: '{"id":"nope","name":"","email":"x","n":12345678901234567890}', headers: { 'x-origin': 'test' } },
+    {
+      messageId: 'json-1',
+      body: '{"id":"nope","name":"","email":"x","n":12345678901234567890}',
+      headers: { 'x-origin': 'test' },
+    },
     { messageId: 'text-2', body: 'plain \u001b[2J text', reason: 'body is not JSON: Unexpected token p' },
   ]);
 
@@ -207,7 +218,9 @@ test('show prints one dead letter in full: properties, every header and the body
   t.regex(byId.stdout, new RegExp(`\\n {2}x-ackstate-original-queue: "${queue}"\\n`));
   t.regex(byId.stdout, /\n {2}x-ackstate-dead-lettered-at: "\d{4}-\d\d-\d\dT[\d:.]+Z"\n/);
   t.true(
-    byId.stdout.endsWith('body (JSON, re-indented):\n{\n  "id": "nope",\n  "name": "",\n  "email": "x",\n  "n": 12345678901234567890\n}\n'),
+    byId.stdout.endsWith(
+      'body (JSON, re-indented):\n{\n  "id": "nope",\n  "name": "",\n  "email": "x",\n  "n": 12345678901234567890\n}\n',
+    ),
     byId.stdout,
   );
 
@@ -241,7 +254,10 @@ test('replay --id moves exactly that dead letter to its queue, with replay heade
 
   const replayed = await runCli(['dlq', 'replay', queue, '--id', 'r-2']);
   t.is(replayed.code, 0, replayed.stderr);
-  t.regex(replayed.stdout, new RegExp(`^replayed 1 of 1 selected dead letter from ${queue}\\.dead at \\S+Z \\(to ${queue}: 1\\)\\n$`));
+  t.regex(
+    replayed.stdout,
+    new RegExp(`^replayed 1 of 1 selected dead letter from ${queue}\\.dead at \\S+Z \\(to ${queue}: 1\\)\\n$`),
+  );
   t.is(replayed.stderr, '');
 
   const [republished, ...more] = await peekQueue(queue);
@@ -283,7 +299,11 @@ test('replay --all moves every dead letter, in order, to the queue each names, w
   const ids = Array.from({ length: 120 }, (_, index) => `all-${index}`);
   await putDeadLetters(queue, [
     { messageId: 'elsewhere', body: '{}', originalQueue: otherQueue },
-    { messageId: 'again', body: '{}', headers: { [replayHeader.count]: 2, [replayHeader.replayedAt]: '2026-01-01T00:00:00.000Z' } },
+    {
+      messageId: 'again',
+      body: '{}',
+      headers: { [replayHeader.count]: 2, [replayHeader.replayedAt]: '2026-01-01T00:00:00.000Z' },
+    },
     ...ids.map((messageId) => ({ messageId, body: JSON.stringify({ messageId }) })),
   ]);
 
@@ -291,7 +311,12 @@ test('replay --all moves every dead letter, in order, to the queue each names, w
   t.is(replayed.code, 0, replayed.stderr);
   t.true(replayed.stderr.includes('replayed 100/122\n'), 'progress on stderr');
   t.regex(replayed.stderr, /^(replayed \d+\/122\n)+$/);
-  t.regex(replayed.stdout, new RegExp(`^replayed 122 of 122 selected dead letters from ${queue}\\.dead at \\S+ \\(to ${otherQueue}: 1, ${queue}: 121\\)\\n$`));
+  t.regex(
+    replayed.stdout,
+    new RegExp(
+      `^replayed 122 of 122 selected dead letters from ${queue}\\.dead at \\S+ \\(to ${otherQueue}: 1, ${queue}: 121\\)\\n$`,
+    ),
+  );
 
   t.deepEqual(await peekQueue(`${queue}.dead`), []);
   const main = await peekQueue(queue);
@@ -311,7 +336,10 @@ test('replay to a queue that does not exist leaves the dead letters in place, in
 
   const replayed = await runCli(['dlq', 'replay', queue, '--all']);
   t.is(replayed.code, 1);
-  t.regex(replayed.stderr, new RegExp(`not replayed \\(left in ${queue}\\.dead\\): position 1, message id u-1, to ${queue}: unroutable`));
+  t.regex(
+    replayed.stderr,
+    new RegExp(`not replayed \\(left in ${queue}\\.dead\\): position 1, message id u-1, to ${queue}: unroutable`),
+  );
   t.regex(replayed.stderr, /position 2, message id u-2/);
   t.regex(replayed.stdout, /^replayed 0 of 2 selected dead letters/);
   t.deepEqual(idsOf(await peekQueue(`${queue}.dead`)), ['u-1', 'u-2']);
@@ -319,7 +347,10 @@ test('replay to a queue that does not exist leaves the dead letters in place, in
 });
 
 /** Runs the tool on a pseudo-terminal (util-linux `script`), typing `input` into it. */
-async function runCliOnTerminal(args: readonly string[], input: string): Promise<{ code: number | string; output: string }> {
+async function runCliOnTerminal(
+  args: readonly string[],
+  input: string,
+): Promise<{ code: number | string; output: string }> {
   const command = [process.execPath, cliScript, ...args].map((word) => `'${word}'`).join(' ');
   const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
     env: { PATH: process.env.PATH ?? '', AMQP_URL: amqpUrl },
@@ -330,7 +361,9 @@ async function runCliOnTerminal(args: readonly string[], input: string): Promise
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stdin.end(input);
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const code = await new Promise<number | string>((resolve) => child.on('close', (exit, signal) => resolve(exit ?? signal ?? 'unknown')));
+  const code = await new Promise<number | string>((resolve) =>
+    child.on('close', (exit, signal) => resolve(exit ?? signal ?? 'unknown')),
+  );
   clearTimeout(killer);
   return { code, output };
 }
@@ -379,7 +412,10 @@ test('a broker that takes the connection but never answers is given up after the
   const { port } = silent.address() as AddressInfo;
   const result = await runCli(['dlq', 'list', 'user_queue', '--url', `amqp://guest:guest@127.0.0.1:${port}`]);
   t.is(result.code, 1);
-  t.regex(result.stderr, /cannot connect to the broker \(amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+: no answer within 10000 ms\)/);
+  t.regex(
+    result.stderr,
+    /cannot connect to the broker \(amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+: no answer within 10000 ms\)/,
+  );
   t.true(result.ms < 20_000, `took ${result.ms} ms`);
 });
 
@@ -406,13 +442,25 @@ test('no password from AMQP_URL or --url is ever printed, and an unreachable bro
     t.false(printed(result).includes(encodeURIComponent(password).slice(2)), label);
   };
 
-  const refused = await runCli(['dlq', 'list', 'user_queue'], { AMQP_URL: `amqp://guest:${password}@127.0.0.1:${closedPort}` });
+  const refused = await runCli(['dlq', 'list', 'user_queue'], {
+    AMQP_URL: `amqp://guest:${password}@127.0.0.1:${closedPort}`,
+  });
   t.is(refused.code, 1);
-  t.regex(refused.stderr, new RegExp(`cannot connect to the broker \\(amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${closedPort}: .*ECONNREFUSED`));
+  t.regex(
+    refused.stderr,
+    new RegExp(`cannot connect to the broker \\(amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${closedPort}: .*ECONNREFUSED`),
+  );
   t.true(refused.ms < 15_000, `took ${refused.ms} ms`);
   absent(refused, 'refused');
 
-  const wrongPassword = await runCli(['dlq', 'replay', 'user_queue', '--all', '--url', `amqp://guest:${password}@127.0.0.1:5672`]);
+  const wrongPassword = await runCli([
+    'dlq',
+    'replay',
+    'user_queue',
+    '--all',
+    '--url',
+    `amqp://guest:${password}@127.0.0.1:5672`,
+  ]);
   t.is(wrongPassword.code, 1);
   t.regex(wrongPassword.stderr, /ACCESS.REFUSED/);
   absent(wrongPassword, 'wrong password');
@@ -423,7 +471,14 @@ test('no password from AMQP_URL or --url is ever printed, and an unreachable bro
   t.regex(failover.stderr, /a:\*\*\*@.*ECONNREFUSED.*guest:\*\*\*@.*ACCESS.REFUSED/);
   absent(failover, 'several URLs');
 
-  const malformed = await runCli(['dlq', 'purge', 'user_queue', '--yes', '--url', `http://guest:${password}@127.0.0.1`]);
+  const malformed = await runCli([
+    'dlq',
+    'purge',
+    'user_queue',
+    '--yes',
+    '--url',
+    `http://guest:${password}@127.0.0.1`,
+  ]);
   t.is(malformed.code, 2);
   t.regex(malformed.stderr, /--url: must be/);
   absent(malformed, 'malformed');
@@ -442,9 +497,16 @@ test('real dead letters from the running card service: listed, shown, and proces
   const user = { id: userId, name: 'Ada', email: `${userId}@example.com`, created_at: new Date().toISOString() };
 
   await publishRaw(environment.userQueue, ['this is { not JSON'], { messageId: 'real-poison' });
-  await waitUntil(async () => (await peekQueue(deadQueue)).length === 1, { what: 'the poison message in the dead-letter queue' });
-  await publishRaw(environment.userQueue, [JSON.stringify(user)], { messageId: 'real-user', contentType: 'application/json' });
-  await waitUntil(async () => (await peekQueue(deadQueue)).length === 2, { what: 'the failing user in the dead-letter queue' });
+  await waitUntil(async () => (await peekQueue(deadQueue)).length === 1, {
+    what: 'the poison message in the dead-letter queue',
+  });
+  await publishRaw(environment.userQueue, [JSON.stringify(user)], {
+    messageId: 'real-user',
+    contentType: 'application/json',
+  });
+  await waitUntil(async () => (await peekQueue(deadQueue)).length === 2, {
+    what: 'the failing user in the dead-letter queue',
+  });
 
   const cli = (...args: string[]) => runCli(['dlq', ...args], { AMQP_URL: environment.env.AMQP_URL! });
   const listed = await cli('list', environment.userQueue);
@@ -470,8 +532,14 @@ test('real dead letters from the running card service: listed, shown, and proces
     () => service.logs.some((line) => line.messageId === 'real-user' && line.to === 'done' && line.outcome === 'acked'),
     { what: 'the replayed user acked by the card service' },
   );
-  const userSteps = service.logs.filter((line) => line.messageId === 'real-user' && line.to === 'done').map((line) => line.outcome);
-  t.deepEqual(userSteps, ['retried', 'dead-lettered', 'retried', 'acked'], 'the replay failed once more and was retried, not dead-lettered');
+  const userSteps = service.logs
+    .filter((line) => line.messageId === 'real-user' && line.to === 'done')
+    .map((line) => line.outcome);
+  t.deepEqual(
+    userSteps,
+    ['retried', 'dead-lettered', 'retried', 'acked'],
+    'the replay failed once more and was retried, not dead-lettered',
+  );
 
   // The poison's cause still holds: replayed, it comes back with its replay count.
   const poisonReplay = await cli('replay', environment.userQueue, '--id', 'real-poison');
@@ -479,7 +547,9 @@ test('real dead letters from the running card service: listed, shown, and proces
   const [again] = await waitUntil(
     async () => {
       const messages = await peekQueue(deadQueue);
-      return messages.length === 1 && messages[0]!.properties.headers?.[replayHeader.count] === 1 ? messages : undefined;
+      return messages.length === 1 && messages[0]!.properties.headers?.[replayHeader.count] === 1
+        ? messages
+        : undefined;
     },
     { what: 'the replayed poison message back in the dead-letter queue, counted' },
   );

@@ -28,17 +28,25 @@ test('a created user gets exactly one card, stored in both services and shown by
   t.regex(withCard.card!.number, /^\d{16}$/);
   t.true(passesLuhn(withCard.card!.number));
 
-  const cardSide = await query<{ id: string; number: string }>(environment.cardDbUrl, 'SELECT id, number FROM cards WHERE user_id = $1', [created.id]);
+  const cardSide = await query<{ id: string; number: string }>(
+    environment.cardDbUrl,
+    'SELECT id, number FROM cards WHERE user_id = $1',
+    [created.id],
+  );
   t.deepEqual(cardSide, [{ id: withCard.card!.id, number: withCard.card!.number }]);
   const userSide = await query(environment.cardDbUrl, 'SELECT name, email FROM users WHERE id = $1', [created.id]);
   t.deepEqual(userSide, [{ name: 'Ada', email: 'ada@example.com' }]);
 
   await waitUntil(
-    async () => (await query<{ n: string }>(environment.userDbUrl, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL'))[0]!.n === '0',
+    async () =>
+      (await query<{ n: string }>(environment.userDbUrl, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL'))[0]!
+        .n === '0',
     { what: 'the user outbox to be sent' },
   );
   await waitUntil(
-    async () => (await query<{ n: string }>(environment.cardDbUrl, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL'))[0]!.n === '0',
+    async () =>
+      (await query<{ n: string }>(environment.cardDbUrl, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL'))[0]!
+        .n === '0',
     { what: 'the card outbox to be sent' },
   );
   t.is((await queueCounts(environment.userQueue)).messages, 0);
@@ -55,13 +63,23 @@ test('a created user gets exactly one card, stored in both services and shown by
   }
   t.true(service.logs.some((line) => line.message === `Processing user: ${created.id}`));
   t.true(
-    service.logs.some((line) =>
-      line.message === `Successfully processed user ${created.id}, created card ${withCard.card!.id}, and acked message`,
+    service.logs.some(
+      (line) =>
+        line.message ===
+        `Successfully processed user ${created.id}, created card ${withCard.card!.id}, and acked message`,
     ),
   );
-  t.true(service.logs.some((line) => line.message === `Successfully saved and acked card: ${withCard.card!.id} for user ${created.id}`));
+  t.true(
+    service.logs.some(
+      (line) => line.message === `Successfully saved and acked card: ${withCard.card!.id} for user ${created.id}`,
+    ),
+  );
   const connected = service.logs.find((line) => line.machine === 'connection' && line.to === 'connected');
-  t.regex(String(connected?.url), /^amqps?:\/\/[^:/@]+:\*\*\*@/, 'the connection line names the broker, its password redacted');
+  t.regex(
+    String(connected?.url),
+    /^amqps?:\/\/[^:/@]+:\*\*\*@/,
+    'the connection line names the broker, its password redacted',
+  );
 
   t.is(await service.stop(), 0, 'SIGTERM ends the process with status 0');
 });

@@ -16,7 +16,11 @@ test.after.always(async () => {
 });
 
 async function post(body: string, contentType = 'application/json') {
-  const response = await fetch(`${service.url}/users`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const response = await fetch(`${service.url}/users`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  });
   return { status: response.status, body: (await response.json()) as { error?: string } };
 }
 
@@ -81,7 +85,9 @@ test('users created at the same moment share transactions: each one is created o
   const requests = emails.flatMap((email) => [email, email.toUpperCase(), email.replace('crowd', 'Crowd')]);
   const answers = await Promise.all(requests.map((email) => post(JSON.stringify({ name: 'Crowd', email }))));
   for (const email of emails) {
-    const statuses = answers.filter((_, index) => requests[index]!.toLowerCase() === email).map((answer) => answer.status);
+    const statuses = answers
+      .filter((_, index) => requests[index]!.toLowerCase() === email)
+      .map((answer) => answer.status);
     t.deepEqual(statuses.sort(), [201, 409, 409], email);
   }
   const created = answers.filter((answer) => answer.status === 201) as { body: { id?: string } }[];

@@ -59,9 +59,14 @@ test('a delivery redelivered after its commit but before its ack has no second e
 
   const restarted = await startService(environment.env, 'card');
   t.teardown(() => restarted.stop());
-  await waitUntil(async () => (await queueCounts(environment.userQueue)).messages === 0 && restarted.logs.some((line) => line.outcome === 'duplicate'), {
-    what: 'the redelivery to be processed as a duplicate',
-  });
+  await waitUntil(
+    async () =>
+      (await queueCounts(environment.userQueue)).messages === 0 &&
+      restarted.logs.some((line) => line.outcome === 'duplicate'),
+    {
+      what: 'the redelivery to be processed as a duplicate',
+    },
+  );
   const redelivery = restarted.logs.find((line) => line.machine === 'delivery' && line.to === 'done');
   t.is(redelivery?.redelivered, true);
   t.is(redelivery?.outcome, 'duplicate');
@@ -70,7 +75,10 @@ test('a delivery redelivered after its commit but before its ack has no second e
   await waitUntil(async () => (await queueCounts(environment.cardQueue)).messages === 1, {
     what: 'the card message of the crashed delivery on the card queue',
   });
-  const [row] = await query<{ n: string }>(environment.cardDbUrl, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL');
+  const [row] = await query<{ n: string }>(
+    environment.cardDbUrl,
+    'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL',
+  );
   t.is(row!.n, '0');
 });
 

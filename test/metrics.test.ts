@@ -29,13 +29,22 @@ test('deliveries, state times, confirms and the outbox backlog move as users and
     valueIn(samples, 'ackstate_deliveries_total', { queue, outcome }) ?? 0;
   for (const queue of [userQueue, cardQueue]) {
     for (const outcome of ['acked', 'duplicate', 'retried', 'dead-lettered']) {
-      t.not(valueIn(before, 'ackstate_deliveries_total', { queue, outcome }), undefined, `${queue} ${outcome} exists from the start`);
+      t.not(
+        valueIn(before, 'ackstate_deliveries_total', { queue, outcome }),
+        undefined,
+        `${queue} ${outcome} exists from the start`,
+      );
     }
   }
   t.is(valueIn(before, 'ackstate_broker_connected'), 1);
-  t.true(before.some((sample) => sample.name === 'process_cpu_user_seconds_total'), 'default process metrics');
+  t.true(
+    before.some((sample) => sample.name === 'process_cpu_user_seconds_total'),
+    'default process metrics',
+  );
 
-  const created = await Promise.all(Array.from({ length: users }, (_, index) => createOneUser(() => service.url, `metrics-${index}`)));
+  const created = await Promise.all(
+    Array.from({ length: users }, (_, index) => createOneUser(() => service.url, `metrics-${index}`)),
+  );
   t.is(created.filter(Boolean).length, users);
   await publishRaw(userQueue, ['{"this is": not JSON'], { messageId: 'metrics-poison' });
 
@@ -75,7 +84,8 @@ test('deliveries, state times, confirms and the outbox backlog move as users and
     valueIn(after, 'ackstate_delivery_duration_seconds_bucket', { queue: userQueue, outcome: 'acked', le: '+Inf' }),
     delivered(after, userQueue, 'acked'),
   );
-  const deliveryStates = (samples: Sample[]) => sumIn(samples, 'ackstate_state_duration_seconds_count', { machine: 'delivery' });
+  const deliveryStates = (samples: Sample[]) =>
+    sumIn(samples, 'ackstate_state_duration_seconds_count', { machine: 'delivery' });
   // A delivery machine carries one batch, timed once per state: at least one machine per queue left its states.
   t.true(deliveryStates(after) - deliveryStates(before) >= 2, 'the deliveries of both queues left timed states');
   t.true(sumIn(after, 'ackstate_state_duration_seconds_sum', { machine: 'delivery' }) > 0);

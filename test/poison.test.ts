@@ -24,7 +24,8 @@ test('a malformed and a schema-invalid message land in <queue>.dead with their r
   await publishRaw(environment.userQueue, [validUser(nextUserId)]);
 
   await waitUntil(
-    async () => (await query(environment.cardDbUrl, 'SELECT 1 FROM cards WHERE user_id = $1', [nextUserId])).length === 1,
+    async () =>
+      (await query(environment.cardDbUrl, 'SELECT 1 FROM cards WHERE user_id = $1', [nextUserId])).length === 1,
     { what: 'the card of the valid user published after the poison messages' },
   );
   const dead = await waitUntil(
@@ -87,7 +88,12 @@ test('a card for an unknown user breaks a constraint and is dead-lettered at onc
   const service = await startService(environment.env, 'user');
   t.teardown(() => service.stop());
 
-  const card = { id: randomUUID(), user_id: randomUUID(), number: '4539578763621486', created_at: new Date().toISOString() };
+  const card = {
+    id: randomUUID(),
+    user_id: randomUUID(),
+    number: '4539578763621486',
+    created_at: new Date().toISOString(),
+  };
   await publishRaw(environment.cardQueue, [JSON.stringify(card)]);
   const [dead] = await waitUntil(
     async () => {

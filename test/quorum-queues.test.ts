@@ -49,11 +49,23 @@ test('a queue that exists with the other type: the log names the queue and the f
   const users = await startService({ ...environment.env, QUEUE_TYPE: 'quorum' }, 'user', { waitReady: false });
   t.teardown(() => users.stop());
   const line = await waitUntil(
-    () => users.logs.find((entry) => entry.machine === 'consumer' && entry.to === 'restarting' && String(entry.error).includes('QUEUE_TYPE')),
-    { timeoutMs: 60_000, what: () => `a consumer restart naming the queue mismatch; log: ${JSON.stringify(users.logs.slice(-5))}` },
+    () =>
+      users.logs.find(
+        (entry) =>
+          entry.machine === 'consumer' && entry.to === 'restarting' && String(entry.error).includes('QUEUE_TYPE'),
+      ),
+    {
+      timeoutMs: 60_000,
+      what: () => `a consumer restart naming the queue mismatch; log: ${JSON.stringify(users.logs.slice(-5))}`,
+    },
   );
   const error = String(line.error);
-  t.regex(error, new RegExp(`^queue ${environment.cardQueue.replace(/[.]/g, '\\.')} already exists with other arguments than QUEUE_TYPE=quorum declares`));
+  t.regex(
+    error,
+    new RegExp(
+      `^queue ${environment.cardQueue.replace(/[.]/g, '\\.')} already exists with other arguments than QUEUE_TYPE=quorum declares`,
+    ),
+  );
   t.regex(error, /PRECONDITION_FAILED - inequivalent arg/);
   t.regex(error, /cannot be changed in place/);
   t.false(error.includes('guest:guest'));
@@ -78,7 +90,9 @@ test('a quorum queue as declared moves a message returned QUORUM_DELIVERY_LIMIT 
   // Returned once more than the limit allows: the broker, not the runtime, dead-letters it.
   for (let returned = 0; returned < 3; returned += 1) {
     let message: amqplib.GetMessage | false = false;
-    await waitUntil(async () => Boolean((message = await channel.get(queue, { noAck: false }))), { what: `delivery ${returned + 1}` });
+    await waitUntil(async () => Boolean((message = await channel.get(queue, { noAck: false }))), {
+      what: `delivery ${returned + 1}`,
+    });
     channel.nack(message as unknown as amqplib.GetMessage, false, true);
   }
   let dead: amqplib.GetMessage | false = false;

@@ -30,7 +30,10 @@ const waitForReadiness = (service: ServiceProcess, what: string, accept: (state:
       const state = await readiness(service);
       return accept(state) ? state : undefined;
     },
-    { timeoutMs: 120_000, what: async () => `${what}; last: ${JSON.stringify(await readiness(service).catch(String))}` },
+    {
+      timeoutMs: 120_000,
+      what: async () => `${what}; last: ${JSON.stringify(await readiness(service).catch(String))}`,
+    },
   );
 
 const isReady = (state: ReadyState) => state.status === 200 && state.body.status === 'ready';
@@ -71,13 +74,20 @@ test('/readyz turns 503 while the broker or the database link is cut, and 200 ag
 
   // The broker link.
   brokerProxy.cut();
-  const brokerDown = await waitForReadiness(service, '/readyz to say the broker is down', (state) => state.status === 503);
+  const brokerDown = await waitForReadiness(
+    service,
+    '/readyz to say the broker is down',
+    (state) => state.status === 503,
+  );
   t.is(brokerDown.body.status, 'not ready');
   t.is(brokerDown.body.checks.broker, 'disconnected');
   t.is((await fetch(`${service.url}/healthz`)).status, 200, 'still alive');
   const withoutBroker = await scrape(metricsUrl);
   t.is(valueIn(withoutBroker, 'ackstate_broker_connected'), 0);
-  t.true(Number.isNaN(valueIn(withoutBroker, 'ackstate_queue_messages', { queue: environment.userQueue })), 'no depth to report');
+  t.true(
+    Number.isNaN(valueIn(withoutBroker, 'ackstate_queue_messages', { queue: environment.userQueue })),
+    'no depth to report',
+  );
   t.true(valueIn(withoutBroker, 'ackstate_scrape_errors_total', { probe: 'queues' })! >= 1);
   t.true(valueIn(withoutBroker, 'ackstate_broker_disconnects_total')! >= 1);
 
@@ -90,7 +100,11 @@ test('/readyz turns 503 while the broker or the database link is cut, and 200 ag
 
   // The database link. A message arriving meanwhile fails on the database, and its consumer pauses.
   databaseProxy.cut();
-  const databaseDown = await waitForReadiness(service, '/readyz to say the databases are down', (state) => state.status === 503);
+  const databaseDown = await waitForReadiness(
+    service,
+    '/readyz to say the databases are down',
+    (state) => state.status === 503,
+  );
   t.is(databaseDown.body.status, 'not ready');
   t.regex(databaseDown.body.checks['user.database'] ?? '', /^unreachable: /);
   t.is(databaseDown.body.checks.broker, 'connected', 'the broker is not blamed');
@@ -110,7 +124,12 @@ test('/readyz turns 503 while the broker or the database link is cut, and 200 ag
   );
   const userId = randomUUID();
   await publishRaw(environment.userQueue, [
-    JSON.stringify({ id: userId, name: 'Paused', email: `${userId}@example.com`, created_at: new Date().toISOString() }),
+    JSON.stringify({
+      id: userId,
+      name: 'Paused',
+      email: `${userId}@example.com`,
+      created_at: new Date().toISOString(),
+    }),
   ]);
   const paused = await waitForReadiness(
     service,
@@ -119,7 +138,10 @@ test('/readyz turns 503 while the broker or the database link is cut, and 200 ag
   );
   t.is(paused.status, 503);
   const withoutDatabase = await scrape(metricsUrl);
-  t.true(Number.isNaN(valueIn(withoutDatabase, 'ackstate_outbox_backlog', { service: 'user' })), 'no backlog to report');
+  t.true(
+    Number.isNaN(valueIn(withoutDatabase, 'ackstate_outbox_backlog', { service: 'user' })),
+    'no backlog to report',
+  );
   t.true(valueIn(withoutDatabase, 'ackstate_scrape_errors_total', { probe: 'outbox:user' })! >= 1);
   t.true(valueIn(withoutDatabase, 'ackstate_consumer_pauses_total', { queue: environment.userQueue })! >= 1);
   t.is(valueIn(withoutDatabase, 'ackstate_actor_state', { actor: 'consumer:card', state: 'paused' }), 1);

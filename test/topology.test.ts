@@ -55,11 +55,18 @@ test('PRECONDITION_FAILED on a declaration names the queue and the way out', asy
     { code: 406 },
   );
   const error = await t.throwsAsync(
-    declareTopology(channelFailingOn('card_queue', brokerError), { queues: ['user_queue', 'card_queue'], queueType: 'quorum', deliveryLimit: 100 }),
+    declareTopology(channelFailingOn('card_queue', brokerError), {
+      queues: ['user_queue', 'card_queue'],
+      queueType: 'quorum',
+      deliveryLimit: 100,
+    }),
     { instanceOf: QueueMismatchError },
   );
   t.is(error!.queue, 'card_queue');
-  t.regex(error!.message, /^queue card_queue already exists with other arguments than QUEUE_TYPE=quorum declares \(PRECONDITION_FAILED - inequivalent arg 'x-queue-type'/);
+  t.regex(
+    error!.message,
+    /^queue card_queue already exists with other arguments than QUEUE_TYPE=quorum declares \(PRECONDITION_FAILED - inequivalent arg 'x-queue-type'/,
+  );
   t.regex(error!.message, /cannot be changed in place/);
   t.regex(error!.message, /drain and delete it/);
   t.regex(error!.message, /USER_QUEUE and CARD_QUEUE/);
@@ -68,6 +75,8 @@ test('PRECONDITION_FAILED on a declaration names the queue and the way out', asy
 
 test('other declaration failures pass through unchanged', async (t) => {
   const closed = new Error('Channel closed');
-  const error = await t.throwsAsync(declareTopology(channelFailingOn('user_queue', closed), { queues: ['user_queue'] }));
+  const error = await t.throwsAsync(
+    declareTopology(channelFailingOn('user_queue', closed), { queues: ['user_queue'] }),
+  );
   t.is(error, closed);
 });

@@ -15,7 +15,12 @@ export function cardHandler(userQueue: string, cardQueue: string, outbox: Refere
         'INSERT INTO users (id, name, email, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
         [user.id, user.name, user.email, user.created_at],
       );
-      const card: CardMessage = { id: randomUUID(), user_id: user.id, number: cardNumber(), created_at: new Date().toISOString() };
+      const card: CardMessage = {
+        id: randomUUID(),
+        user_id: user.id,
+        number: cardNumber(),
+        created_at: new Date().toISOString(),
+      };
       const issued = await client.query(
         'INSERT INTO cards (id, user_id, number, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING RETURNING id',
         [card.id, card.user_id, card.number, card.created_at],

@@ -16,7 +16,12 @@ export interface Handler<M> {
   handle(client: pg.PoolClient, message: M): Promise<(() => Promise<void>) | undefined>;
 }
 
-export async function consume<M>(channel: Channel, pool: pg.Pool, publisher: Publisher, handler: Handler<M>): Promise<void> {
+export async function consume<M>(
+  channel: Channel,
+  pool: pg.Pool,
+  publisher: Publisher,
+  handler: Handler<M>,
+): Promise<void> {
   await channel.consume(handler.queue, (delivery) => {
     if (delivery) void handleDelivery(channel, pool, publisher, handler, delivery);
   });

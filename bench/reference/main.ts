@@ -17,7 +17,9 @@ import { applySchema, cardServiceSchema, userServiceSchema } from './schema.js';
 import { createUserRoute, storeCardHandler } from './user-service.js';
 
 const log = (message: string, fields: Record<string, unknown> = {}) =>
-  process.stdout.write(`${JSON.stringify({ level: 'info', message, ...fields, timestamp: new Date().toISOString() })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ level: 'info', message, ...fields, timestamp: new Date().toISOString() })}\n`,
+  );
 
 const config = loadReferenceConfig();
 const pool = (url: string) => {

@@ -31,7 +31,10 @@ export class ReferenceOutbox {
       await this.publisher.publish(row.queue, row.id, row.body);
     } catch {
       await this.pool
-        .query(`UPDATE outbox SET next_attempt_at = now() + interval '500 milliseconds' WHERE id = $1 AND sent_at IS NULL`, [row.id])
+        .query(
+          `UPDATE outbox SET next_attempt_at = now() + interval '500 milliseconds' WHERE id = $1 AND sent_at IS NULL`,
+          [row.id],
+        )
         .catch(() => {});
       return;
     }

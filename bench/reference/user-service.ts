@@ -10,7 +10,10 @@ const maxBody = 16_384;
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -56,7 +59,8 @@ export function createUserRoute(pool: pg.Pool, userQueue: string, outbox: Refere
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       client.release();
-      if ((error as { code?: string }).code === '23505') return send(response, 409, { error: `email ${user.email} is already taken` });
+      if ((error as { code?: string }).code === '23505')
+        return send(response, 409, { error: `email ${user.email} is already taken` });
       throw error;
     }
     void outbox.publish(row);

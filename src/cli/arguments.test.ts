@@ -25,14 +25,25 @@ test('help at every level, listing the commands', (t) => {
 });
 
 test('each command with its arguments', (t) => {
-  t.deepEqual(parseCommandLine(['dlq', 'list', 'user_queue']), { kind: 'list', queue: 'user_queue', json: false, url: undefined });
+  t.deepEqual(parseCommandLine(['dlq', 'list', 'user_queue']), {
+    kind: 'list',
+    queue: 'user_queue',
+    json: false,
+    url: undefined,
+  });
   t.deepEqual(parseCommandLine(['dlq', 'list', 'user_queue', '--json', '--url', 'amqp://h']), {
     kind: 'list',
     queue: 'user_queue',
     json: true,
     url: 'amqp://h',
   });
-  t.deepEqual(parseCommandLine(['dlq', 'show', 'q', '3']), { kind: 'show', queue: 'q', target: '3', json: false, url: undefined });
+  t.deepEqual(parseCommandLine(['dlq', 'show', 'q', '3']), {
+    kind: 'show',
+    queue: 'q',
+    target: '3',
+    json: false,
+    url: undefined,
+  });
   t.deepEqual(parseCommandLine(['dlq', 'replay', 'q', '--id', 'a', '--id', 'b', '--id', 'a']), {
     kind: 'replay',
     queue: 'q',

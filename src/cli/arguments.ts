@@ -4,7 +4,6 @@ import type { Selection as ReplaySelection } from '../actors/dead-letters/replay
 import { configSchema } from '../app/config.js';
 import { commandNames, commandUsage, dlqUsage, topUsage, type CommandName } from './usage.js';
 
-
 interface Connection {
   /** From --url; otherwise AMQP_URL or the default decide. */
   readonly url: string | undefined;
@@ -14,7 +13,12 @@ export type Command =
   | { readonly kind: 'help'; readonly text: string }
   | ({ readonly kind: 'list'; readonly queue: string; readonly json: boolean } & Connection)
   | ({ readonly kind: 'show'; readonly queue: string; readonly target: string; readonly json: boolean } & Connection)
-  | ({ readonly kind: 'replay'; readonly queue: string; readonly selection: ReplaySelection; readonly json: boolean } & Connection)
+  | ({
+      readonly kind: 'replay';
+      readonly queue: string;
+      readonly selection: ReplaySelection;
+      readonly json: boolean;
+    } & Connection)
   | ({ readonly kind: 'purge'; readonly queue: string; readonly yes: boolean } & Connection);
 
 /** Wrong arguments: the problem, and the usage to print with it. */
@@ -36,7 +40,13 @@ const common = {
 const commandOptions = {
   list: { ...common, json: { type: 'boolean' } },
   show: { ...common, json: { type: 'boolean' } },
-  replay: { ...common, json: { type: 'boolean' }, id: { type: 'string', multiple: true }, all: { type: 'boolean' }, limit: { type: 'string' } },
+  replay: {
+    ...common,
+    json: { type: 'boolean' },
+    id: { type: 'string', multiple: true },
+    all: { type: 'boolean' },
+    limit: { type: 'string' },
+  },
   purge: { ...common, yes: { type: 'boolean', short: 'y' } },
 } as const satisfies Record<CommandName, ParseArgsConfig['options']>;
 
@@ -104,7 +114,8 @@ function parseDlqCommand(name: CommandName, args: readonly string[]): Command {
 /** The services accept only these names (src/app/config.ts), so any other cannot have dead letters of theirs. */
 function queueName(value: string, usage: string): string {
   const parsed = configSchema.shape.USER_QUEUE.safeParse(value);
-  if (!parsed.success) throw new UsageError(`<queue> ${parsed.error.issues[0]?.message ?? 'is not a queue name'}`, usage);
+  if (!parsed.success)
+    throw new UsageError(`<queue> ${parsed.error.issues[0]?.message ?? 'is not a queue name'}`, usage);
   return parsed.data;
 }
 
@@ -114,7 +125,8 @@ function replaySelection(values: { id?: string[]; all?: boolean; limit?: string 
   if (values.all) return { kind: 'all' };
   if (values.limit !== undefined) {
     const count = /^\d+$/.test(values.limit) ? Number(values.limit) : Number.NaN;
-    if (!Number.isSafeInteger(count) || count < 1) throw new UsageError('--limit must be a whole number of at least 1', usage);
+    if (!Number.isSafeInteger(count) || count < 1)
+      throw new UsageError('--limit must be a whole number of at least 1', usage);
     return { kind: 'first', count };
   }
   const ids = [...new Set(values.id)];

@@ -24,7 +24,9 @@ export function brokerSettings(urlOption: string | undefined, env: NodeJS.Proces
   const parsed = configSchema.shape.AMQP_URL.safeParse(given);
   if (!parsed.success) throw new SettingsError(`${source}: ${parsed.error.issues[0]?.message ?? 'not a broker URL'}`);
   const files = Object.fromEntries(
-    brokerTlsVariables.filter((variable) => env[variable] !== undefined && env[variable] !== '').map((variable) => [variable, env[variable]]),
+    brokerTlsVariables
+      .filter((variable) => env[variable] !== undefined && env[variable] !== '')
+      .map((variable) => [variable, env[variable]]),
   );
   const settings = { AMQP_URL: parsed.data, ...files, USER_DB_URL: unusedDatabaseUrl, CARD_DB_URL: unusedDatabaseUrl };
   const problems = tlsSettingProblems(settings);

@@ -13,7 +13,10 @@ function letter(messageId: string, reason: string, extraHeaders: Record<string, 
     5,
     deadLetteredAt,
   );
-  return { content: Buffer.from('{"id":"x"}'), properties: { messageId, contentType: 'application/json', headers } as never };
+  return {
+    content: Buffer.from('{"id":"x"}'),
+    properties: { messageId, contentType: 'application/json', headers } as never,
+  };
 }
 
 test('a dead letter is summarised from its headers', (t) => {
@@ -67,8 +70,18 @@ test('an empty queue says so', (t) => {
 });
 
 test('the JSON form holds every field, the age in seconds', (t) => {
-  const document = JSON.parse(formatListJson('user_queue', 'user_queue.dead', [summarizeDeadLetter(letter('m-1', 'r'), 1, now)]));
+  const document = JSON.parse(
+    formatListJson('user_queue', 'user_queue.dead', [summarizeDeadLetter(letter('m-1', 'r'), 1, now)]),
+  );
   t.is(document.count, 1);
   t.is(document.deadLetterQueue, 'user_queue.dead');
-  t.like(document.deadLetters[0], { position: 1, messageId: 'm-1', reason: 'r', failureKind: 'transient', attempts: 5, ageSeconds: 192, size: 10 });
+  t.like(document.deadLetters[0], {
+    position: 1,
+    messageId: 'm-1',
+    reason: 'r',
+    failureKind: 'transient',
+    attempts: 5,
+    ageSeconds: 192,
+    size: 10,
+  });
 });

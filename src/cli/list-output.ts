@@ -25,11 +25,17 @@ export function formatListTable(deadLetterQueue: string, letters: readonly DeadL
   const name = escapeForTerminal(deadLetterQueue);
   if (letters.length === 0) return `no dead letters in ${name}\n`;
   const rows = letters.map((letter) => columns.map((column) => escapeForTerminal(column.cell(letter))));
-  const widths = columns.map((column, index) => Math.max(column.title.length, ...rows.map((row) => row[index]!.length)));
+  const widths = columns.map((column, index) =>
+    Math.max(column.title.length, ...rows.map((row) => row[index]!.length)),
+  );
   const line = (cells: readonly string[]) =>
     cells.map((cell, index) => (index === cells.length - 1 ? cell : cell.padEnd(widths[index]!))).join('  ');
   const noun = letters.length === 1 ? 'dead letter' : 'dead letters';
-  return [`${letters.length} ${noun} in ${name}`, line(columns.map((column) => column.title)), ...rows.map(line)].join('\n') + '\n';
+  return (
+    [`${letters.length} ${noun} in ${name}`, line(columns.map((column) => column.title)), ...rows.map(line)].join(
+      '\n',
+    ) + '\n'
+  );
 }
 
 export function formatListJson(queue: string, deadLetterQueue: string, letters: readonly DeadLetterSummary[]): string {
@@ -37,7 +43,10 @@ export function formatListJson(queue: string, deadLetterQueue: string, letters: 
     queue,
     deadLetterQueue,
     count: letters.length,
-    deadLetters: letters.map(({ ageMs, ...letter }) => ({ ...letter, ageSeconds: ageMs === null ? null : ageMs / 1000 })),
+    deadLetters: letters.map(({ ageMs, ...letter }) => ({
+      ...letter,
+      ageSeconds: ageMs === null ? null : ageMs / 1000,
+    })),
   };
   return `${escapeJsonForTerminal(JSON.stringify(document, null, 2))}\n`;
 }

@@ -2,7 +2,8 @@ import test from 'ava';
 import { reindentJson, renderBody } from './message-body.js';
 
 test('a JSON body is re-indented, keeping every token exactly as sent', (t) => {
-  const sent = '{"id": 12345678901234567890, "name":"A \\"quoted\\" \\u00e9", "tags":[1,2.50,{}], "empty": [], "n":null}';
+  const sent =
+    '{"id": 12345678901234567890, "name":"A \\"quoted\\" \\u00e9", "tags":[1,2.50,{}], "empty": [], "n":null}';
   const shown = renderBody(Buffer.from(sent));
   t.is(shown.encoding, 'json');
   t.is(

@@ -20,7 +20,10 @@ test('the summary says how many, from where, when and to where', (t) => {
       { position: 4, messageId: 'c', queue: 'card_queue' },
     ],
   };
-  t.is(formatReplaySummary(outcome), 'replayed 3 of 3 selected dead letters from user_queue.dead at 2026-11-28T12:00:00.000Z (to user_queue: 2, card_queue: 1)\n');
+  t.is(
+    formatReplaySummary(outcome),
+    'replayed 3 of 3 selected dead letters from user_queue.dead at 2026-11-28T12:00:00.000Z (to user_queue: 2, card_queue: 1)\n',
+  );
   t.is(formatReplayProblems(outcome), '');
   t.true(replaySucceeded(outcome));
 });
@@ -28,11 +31,21 @@ test('the summary says how many, from where, when and to where', (t) => {
 test('failures, ids not found and an early stop are reported, and make the replay unsuccessful', (t) => {
   const outcome = {
     ...base,
-    failed: [{ position: 3, messageId: 'm\u001b', queue: 'gone', reason: 'unroutable: no queue gone (the broker returned it)' }],
+    failed: [
+      {
+        position: 3,
+        messageId: 'm\u001b',
+        queue: 'gone',
+        reason: 'unroutable: no queue gone (the broker returned it)',
+      },
+    ],
     notFound: ['x', 'y'],
     stoppedBecause: 'no confirm within 5000 ms (the outcome is unknown)',
   };
-  t.is(formatReplaySummary(outcome), 'replayed 0 of 1 selected dead letter from user_queue.dead at 2026-11-28T12:00:00.000Z\n');
+  t.is(
+    formatReplaySummary(outcome),
+    'replayed 0 of 1 selected dead letter from user_queue.dead at 2026-11-28T12:00:00.000Z\n',
+  );
   t.is(
     formatReplayProblems(outcome),
     'not replayed (left in user_queue.dead): position 3, message id m\\u001b, to gone: unroutable: no queue gone (the broker returned it)\n' +

@@ -29,13 +29,19 @@ export function formatReplayProblems(outcome: ReplayOutcome): string {
     lines.push(`not found in ${from}: ${outcome.notFound.map((id) => escapeForTerminal(id)).join(', ')}`);
   }
   if (outcome.stoppedBecause !== undefined) {
-    lines.push(`stopped early (${escapeForTerminal(outcome.stoppedBecause)}); the dead letters not yet reached stay in ${from}`);
+    lines.push(
+      `stopped early (${escapeForTerminal(outcome.stoppedBecause)}); the dead letters not yet reached stay in ${from}`,
+    );
   }
   return lines.map((line) => `${line}\n`).join('');
 }
 
 export function formatReplayJson(outcome: ReplayOutcome): string {
-  const document = { ...outcome, replayedAt: outcome.replayedAt.toISOString(), stoppedBecause: outcome.stoppedBecause ?? null };
+  const document = {
+    ...outcome,
+    replayedAt: outcome.replayedAt.toISOString(),
+    stoppedBecause: outcome.stoppedBecause ?? null,
+  };
   return `${escapeJsonForTerminal(JSON.stringify(document, null, 2))}\n`;
 }
 

@@ -32,7 +32,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return exitCode.done;
   }
   if (command.kind === 'purge' && !command.yes && !io.stdinIsTerminal) {
-    io.err(`ackstate: refusing to purge ${command.queue}.dead: stdin is not a terminal to confirm on; add --yes to purge without asking\n`);
+    io.err(
+      `ackstate: refusing to purge ${command.queue}.dead: stdin is not a terminal to confirm on; add --yes to purge without asking\n`,
+    );
     return exitCode.refused;
   }
   let settings;

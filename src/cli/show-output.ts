@@ -42,7 +42,8 @@ export function formatShowText(deadLetterQueue: string, total: number, shown: Sh
     '',
     'properties:',
     ...Object.entries(properties).map(
-      ([name, field]) => `  ${escapeForTerminal(name)}: ${value(field)}${name === 'timestamp' ? timestampNote(field) : ''}`,
+      ([name, field]) =>
+        `  ${escapeForTerminal(name)}: ${value(field)}${name === 'timestamp' ? timestampNote(field) : ''}`,
     ),
     'headers:',
     ...Object.entries(headersOf(message)).map(([name, field]) => `  ${escapeForTerminal(name)}: ${value(field)}`),

@@ -23,5 +23,7 @@ export function escapeForTerminal(text: string): string {
  * means the same character.
  */
 export function escapeJsonForTerminal(json: string): string {
-  return json.replace(unsafeCharacter, (character) => (/[\t\n\r]/.test(character) ? character : unicodeEscape(character)));
+  return json.replace(unsafeCharacter, (character) =>
+    /[\t\n\r]/.test(character) ? character : unicodeEscape(character),
+  );
 }

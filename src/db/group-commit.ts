@@ -23,7 +23,10 @@ export class GroupCommit<Item, Result> {
   readonly #batcher: Batcher<Waiting<Item, Result>>;
   readonly #split: (error: unknown) => boolean;
 
-  constructor(run: (items: readonly Item[]) => Promise<readonly Result[]>, { split = () => true, ...options }: GroupCommitOptions<Item>) {
+  constructor(
+    run: (items: readonly Item[]) => Promise<readonly Result[]>,
+    { split = () => true, ...options }: GroupCommitOptions<Item>,
+  ) {
     this.#run = run;
     this.#split = split;
     this.#batcher = new Batcher((batch) => this.#runBatch(batch), options);
@@ -37,7 +40,8 @@ export class GroupCommit<Item, Result> {
     let results: readonly Result[];
     try {
       results = await this.#run(batch.map(({ item }) => item));
-      if (results.length !== batch.length) throw new Error(`group commit: ${results.length} results for ${batch.length} items`);
+      if (results.length !== batch.length)
+        throw new Error(`group commit: ${results.length} results for ${batch.length} items`);
     } catch (error) {
       if (batch.length === 1 || !this.#split(error)) for (const waiting of batch) waiting.reject(error);
       // Outside the batcher's places: a split runs at once, as the batch it replaces would have.

@@ -39,7 +39,11 @@ const insertInboxKeys = prepared<{ message_key: string }, readonly [consumer: st
 );
 
 /** Records a batch of consumed messages in one statement; returns the keys that were new. */
-export async function recordInboxKeys(db: MessagingDb, consumer: string, messageKeys: readonly string[]): Promise<Set<string>> {
+export async function recordInboxKeys(
+  db: MessagingDb,
+  consumer: string,
+  messageKeys: readonly string[],
+): Promise<Set<string>> {
   if (messageKeys.length === 1) {
     const [key] = messageKeys as [string];
     return (await recordInbox(db, consumer, key)) ? new Set([key]) : new Set();
@@ -58,7 +62,11 @@ const insertOneOutbox = prepared<never, readonly [id: string, queue: string, bod
  * Writes outgoing messages in the caller's transaction. They are leased to this process for `leaseMs`
  * (it publishes them right after the commit), after which the relay of any instance may take them.
  */
-export async function insertOutbox(db: MessagingDb, messages: readonly OutgoingMessage[], leaseMs: number): Promise<void> {
+export async function insertOutbox(
+  db: MessagingDb,
+  messages: readonly OutgoingMessage[],
+  leaseMs: number,
+): Promise<void> {
   if (messages.length === 0) return;
   if (messages.length === 1) {
     const [message] = messages as [OutgoingMessage];
@@ -109,7 +117,12 @@ export async function deferOutbox(db: MessagingDb, id: string, error: string, re
 }
 
 /** Counts one more failed attempt of a message, durably, and returns the count. */
-export async function recordAttempt(db: MessagingDb, consumer: string, messageKey: string, error: string): Promise<number> {
+export async function recordAttempt(
+  db: MessagingDb,
+  consumer: string,
+  messageKey: string,
+  error: string,
+): Promise<number> {
   const row = await db
     .insertInto('delivery_attempts')
     .values({ consumer, message_key: messageKey, attempts: 1, last_error: error })
@@ -126,5 +139,9 @@ export async function recordAttempt(db: MessagingDb, consumer: string, messageKe
 }
 
 export async function clearAttempts(db: MessagingDb, consumer: string, messageKey: string): Promise<void> {
-  await db.deleteFrom('delivery_attempts').where('consumer', '=', consumer).where('message_key', '=', messageKey).execute();
+  await db
+    .deleteFrom('delivery_attempts')
+    .where('consumer', '=', consumer)
+    .where('message_key', '=', messageKey)
+    .execute();
 }

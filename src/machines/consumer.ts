@@ -23,9 +23,7 @@ export interface ConsumerInput {
 }
 
 export type ConsumerEvent =
-  | { type: 'CHANNEL_LOST'; reason: string }
-  | { type: 'DEPENDENCY_DOWN'; reason: string }
-  | { type: 'STOP' };
+  { type: 'CHANNEL_LOST'; reason: string } | { type: 'DEPENDENCY_DOWN'; reason: string } | { type: 'STOP' };
 
 const notProvided = (name: string) => () => {
   throw new Error(`consumer machine: "${name}" was not provided`);

@@ -98,7 +98,10 @@ export interface DeliveryOutput {
 }
 
 /** The outcome of the batch's delivery at `index`: a batch that is acked may hold duplicates. */
-export function outcomeAt(context: Pick<DeliveryContext, 'outcome' | 'duplicates'>, index: number): DeliveryOutcome | undefined {
+export function outcomeAt(
+  context: Pick<DeliveryContext, 'outcome' | 'duplicates'>,
+  index: number,
+): DeliveryOutcome | undefined {
   return context.outcome === 'acked' && context.duplicates[index] ? 'duplicate' : context.outcome;
 }
 
@@ -120,7 +123,9 @@ export const deliveryMachine = setup({
     events: {} as DeliveryEvent,
   },
   actors: {
-    persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(notProvided('persist')),
+    persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(
+      notProvided('persist'),
+    ),
     rollback: fromPromise<void, { transaction: unknown }>(notProvided('rollback')),
     publish: fromPromise<void, { outgoing: readonly unknown[] }>(notProvided('publish')),
     recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(
@@ -147,7 +152,7 @@ export const deliveryMachine = setup({
     // Evaluated on recordFailure's result, before it is assigned to the context.
     mustDeadLetter: ({ context, event }) =>
       context.failure?.kind === 'poison' ||
-      ((event as { output?: unknown }).output as number | undefined ?? context.attempts) >= context.maxAttempts,
+      (((event as { output?: unknown }).output as number | undefined) ?? context.attempts) >= context.maxAttempts,
   },
   delays: {
     retryDelay: 1_000,
@@ -185,7 +190,10 @@ export const deliveryMachine = setup({
           {
             guard: 'nothingToPublish',
             target: 'acking',
-            actions: assign({ duplicates: ({ event }) => event.output.duplicates, results: ({ event }) => event.output.results }),
+            actions: assign({
+              duplicates: ({ event }) => event.output.duplicates,
+              results: ({ event }) => event.output.results,
+            }),
           },
           {
             target: 'publishing',
@@ -215,7 +223,9 @@ export const deliveryMachine = setup({
         // The outgoing messages are committed in the outbox: the relay delivers them later. Not a reason to nack.
         onError: {
           target: 'acking',
-          actions: assign({ error: ({ event }) => `publish deferred to the outbox relay: ${failureOf(event.error).reason}` }),
+          actions: assign({
+            error: ({ event }) => `publish deferred to the outbox relay: ${failureOf(event.error).reason}`,
+          }),
         },
       },
     },
@@ -249,9 +259,17 @@ export const deliveryMachine = setup({
     recordingFailure: {
       invoke: {
         src: 'recordFailure',
-        input: ({ context }) => ({ key: context.decoded[0]!.key, failure: context.failure!, delivery: context.deliveries[0]! }),
+        input: ({ context }) => ({
+          key: context.decoded[0]!.key,
+          failure: context.failure!,
+          delivery: context.deliveries[0]!,
+        }),
         onDone: [
-          { guard: 'mustDeadLetter', target: 'deadLettering', actions: assign({ attempts: ({ event }) => event.output }) },
+          {
+            guard: 'mustDeadLetter',
+            target: 'deadLettering',
+            actions: assign({ attempts: ({ event }) => event.output }),
+          },
           { target: 'backingOff', actions: assign({ attempts: ({ event }) => event.output }) },
         ],
         // A poison message needs no database to be dead-lettered; anything else waits for the database.
@@ -286,7 +304,11 @@ export const deliveryMachine = setup({
     deadLettering: {
       invoke: {
         src: 'deadLetter',
-        input: ({ context }) => ({ delivery: context.deliveries[0]!, failure: context.failure!, attempts: context.attempts }),
+        input: ({ context }) => ({
+          delivery: context.deliveries[0]!,
+          failure: context.failure!,
+          attempts: context.attempts,
+        }),
         onDone: { target: 'acking' },
         onError: {
           target: 'backingOff',

@@ -19,7 +19,10 @@ test('an unreachable or terminated database is unavailable', (t) => {
   t.is(classifyError(withCode('connection failure', '08006')).kind, 'unavailable');
   t.is(classifyError(withCode('cannot execute INSERT in a read-only transaction', '25006')).kind, 'unavailable');
   t.is(classifyError(new Error('Connection terminated unexpectedly')).kind, 'unavailable');
-  t.is(classifyError(new AggregateError([withCode('a', 'ECONNREFUSED'), withCode('b', 'ECONNREFUSED')])).kind, 'unavailable');
+  t.is(
+    classifyError(new AggregateError([withCode('a', 'ECONNREFUSED'), withCode('b', 'ECONNREFUSED')])).kind,
+    'unavailable',
+  );
 });
 
 test('serialization failures, deadlocks and unknown errors are transient', (t) => {
@@ -34,7 +37,10 @@ test('the reason carries the message and the code', (t) => {
 });
 
 test('an error that is not an Error is described by its message or reply text, never as [object Object]', (t) => {
-  t.is(describeError({ replyCode: 406, replyText: 'PRECONDITION_FAILED - inequivalent arg' }), 'PRECONDITION_FAILED - inequivalent arg');
+  t.is(
+    describeError({ replyCode: 406, replyText: 'PRECONDITION_FAILED - inequivalent arg' }),
+    'PRECONDITION_FAILED - inequivalent arg',
+  );
   t.is(describeError({ message: 'Channel closed' }), 'Channel closed');
   t.is(describeError({ code: 1 }), '{"code":1}');
   t.is(describeError('plain text'), 'plain text');

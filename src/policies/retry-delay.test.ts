@@ -16,11 +16,23 @@ test('the delay never exceeds the cap, even for huge attempt numbers', (t) => {
 });
 
 test('jitter keeps the delay between half the ceiling and the ceiling', (t) => {
-  t.is(retryDelayMs(policy, 3, () => 0), 200);
-  t.is(retryDelayMs(policy, 3, () => 1), 400);
+  t.is(
+    retryDelayMs(policy, 3, () => 0),
+    200,
+  );
+  t.is(
+    retryDelayMs(policy, 3, () => 1),
+    400,
+  );
 });
 
 test('attempt 0 or below is treated as the first attempt', (t) => {
-  t.is(retryDelayMs(policy, 0, () => 1), 100);
-  t.is(retryDelayMs(policy, -3, () => 1), 100);
+  t.is(
+    retryDelayMs(policy, 0, () => 1),
+    100,
+  );
+  t.is(
+    retryDelayMs(policy, -3, () => 1),
+    100,
+  );
 });

@@ -168,7 +168,10 @@ function describeEvent(node: NodeLike, transition: TransitionLike): { kind: Tran
     let root = node;
     while (root.parent) root = root.parent;
     const stateId = type.slice('xstate.done.state.'.length);
-    return { kind: 'done', event: `done: ${stateId.startsWith(`${root.id}.`) ? stateId.slice(root.id.length + 1) : stateId}` };
+    return {
+      kind: 'done',
+      event: `done: ${stateId.startsWith(`${root.id}.`) ? stateId.slice(root.id.length + 1) : stateId}`,
+    };
   }
   return { kind: type.endsWith('.*') ? 'wildcard' : 'event', event: type };
 }
@@ -181,7 +184,8 @@ function transitionsOf(node: NodeLike): ChartTransition[] {
     candidates.map((transition, index): ChartTransition => {
       const { kind, event } = describeEvent(node, { ...transition, eventType });
       const guard = guardName(transition.guard);
-      const otherwise = guard === undefined && index > 0 && candidates.slice(0, index).some((c) => c.guard !== undefined);
+      const otherwise =
+        guard === undefined && index > 0 && candidates.slice(0, index).some((c) => c.guard !== undefined);
       const condition = guard ?? (otherwise ? 'else' : undefined);
       return {
         key: transitionKey(source, eventType, index),

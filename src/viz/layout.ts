@@ -161,7 +161,10 @@ const layeredOptions = {
   'elk.layered.cycleBreaking.strategy': 'DEPTH_FIRST',
 } as const;
 
-export async function layoutChart(chart: Chart, { direction = 'DOWN', live = false }: LayoutOptions = {}): Promise<Diagram> {
+export async function layoutChart(
+  chart: Chart,
+  { direction = 'DOWN', live = false }: LayoutOptions = {},
+): Promise<Diagram> {
   const internalBySource = new Map<string, ChartTransition[]>();
   const edgeSpecs = new Map<string, EdgeSpec>();
   const needsAnyMarker = new Set<string>();
@@ -191,7 +194,9 @@ export async function layoutChart(chart: Chart, { direction = 'DOWN', live = fal
           target,
           kind: 'transition',
           transitions: [transition],
-          container: fromMarker ? transition.source : commonContainer(parentPath(transition.source), parentPath(target)),
+          container: fromMarker
+            ? transition.source
+            : commonContainer(parentPath(transition.source), parentPath(target)),
         });
       }
     }
@@ -322,11 +327,20 @@ export async function layoutChart(chart: Chart, { direction = 'DOWN', live = fal
     } else if (node.id.startsWith('i:')) {
       markers.push({ ...box, kind: 'initial', owner: path, text: '' });
     } else if (node.id.startsWith('a:')) {
-      markers.push({ ...box, kind: 'any', owner: path, text: path === '' ? 'any state' : `any state of ${stateByPath.get(path)?.key ?? path}` });
+      markers.push({
+        ...box,
+        kind: 'any',
+        owner: path,
+        text: path === '' ? 'any state' : `any state of ${stateByPath.get(path)?.key ?? path}`,
+      });
     }
     for (const edge of (node.edges ?? []) as ElkExtendedEdge[]) {
       const spec = elkEdges.get(edge.id)!;
-      const points = (edge.sections ?? []).flatMap((section) => [section.startPoint, ...(section.bendPoints ?? []), section.endPoint]);
+      const points = (edge.sections ?? []).flatMap((section) => [
+        section.startPoint,
+        ...(section.bendPoints ?? []),
+        section.endPoint,
+      ]);
       const label = edge.labels?.[0];
       edges.push({
         id: spec.id,
@@ -375,7 +389,11 @@ async function layoutWithFallback(elk: ELK, graph: ElkNode): Promise<ElkNode> {
 
 /** Moves everything so that the drawing starts at a small margin from the origin, and measures it. */
 function normalised(diagram: Diagram, margin = 2): Diagram {
-  const boxes: Box[] = [...diagram.states, ...diagram.markers, ...diagram.edges.flatMap((edge) => (edge.label ? [edge.label] : []))];
+  const boxes: Box[] = [
+    ...diagram.states,
+    ...diagram.markers,
+    ...diagram.edges.flatMap((edge) => (edge.label ? [edge.label] : [])),
+  ];
   const points = diagram.edges.flatMap((edge) => edge.points);
   const xs = [...boxes.flatMap((box) => [box.x, box.x + box.width]), ...points.map((point) => point.x)];
   const ys = [...boxes.flatMap((box) => [box.y, box.y + box.height]), ...points.map((point) => point.y)];
@@ -388,6 +406,10 @@ function normalised(diagram: Diagram, margin = 2): Diagram {
     height: Math.ceil(Math.max(...ys) - top + margin),
     states: diagram.states.map(move),
     markers: diagram.markers.map(move),
-    edges: diagram.edges.map((edge) => ({ ...edge, points: edge.points.map(move), label: edge.label && move(edge.label) })),
+    edges: diagram.edges.map((edge) => ({
+      ...edge,
+      points: edge.points.map(move),
+      label: edge.label && move(edge.label),
+    })),
   };
 }

@@ -44,7 +44,10 @@ export function describeMachine(entry: MachineEntry): DescribedMachine {
   };
 }
 
-export async function renderMachine(entry: MachineEntry, { live = false }: RenderOptions = {}): Promise<RenderedMachine> {
+export async function renderMachine(
+  entry: MachineEntry,
+  { live = false }: RenderOptions = {},
+): Promise<RenderedMachine> {
   const described = describeMachine(entry);
   const diagram = await layoutChart(described.chart, { direction: entry.direction, live });
   return { ...described, svg: renderSvg(diagram, { live, title: `${entry.title} state machine (${entry.source})` }) };
@@ -54,7 +57,10 @@ export async function renderMachine(entry: MachineEntry, { live = false }: Rende
  * One machine after the other, letting other work run in between: a layout holds the thread while it runs
  * (ELK computes synchronously), so a running process handles its messages between two charts.
  */
-export async function renderMachines(entries: readonly MachineEntry[], options: RenderOptions = {}): Promise<RenderedMachine[]> {
+export async function renderMachines(
+  entries: readonly MachineEntry[],
+  options: RenderOptions = {},
+): Promise<RenderedMachine[]> {
   const rendered: RenderedMachine[] = [];
   for (const entry of entries) {
     rendered.push(await renderMachine(entry, options));

@@ -5,7 +5,15 @@
  * marked `data-count-state` and `data-count-transition`.
  */
 import { initialKey, type ChartTransition, type TransitionKind } from './chart.js';
-import { font, type Diagram, type NodeLine, type PlacedEdge, type PlacedMarker, type PlacedState, type Point } from './layout.js';
+import {
+  font,
+  type Diagram,
+  type NodeLine,
+  type PlacedEdge,
+  type PlacedMarker,
+  type PlacedState,
+  type Point,
+} from './layout.js';
 
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
@@ -137,7 +145,8 @@ function drawMarker(marker: PlacedMarker): string {
 function drawEdge(edge: PlacedEdge, id: string, live: boolean): string {
   const kind = edgeKind(edge.transitions);
   const arrow = kind === 'error' ? `arrow-error-${id}` : `arrow-${id}`;
-  const keys = edge.kind === 'initial' ? [initialKey(edge.source)] : edge.transitions.map((transition) => transition.key);
+  const keys =
+    edge.kind === 'initial' ? [initialKey(edge.source)] : edge.transitions.map((transition) => transition.key);
   const path = `<path d="${roundedPath(edge.points)}" marker-end="url(#${arrow})"/>`;
   let label = '';
   if (edge.label) {
@@ -147,7 +156,9 @@ function drawEdge(edge: PlacedEdge, id: string, live: boolean): string {
       lines
         .map((line, index) => {
           const transition = edge.transitions[index]!;
-          const count = live ? `<tspan class="transition-count" data-count-transition="${escapeXml(line.key)}"></tspan>` : '';
+          const count = live
+            ? `<tspan class="transition-count" data-count-transition="${escapeXml(line.key)}"></tspan>`
+            : '';
           return (
             `<text x="${n(x + 4)}" y="${n(y + 2 + (index + 1) * (font.label + 4) - 4)}" class="kind-${transition.kind}" data-transition="${escapeXml(line.key)}">` +
             `${escapeXml(line.text)}${count}</text>`

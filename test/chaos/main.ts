@@ -33,7 +33,9 @@ const options = {
   instances: Math.floor(number('instances')),
   log: (line: string) => console.log(line),
 };
-console.log(`chaos: seed ${options.seed}, ${options.durationMs / 1000} s, ${options.usersPerSecond} users/s, ${options.instances} instances of each service`);
+console.log(
+  `chaos: seed ${options.seed}, ${options.durationMs / 1000} s, ${options.usersPerSecond} users/s, ${options.instances} instances of each service`,
+);
 const report = await runChaos(options);
 console.log(`\n${formatReport(report)}\n`);
 if (report.violations.length > 0) {

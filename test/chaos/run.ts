@@ -54,7 +54,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const launch = async (side: Side, index: number) => {
     const instance = await startService(side.env, side.mode);
     void instance.exited.then((code) => {
-      if (!killed.has(instance)) crashes.push(`${side.mode} instance ${index} exited with ${code}: ${instance.stderr.join('').slice(-500)}`);
+      if (!killed.has(instance))
+        crashes.push(`${side.mode} instance ${index} exited with ${code}: ${instance.stderr.join('').slice(-500)}`);
     });
     side.instances[index] = instance;
     return instance;
@@ -79,12 +80,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     let turn = 0;
     const liveUserUrl = () => {
-      const live = sides.get('user')!.instances.filter((instance) => instance.child.exitCode === null && !killed.has(instance));
+      const live = sides
+        .get('user')!
+        .instances.filter((instance) => instance.child.exitCode === null && !killed.has(instance));
       turn += 1;
       return (live[turn % Math.max(1, live.length)] ?? sides.get('user')!.instances[0]!).url;
     };
     const flow = startFlow(liveUserUrl, options.usersPerSecond, 'chaos');
-    const schedule = faultSchedule({ seed: options.seed, durationMs: options.durationMs, meanGapMs: options.meanGapMs, instances: options.instances });
+    const schedule = faultSchedule({
+      seed: options.seed,
+      durationMs: options.durationMs,
+      meanGapMs: options.meanGapMs,
+      instances: options.instances,
+    });
     const faults = Object.fromEntries(faultKinds.map((kind) => [kind, 0])) as Record<FaultKind, number>;
     const started = Date.now();
 
@@ -122,7 +130,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const fault of schedule) {
       const wait = started + fault.atMs - Date.now();
       if (wait > 0) await sleep(wait);
-      log(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${fault.kind} ${fault.target}${fault.kind === 'kill-process' ? ` #${fault.instance}` : ''} (${flow.created.length} users so far)`);
+      log(
+        `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${fault.kind} ${fault.target}${fault.kind === 'kill-process' ? ` #${fault.instance}` : ''} (${flow.created.length} users so far)`,
+      );
       await inject(fault);
       faults[fault.kind] += 1;
     }
@@ -134,7 +144,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const proxy of proxies) proxy.restore();
     const report = await checkInvariants({ environment, createdUserIds: created, timeoutMs: 300_000 });
     const violations = [...report.violations, ...crashes.map((crash) => `crash: ${crash}`)];
-    return { ...report, violations, seed: options.seed, durationMs: options.durationMs, created: created.length, faults, crashes };
+    return {
+      ...report,
+      violations,
+      seed: options.seed,
+      durationMs: options.durationMs,
+      created: created.length,
+      faults,
+      crashes,
+    };
   } finally {
     for (const instance of all()) {
       killed.add(instance);

@@ -2,7 +2,8 @@
  * The chaos run's fault schedule: random, but drawn from a seed, so a run that found something can be
  * replayed with the same faults at the same moments.
  */
-export type FaultKind = 'kill-process' | 'restart-broker' | 'terminate-sessions' | 'database-outage' | 'broker-link-cut';
+export type FaultKind =
+  'kill-process' | 'restart-broker' | 'terminate-sessions' | 'database-outage' | 'broker-link-cut';
 export type Target = 'user' | 'card';
 
 export interface Fault {

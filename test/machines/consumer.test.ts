@@ -48,7 +48,10 @@ function consumerActor(
     },
   });
   const trace = stateTrace();
-  const input = options.escalateAfter === undefined ? { queue: 'card.requested' } : { queue: 'card.requested', escalateAfter: options.escalateAfter };
+  const input =
+    options.escalateAfter === undefined
+      ? { queue: 'card.requested' }
+      : { queue: 'card.requested', escalateAfter: options.escalateAfter };
   const actor = createActor(logic, { input, inspect: trace.inspect });
   return { actor, calls, signals, queues, restartDelays, states: trace.states };
 }

@@ -180,15 +180,7 @@ test('a transient persist failure rolls back the transaction it carries, records
     persist: rejectWith(new PersistFailure(withCode('could not serialize access', '40001'), failingTransaction)),
   });
 
-  t.deepEqual(states, [
-    'receiving',
-    'persisting',
-    'rollingBack',
-    'recordingFailure',
-    'backingOff',
-    'nacking',
-    'done',
-  ]);
+  t.deepEqual(states, ['receiving', 'persisting', 'rollingBack', 'recordingFailure', 'backingOff', 'nacking', 'done']);
   t.is(calls.rollback.length, 1);
   t.is(calls.rollback[0]?.transaction, failingTransaction, 'rollback receives the transaction of the PersistFailure');
   t.deepEqual(calls.recordFailure, [
@@ -217,7 +209,10 @@ test('a persist error that is not a PersistFailure rolls back with no transactio
 
 test('one attempt short of maxAttempts still backs off and nacks', async (t) => {
   const { output, calls, states } = await runDelivery(
-    { persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)), recordFailure: async () => 4 },
+    {
+      persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)),
+      recordFailure: async () => 4,
+    },
     { maxAttempts: 5 },
   );
 
@@ -231,7 +226,10 @@ test('one attempt short of maxAttempts still backs off and nacks', async (t) => 
 
 test('a transient failure whose attempts reach maxAttempts is dead-lettered and acked', async (t) => {
   const { output, calls, states } = await runDelivery(
-    { persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)), recordFailure: async () => 5 },
+    {
+      persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)),
+      recordFailure: async () => 5,
+    },
     { maxAttempts: 5 },
   );
 
@@ -247,7 +245,12 @@ test('a transient failure whose attempts reach maxAttempts is dead-lettered and 
   t.deepEqual(calls.deadLetter, [
     { delivery, failure: { kind: 'transient', reason: 'deadlock detected' }, attempts: 5 },
   ]);
-  t.deepEqual(output, { outcome: 'dead-lettered', failure: { kind: 'transient', reason: 'deadlock detected' }, attempts: 5, duplicates: 0 });
+  t.deepEqual(output, {
+    outcome: 'dead-lettered',
+    failure: { kind: 'transient', reason: 'deadlock detected' },
+    attempts: 5,
+    duplicates: 0,
+  });
   t.is(calls.ack, 1);
   t.is(calls.nack, 0);
 });
@@ -323,15 +326,7 @@ test('a failed commit (a PersistFailure from persisting) rolls back the transact
     persist: rejectWith(new PersistFailure(new Error('commit lost'), transaction)),
   });
 
-  t.deepEqual(states, [
-    'receiving',
-    'persisting',
-    'rollingBack',
-    'recordingFailure',
-    'backingOff',
-    'nacking',
-    'done',
-  ]);
+  t.deepEqual(states, ['receiving', 'persisting', 'rollingBack', 'recordingFailure', 'backingOff', 'nacking', 'done']);
   t.is(calls.rollback[0]?.transaction, transaction, 'the transaction that failed to commit is rolled back');
   t.is(calls.publish.length, 0);
   t.is(output.outcome, 'retried');
@@ -435,7 +430,13 @@ const batchOf = (count: number): Delivery[] =>
 test('a batch is decoded, persisted in one transaction, published and acked once, its duplicates counted', async (t) => {
   const deliveries = batchOf(3);
   const { output, calls, states, context } = await runDelivery(
-    { persist: async () => ({ duplicates: [false, true, false], outgoing: [{ row: 1 }, { row: 3 }], results: ['a', undefined, 'c'] }) },
+    {
+      persist: async () => ({
+        duplicates: [false, true, false],
+        outgoing: [{ row: 1 }, { row: 3 }],
+        results: ['a', undefined, 'c'],
+      }),
+    },
     { deliveries },
   );
 
@@ -447,11 +448,17 @@ test('a batch is decoded, persisted in one transaction, published and acked once
   t.deepEqual(calls.publish, [{ outgoing: [{ row: 1 }, { row: 3 }] }]);
   t.is(calls.ack, 1);
   t.is(calls.split, 0);
-  t.deepEqual([0, 1, 2].map((index) => outcomeAt(context, index)), ['acked', 'duplicate', 'acked']);
+  t.deepEqual(
+    [0, 1, 2].map((index) => outcomeAt(context, index)),
+    ['acked', 'duplicate', 'acked'],
+  );
 });
 
 test('a batch holding a poison message is split at once: nothing persisted, nothing dead-lettered, acked or nacked', async (t) => {
-  const { output, calls, states } = await runDelivery({ decode: () => poison('body is not JSON') }, { deliveries: batchOf(4) });
+  const { output, calls, states } = await runDelivery(
+    { decode: () => poison('body is not JSON') },
+    { deliveries: batchOf(4) },
+  );
 
   t.deepEqual(states, ['receiving', 'splitting', 'done']);
   t.is(output.outcome, 'split');

@@ -86,7 +86,8 @@ test('a sweep that fails backs off, then sweeps again, and a success clears the 
   t.teardown(() => actor.stop());
   const failures: Array<{ failures: number; error: string | undefined }> = [];
   actor.subscribe((snapshot) => {
-    if (snapshot.matches('backingOff')) failures.push({ failures: snapshot.context.failures, error: snapshot.context.error });
+    if (snapshot.matches('backingOff'))
+      failures.push({ failures: snapshot.context.failures, error: snapshot.context.error });
   });
   actor.start();
   actor.send({ type: 'KICK' });
@@ -122,7 +123,9 @@ test('the default backoff grows with the failures counted', (t) => {
   if (typeof backoff !== 'function') return;
   const delayFor = (failures: number) =>
     backoff(
-      { context: { kicked: false, failures, published: 0, error: undefined } } as unknown as Parameters<typeof backoff>[0],
+      { context: { kicked: false, failures, published: 0, error: undefined } } as unknown as Parameters<
+        typeof backoff
+      >[0],
       undefined,
     );
   // The count is incremented before the delay is read, so the first backoff is 500 ms, not 250 ms.
@@ -170,7 +173,12 @@ test('STOP while backing off stops without sweeping again', async (t) => {
 });
 
 test('published accumulates across sweeps', async (t) => {
-  const { actor, sweeps } = relayActor([async () => batch(2), async () => batch(0), async () => batch(5, true), async () => batch(4)]);
+  const { actor, sweeps } = relayActor([
+    async () => batch(2),
+    async () => batch(0),
+    async () => batch(5, true),
+    async () => batch(4),
+  ]);
   t.teardown(() => actor.stop());
   actor.start();
 

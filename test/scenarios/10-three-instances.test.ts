@@ -26,7 +26,10 @@ test('three instances of each service, started together: migrations race safely,
     [environment.cardDbUrl, cardServiceMigrations],
   ] as const) {
     const applied = await query<{ name: string }>(url, 'SELECT name FROM kysely_migration ORDER BY name');
-    t.deepEqual(applied.map((row) => row.name), Object.keys(migrations).sort());
+    t.deepEqual(
+      applied.map((row) => row.name),
+      Object.keys(migrations).sort(),
+    );
   }
 
   // Round robin over the user instances, a few requests in flight at a time.
@@ -41,7 +44,9 @@ test('three instances of each service, started together: migrations race safely,
       }),
     );
   }
-  createdBy.forEach((ids, index) => t.is(ids.length, usersPerInstance, `user instance ${index} answered 201 for each of its users`));
+  createdBy.forEach((ids, index) =>
+    t.is(ids.length, usersPerInstance, `user instance ${index} answered 201 for each of its users`),
+  );
 
   const report = await checkInvariants({ environment, createdUserIds: createdBy.flat() });
   t.deepEqual(report.violations, []);
@@ -51,12 +56,17 @@ test('three instances of each service, started together: migrations race safely,
   // Competing consumers: the broker spread the deliveries over every instance.
   const cardShares = cardInstances.map((instance) => processed(instance, environment.userQueue).length);
   const userShares = userInstances.map((instance) => processed(instance, environment.cardQueue).length);
-  t.log(`user messages processed per card instance: ${cardShares.join(', ')}; card messages per user instance: ${userShares.join(', ')}`);
+  t.log(
+    `user messages processed per card instance: ${cardShares.join(', ')}; card messages per user instance: ${userShares.join(', ')}`,
+  );
   cardShares.forEach((count, index) => t.true(count > 0, `card instance ${index} processed no user message`));
   userShares.forEach((count, index) => t.true(count > 0, `user instance ${index} processed no card message`));
 
   for (const instance of [...userInstances, ...cardInstances]) {
     t.is(instance.child.exitCode, null, 'every instance is still running');
-    t.deepEqual(instance.logs.filter((line) => line.level === 'error').map((line) => line.message), []);
+    t.deepEqual(
+      instance.logs.filter((line) => line.level === 'error').map((line) => line.message),
+      [],
+    );
   }
 });

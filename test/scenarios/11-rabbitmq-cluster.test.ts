@@ -29,15 +29,29 @@ test('a three-node cluster with quorum queues: the node the services use stops, 
   const { environment, userInstances, cardInstances } = scenario;
   const processes = [...userInstances, ...cardInstances];
 
-  const ours = [environment.userQueue, environment.cardQueue, `${environment.userQueue}.dead`, `${environment.cardQueue}.dead`];
+  const ours = [
+    environment.userQueue,
+    environment.cardQueue,
+    `${environment.userQueue}.dead`,
+    `${environment.cardQueue}.dead`,
+  ];
   const types = await queueTypes(second.name);
-  t.deepEqual(ours.map((queue) => types.get(queue)), ours.map(() => 'quorum'));
-  const members = JSON.parse(await rabbitmqctl('-n', second.name, 'list_queues', 'name', 'members', '--formatter', 'json', '-q')) as {
+  t.deepEqual(
+    ours.map((queue) => types.get(queue)),
+    ours.map(() => 'quorum'),
+  );
+  const members = JSON.parse(
+    await rabbitmqctl('-n', second.name, 'list_queues', 'name', 'members', '--formatter', 'json', '-q'),
+  ) as {
     name: string;
     members: string[];
   }[];
   for (const queue of ours) {
-    t.deepEqual(members.find((entry) => entry.name === queue)?.members.sort(), [first.name, second.name, third.name].sort(), `${queue} is replicated on all three nodes`);
+    t.deepEqual(
+      members.find((entry) => entry.name === queue)?.members.sort(),
+      [first.name, second.name, third.name].sort(),
+      `${queue} is replicated on all three nodes`,
+    );
   }
   t.deepEqual(
     (await cluster.connectionNodes(connectionName)).map((node) => node.name),
@@ -78,19 +92,28 @@ test('a three-node cluster with quorum queues: the node the services use stops, 
   t.is(report.withExactlyOneCard, report.users);
 
   const carded = new Set(
-    (await query<{ user_id: string }>(environment.userDbUrl, 'SELECT user_id FROM cards WHERE user_id = ANY($1)', [createdAfterStop])).map(
-      (row) => row.user_id,
-    ),
+    (
+      await query<{ user_id: string }>(environment.userDbUrl, 'SELECT user_id FROM cards WHERE user_id = ANY($1)', [
+        createdAfterStop,
+      ])
+    ).map((row) => row.user_id),
   );
   t.is(carded.size, createdAfterStop.length, 'every user created after the stop got a card');
 
   processes.forEach((process, index) => {
-    t.true(entered(process, 'connection', 'reconnecting').length > reconnectsBefore[index]!, `process ${index} logged its reconnect`);
+    t.true(
+      entered(process, 'connection', 'reconnecting').length > reconnectsBefore[index]!,
+      `process ${index} logged its reconnect`,
+    );
     t.true(entered(process, 'connection', 'connected').length >= 2, `process ${index} connected again`);
     t.is(process.child.exitCode, null, `process ${index} is still running`);
   });
-  t.log(`node stopped in ${stopMs} ms; all ${processes.length} processes on other nodes ${failoverMs} ms after the stop began`);
-  t.log(`${created.length} users (${createdAfterStop.length} after the stop, ${flow.failures} given up), drained in ${report.drainMs} ms`);
+  t.log(
+    `node stopped in ${stopMs} ms; all ${processes.length} processes on other nodes ${failoverMs} ms after the stop began`,
+  );
+  t.log(
+    `${created.length} users (${createdAfterStop.length} after the stop, ${flow.failures} given up), drained in ${report.drainMs} ms`,
+  );
 
   // Leave the machine as it was: stop everything of ours now, then look at the machine's own node.
   await Promise.all(processes.map((process) => process.stop()));

@@ -23,11 +23,14 @@ test('a card that fails to be created rolls back, is retried, and ends as exactl
   const rolledBack = entered(cards, 'delivery', 'rollingBack');
   t.is(rolledBack.length, failures, 'each injected failure rolled its transaction back');
   t.true(rolledBack.every((line) => /failpoint card\.persist/.test(String(line.error))));
-  const retried = cards.logs.filter((line) => line.machine === 'delivery' && line.to === 'done' && line.outcome === 'retried');
+  const retried = cards.logs.filter(
+    (line) => line.machine === 'delivery' && line.to === 'done' && line.outcome === 'retried',
+  );
   t.is(retried.length, failures, 'each was nacked for a retry');
   const retriedIds = new Set(rolledBack.map((line) => line.messageId));
   const redeliveredAndAcked = cards.logs.filter(
-    (line) => line.machine === 'delivery' && line.to === 'done' && line.outcome === 'acked' && retriedIds.has(line.messageId),
+    (line) =>
+      line.machine === 'delivery' && line.to === 'done' && line.outcome === 'acked' && retriedIds.has(line.messageId),
   );
   t.is(redeliveredAndAcked.length, retriedIds.size, 'every failed message was later processed, once');
   t.true(redeliveredAndAcked.every((line) => line.redelivered === true));

@@ -24,9 +24,12 @@ test('cards committed while the broker blocks publishes stay in the outbox and a
   t.teardown(() => flow.abandon());
   await flowReached(flow, 40);
   const created = await flow.stop();
-  await waitUntil(async () => (await query(environment.userDbUrl, 'SELECT 1 FROM outbox WHERE sent_at IS NULL')).length === 0, {
-    what: 'the user messages to be confirmed by the broker',
-  });
+  await waitUntil(
+    async () => (await query(environment.userDbUrl, 'SELECT 1 FROM outbox WHERE sent_at IS NULL')).length === 0,
+    {
+      what: 'the user messages to be confirmed by the broker',
+    },
+  );
 
   const watermark = await memoryHighWatermark();
   t.teardown(() => setMemoryHighWatermark(Number(watermark)));
@@ -35,13 +38,14 @@ test('cards committed while the broker blocks publishes stay in the outbox and a
   await waitUntil(async () => (await query(environment.cardDbUrl, 'SELECT 1 FROM cards')).length === created.length, {
     what: `all ${created.length} cards to be committed while publishes are blocked`,
   });
-  await waitUntil(() => entered(cards, 'connection', 'blocked').length > 0, { what: 'the card service to see its connection blocked' });
+  await waitUntil(() => entered(cards, 'connection', 'blocked').length > 0, {
+    what: 'the card service to see its connection blocked',
+  });
   t.true((await unsentCards(environment.cardDbUrl)) > 0, 'card messages are held in the outbox');
   t.is((await query(environment.userDbUrl, 'SELECT 1 FROM cards')).length, 0, 'no card reached the user service yet');
-  await waitUntil(
-    () => cards.logs.some((line) => /publish deferred to the outbox relay/.test(String(line.error))),
-    { what: 'a publish to time out and be left to the outbox relay' },
-  );
+  await waitUntil(() => cards.logs.some((line) => /publish deferred to the outbox relay/.test(String(line.error))), {
+    what: 'a publish to time out and be left to the outbox relay',
+  });
 
   await setMemoryHighWatermark(Number(watermark));
   const report = await checkInvariants({ environment, createdUserIds: created });
@@ -55,7 +59,10 @@ test('cards whose publish is cut off with the broker link are delivered from the
   t.teardown(() => proxy.close());
   const scenario = await startScenario(t, 's3cut', {});
   const { environment } = scenario;
-  const cards = await scenario.restartCards({ AMQP_URL: throughProxy(environment.env.AMQP_URL!, proxy), PUBLISH_TIMEOUT_MS: '1000' });
+  const cards = await scenario.restartCards({
+    AMQP_URL: throughProxy(environment.env.AMQP_URL!, proxy),
+    PUBLISH_TIMEOUT_MS: '1000',
+  });
 
   // A lock on the cards table holds the card service's deliveries in `persisting`, so that some are certainly
   // between receiving and publishing when the link goes: they commit with the link down.
@@ -66,7 +73,9 @@ test('cards whose publish is cut off with the broker link are delivered from the
   // Every batch place (BATCH_CONCURRENCY, 2 by default) ends up held: the deliveries behind them wait their turn.
   await waitUntil(() => heldInPersisting(cards) >= 2, { what: 'card deliveries to be held in persisting by the lock' });
   proxy.cut();
-  await waitUntil(() => entered(cards, 'connection', 'reconnecting').length > 0, { what: 'the card service to lose its broker' });
+  await waitUntil(() => entered(cards, 'connection', 'reconnecting').length > 0, {
+    what: 'the card service to lose its broker',
+  });
   await lock.release();
   await waitUntil(() => cards.logs.some((line) => /publish deferred to the outbox relay/.test(String(line.error))), {
     what: 'the publish of a card committed with the link down to be left to the outbox relay',

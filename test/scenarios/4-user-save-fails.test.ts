@@ -26,7 +26,8 @@ test('a card the user service fails to save is requeued with backoff and saved l
   t.is(backedOff.length, failures, 'each failure waited before its nack');
   const retriedIds = new Set(rolledBack.map((line) => line.messageId));
   const saved = users.logs.filter(
-    (line) => line.machine === 'delivery' && line.to === 'done' && line.outcome === 'acked' && retriedIds.has(line.messageId),
+    (line) =>
+      line.machine === 'delivery' && line.to === 'done' && line.outcome === 'acked' && retriedIds.has(line.messageId),
   );
   t.is(saved.length, retriedIds.size, 'every card that failed was saved later, once');
   t.deepEqual(entered(users, 'delivery', 'deadLettering'), []);

@@ -30,11 +30,15 @@ test('a service killed with deliveries in flight gets them back after a restart:
   await flowReached(flow, 150);
 
   const doomedCards = await scenario.restartCards();
-  await waitUntil(() => finished(doomedCards, environment.userQueue).length >= 10, { what: 'the card service to be processing' });
+  await waitUntil(() => finished(doomedCards, environment.userQueue).length >= 10, {
+    what: 'the card service to be processing',
+  });
   // Batches work a backlog off fast: a lock on the cards table holds the next batch in its transaction, so
   // that the kill certainly finds deliveries received and not yet settled.
   const lock = await lockTable(t, environment.cardDbUrl, 'cards');
-  await waitUntil(() => unsettled(doomedCards, environment.userQueue).size > 0, { what: 'deliveries held in their transaction' });
+  await waitUntil(() => unsettled(doomedCards, environment.userQueue).size > 0, {
+    what: 'deliveries held in their transaction',
+  });
   await doomedCards.kill();
   await lock.release();
   const inFlightCards = unsettled(doomedCards, environment.userQueue);
@@ -43,7 +47,9 @@ test('a service killed with deliveries in flight gets them back after a restart:
 
   // Now the user service, while cards stream in and users are still being created.
   const doomedUsers = scenario.users;
-  await waitUntil(() => finished(doomedUsers, environment.cardQueue).length >= 10, { what: 'the user service to be storing cards' });
+  await waitUntil(() => finished(doomedUsers, environment.cardQueue).length >= 10, {
+    what: 'the user service to be storing cards',
+  });
   await doomedUsers.kill();
   const users = await scenario.restartUsers();
   await flowReached(flow, flow.created.length + 20);
@@ -52,7 +58,9 @@ test('a service killed with deliveries in flight gets them back after a restart:
   const report = await checkInvariants({ environment, createdUserIds: created });
   t.deepEqual(report.violations, []);
   t.is(report.withExactlyOneCard, report.users);
-  const redelivered = finished(cards, environment.userQueue).filter((line) => inFlightCards.has(String(line.messageId)));
+  const redelivered = finished(cards, environment.userQueue).filter((line) =>
+    inFlightCards.has(String(line.messageId)),
+  );
   t.true(redelivered.length > 0, 'the deliveries in flight at the kill were processed by the restarted service');
   t.true(redelivered.every((line) => line.redelivered === true));
   t.true(finished(users, environment.cardQueue).length > 0);

@@ -18,7 +18,9 @@ test('both services ride out a restart of the RabbitMQ application and of the wh
   await restartBrokerApp(3_000);
   await flowReached(flow, flow.created.length + 20);
   for (const service of [users, cards]) {
-    await waitUntil(() => entered(service, 'connection', 'connected').length >= 2, { what: 'both services to reconnect after stop_app' });
+    await waitUntil(() => entered(service, 'connection', 'connected').length >= 2, {
+      what: 'both services to reconnect after stop_app',
+    });
   }
 
   await restartBrokerNode(2_000);

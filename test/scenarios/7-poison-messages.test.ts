@@ -23,17 +23,29 @@ test('poison messages are dead-lettered with their reason after bounded attempts
     `CREATE FUNCTION refuse_user() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN IF NEW.name = '${refusedName}' THEN RAISE EXCEPTION 'user % is refused by a trigger', NEW.id; END IF; RETURN NEW; END $$`,
   );
-  await query(environment.cardDbUrl, 'CREATE TRIGGER refuse_user BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse_user()');
+  await query(
+    environment.cardDbUrl,
+    'CREATE TRIGGER refuse_user BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse_user()',
+  );
 
   const flow = startFlow(() => scenario.users.url, 20, 's7');
   t.teardown(() => flow.abandon());
   await flowReached(flow, 10);
   const refusedId = randomUUID();
   await publishRaw(environment.userQueue, ['{"id": "unterminated'], { messageId: 'not-json' });
-  await publishRaw(environment.userQueue, [JSON.stringify({ id: 42, name: ['x'], email: 'not an email' })], { messageId: 'invalid' });
+  await publishRaw(environment.userQueue, [JSON.stringify({ id: 42, name: ['x'], email: 'not an email' })], {
+    messageId: 'invalid',
+  });
   await publishRaw(
     environment.userQueue,
-    [JSON.stringify({ id: refusedId, name: refusedName, email: 'refused@example.com', created_at: new Date().toISOString() })],
+    [
+      JSON.stringify({
+        id: refusedId,
+        name: refusedName,
+        email: 'refused@example.com',
+        created_at: new Date().toISOString(),
+      }),
+    ],
     { messageId: 'refused' },
   );
   await publishRaw(environment.cardQueue, [Buffer.from([0xff, 0xfe, 0x00, 0x01])], { messageId: 'binary' });

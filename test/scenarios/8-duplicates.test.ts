@@ -36,8 +36,14 @@ test('repeated user messages and a redelivery after commit leave exactly one car
   const report = await checkInvariants({ environment, createdUserIds: created });
   t.deepEqual(report.violations, []);
   t.is(report.withExactlyOneCard, report.users);
-  const duplicates = () => messageOutcomes(cards.logs, environment.userQueue).filter((line) => line.outcome === 'duplicate');
-  await waitUntil(() => duplicates().length >= 11, { what: 'the ten repeats and the redelivery to be seen as duplicates' });
-  t.true(duplicates().some((line) => line.redelivered === true), 'the delivery cut off before its ack came back as a duplicate');
+  const duplicates = () =>
+    messageOutcomes(cards.logs, environment.userQueue).filter((line) => line.outcome === 'duplicate');
+  await waitUntil(() => duplicates().length >= 11, {
+    what: 'the ten repeats and the redelivery to be seen as duplicates',
+  });
+  t.true(
+    duplicates().some((line) => line.redelivered === true),
+    'the delivery cut off before its ack came back as a duplicate',
+  );
   t.is(duplicates().filter((line) => line.redelivered !== true).length, 10, 'each repeated message was absorbed');
 });

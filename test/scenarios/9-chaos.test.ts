@@ -6,7 +6,14 @@ import { faultKinds } from '../chaos/schedule.js';
 
 test('a short seeded chaos run loses nothing and doubles nothing', async (t) => {
   // Seed 2 draws every kind of fault within 30 seconds (checked below, so a change of schedule shows).
-  const report = await runChaos({ seed: 2, durationMs: 30_000, usersPerSecond: 10, meanGapMs: 3_000, instances: 2, log: t.log });
+  const report = await runChaos({
+    seed: 2,
+    durationMs: 30_000,
+    usersPerSecond: 10,
+    meanGapMs: 3_000,
+    instances: 2,
+    log: t.log,
+  });
   t.log(`\n${formatReport(report)}`);
   t.deepEqual(report.violations, []);
   t.is(report.lost, 0);

@@ -50,7 +50,14 @@ test('no HTTP request can turn a failpoint on', async (t) => {
   t.teardown(() => service.stop());
   const spec = 'user.persist=error*1000;card.persist=error*1000;card.beforeAck=exit*1';
   const targets = [service.url, `http://127.0.0.1:${adminPort}`];
-  const paths = ['/failpoints', '/admin/failpoints', '/debug/failpoints', '/viz/failpoints', '/_failpoints', `/?FAILPOINTS=${encodeURIComponent(spec)}`];
+  const paths = [
+    '/failpoints',
+    '/admin/failpoints',
+    '/debug/failpoints',
+    '/viz/failpoints',
+    '/_failpoints',
+    `/?FAILPOINTS=${encodeURIComponent(spec)}`,
+  ];
   for (const base of targets) {
     for (const path of paths) {
       for (const method of ['POST', 'PUT', 'PATCH']) {
@@ -59,7 +66,10 @@ test('no HTTP request can turn a failpoint on', async (t) => {
           headers: { 'content-type': 'application/json', 'x-failpoints': spec },
           body: JSON.stringify({ FAILPOINTS: spec, failpoints: spec, 'card.persist': 'error*1000' }),
         });
-        t.true(response.status === 404 || response.status === 415, `${method} ${base}${path} answered ${response.status}`);
+        t.true(
+          response.status === 404 || response.status === 415,
+          `${method} ${base}${path} answered ${response.status}`,
+        );
       }
     }
   }
@@ -72,10 +82,15 @@ test('no HTTP request can turn a failpoint on', async (t) => {
   });
   t.is(created.status, 201);
   const { id } = (await created.json()) as { id: string };
-  await waitUntil(async () => (await query(environment.userDbUrl, 'SELECT 1 FROM cards WHERE user_id = $1', [id])).length === 1, {
-    what: 'the card of the user created with FAILPOINTS in the request',
-  });
-  const faulted = service.logs.filter((line) => line.to === 'rollingBack' || JSON.stringify(line).includes('failpoint'));
+  await waitUntil(
+    async () => (await query(environment.userDbUrl, 'SELECT 1 FROM cards WHERE user_id = $1', [id])).length === 1,
+    {
+      what: 'the card of the user created with FAILPOINTS in the request',
+    },
+  );
+  const faulted = service.logs.filter(
+    (line) => line.to === 'rollingBack' || JSON.stringify(line).includes('failpoint'),
+  );
   t.deepEqual(faulted, [], 'no delivery failed, no failpoint fired');
   t.is(service.child.exitCode, null);
 });

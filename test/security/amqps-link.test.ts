@@ -42,7 +42,9 @@ test('amqps:// with the CA and a client certificate connects; without the CA it 
   t.true(terminator.authorized >= 1, 'the link went through the TLS listener with a client certificate');
   await trusted.stop();
 
-  const untrusted = await startService({ ...environment.env, AMQP_URL: tlsUrl.toString() }, 'card', { waitReady: false });
+  const untrusted = await startService({ ...environment.env, AMQP_URL: tlsUrl.toString() }, 'card', {
+    waitReady: false,
+  });
   t.teardown(() => untrusted.stop());
   const refusal = await waitUntil(
     () => untrusted.logs.find((line) => line.machine === 'connection' && typeof line.error === 'string'),

@@ -29,10 +29,25 @@ interface Attempt {
 const fields = fc.record({ name: hostileName, email: hostileEmail });
 const jsonBody = fc.oneof(
   { weight: 10, arbitrary: fields.map((value) => JSON.stringify(value)) },
-  { weight: 1, arbitrary: fc.record({ name: hostileName, email: hostileEmail, extra: fc.jsonValue() }).map((value) => JSON.stringify(value)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ name: hostileName, email: hostileEmail, extra: fc.jsonValue() })
+      .map((value) => JSON.stringify(value)),
+  },
   { weight: 1, arbitrary: fc.jsonValue().map((value) => JSON.stringify(value)) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 300 }) },
-  { weight: 1, arbitrary: fc.constantFrom('', '{', 'null', '{"name":"a","email":"a@b.co"', '{"__proto__":{"x":1},"name":"a","email":"p@example.com"}', '{"constructor":{"prototype":{}}}') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      '{',
+      'null',
+      '{"name":"a","email":"a@b.co"',
+      '{"__proto__":{"x":1},"name":"a","email":"p@example.com"}',
+      '{"constructor":{"prototype":{}}}',
+    ),
+  },
 );
 const contentType = fc.oneof(
   { weight: 6, arbitrary: fc.constant('application/json') },
@@ -80,7 +95,12 @@ test('every POST /users is a 201 returned exactly by GET, or a 4xx with a JSON r
         const fetched = await fetch(`${service.url}/users/${created.id}`);
         const stored = (await fetched.json()) as { name: string; email: string };
         outcomes.created += 1;
-        return fetched.status === 200 && stored.name === sent?.name && stored.email === sent?.email && created.name === sent?.name;
+        return (
+          fetched.status === 200 &&
+          stored.name === sent?.name &&
+          stored.email === sent?.email &&
+          created.name === sent?.name
+        );
       }
       if (status >= 400 && status < 500) {
         const reason = (JSON.parse(text) as { error?: unknown }).error;
@@ -99,14 +119,23 @@ test('every POST /users is a 201 returned exactly by GET, or a 4xx with a JSON r
 
 test('hostile names and emails that the rules allow are stored and returned exactly', async (t) => {
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(`O'Brien "Bob"`, `'; DROP TABLE users; --`, 'Ñandú 李 🦜', '$1 %s {{x}} <script>', '\\u0000 literally'), async (name) => {
-      const email = `x.${randomBytes(6).toString('hex')}+'tag@example.com`;
-      const response = await post({ body: JSON.stringify({ name, email }), contentType: 'application/json' });
-      if (response.status !== 201) throw new Error(`answered ${response.status}: ${response.text}`);
-      const { id } = JSON.parse(response.text) as { id: string };
-      const stored = (await (await fetch(`${service.url}/users/${id}`)).json()) as { name: string; email: string };
-      return stored.name === name && stored.email === email;
-    }),
+    fc.asyncProperty(
+      fc.constantFrom(
+        `O'Brien "Bob"`,
+        `'; DROP TABLE users; --`,
+        'Ñandú 李 🦜',
+        '$1 %s {{x}} <script>',
+        '\\u0000 literally',
+      ),
+      async (name) => {
+        const email = `x.${randomBytes(6).toString('hex')}+'tag@example.com`;
+        const response = await post({ body: JSON.stringify({ name, email }), contentType: 'application/json' });
+        if (response.status !== 201) throw new Error(`answered ${response.status}: ${response.text}`);
+        const { id } = JSON.parse(response.text) as { id: string };
+        const stored = (await (await fetch(`${service.url}/users/${id}`)).json()) as { name: string; email: string };
+        return stored.name === name && stored.email === email;
+      },
+    ),
     { numRuns: 5 },
   );
   t.pass();

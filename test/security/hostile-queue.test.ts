@@ -30,7 +30,9 @@ const headerValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null),
   fc.array(fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), { maxLength: 5 }),
   // A nested key "!" would make amqplib read the table as a typed value, which this test cannot send.
-  fc.dictionary(fc.stringMatching(/^[a-z0-9_-]{1,8}$/), fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), { maxKeys: 4 }),
+  fc.dictionary(fc.stringMatching(/^[a-z0-9_-]{1,8}$/), fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), {
+    maxKeys: 4,
+  }),
   fc.constant({ '!': 'timestamp', value: 1_700_000_000 }),
   fc.constant({ '!': 'decimal', value: { places: 2, digits: 12_345 } }),
   fc.constant({ '!': 'byte', value: -5 }),
@@ -43,16 +45,26 @@ const headerValue: fc.Arbitrary<unknown> = fc.oneof(
  */
 const headers = fc.oneof(
   fc.dictionary(fc.string({ minLength: 1, maxLength: 30 }), headerValue, { maxKeys: 12 }),
-  fc.integer({ min: 200, max: 1_700 }).map((count) =>
-    Object.fromEntries(Array.from({ length: count }, (_, index) => [`h${index}`, `value-${index}-${'x'.repeat(20)}`])),
-  ),
+  fc
+    .integer({ min: 200, max: 1_700 })
+    .map((count) =>
+      Object.fromEntries(
+        Array.from({ length: count }, (_, index) => [`h${index}`, `value-${index}-${'x'.repeat(20)}`]),
+      ),
+    ),
   fc.constant({ 'x-ackstate-reason': 'forged', 'x-ackstate-attempts': 'many', 'x-death': [{ count: 'x' }] }),
 );
 
 const properties = fc.record(
   {
     messageId: fc.oneof(fc.string({ maxLength: 40 }), fc.constant('')),
-    contentType: fc.constantFrom('application/json', 'text/plain', 'application/x-evil; charset=utf-16', '', 'image/png'),
+    contentType: fc.constantFrom(
+      'application/json',
+      'text/plain',
+      'application/x-evil; charset=utf-16',
+      '',
+      'image/png',
+    ),
     contentEncoding: fc.constantFrom('gzip', 'utf-16', 'identity'),
     type: fc.string({ maxLength: 20 }),
     correlationId: fc.string({ maxLength: 20 }),
@@ -69,7 +81,9 @@ const body = fc.oneof(
     weight: 3,
     arbitrary: fc
       .record({ name: hostileName, email: hostileEmail })
-      .map(({ name, email }) => JSON.stringify({ id: randomUUID(), name, email, created_at: new Date().toISOString() })),
+      .map(({ name, email }) =>
+        JSON.stringify({ id: randomUUID(), name, email, created_at: new Date().toISOString() }),
+      ),
   },
   { weight: 1, arbitrary: fc.jsonValue().map((value) => JSON.stringify(value)) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)) },
@@ -120,14 +134,17 @@ test('every hostile message is processed or dead-lettered with a reason; the con
           // number in them) are dropped when they could not be published again.
           const letters = await peekQueue(deadQueue);
           if (letters.length > tally.deadLettered) {
-            const dead = letters.find((message) => message.properties.headers?.[sequenceHeader] === mine) ?? letters.at(-1)!;
+            const dead =
+              letters.find((message) => message.properties.headers?.[sequenceHeader] === mine) ?? letters.at(-1)!;
             const sequenceSeen = dead.properties.headers?.[sequenceHeader];
-            if (sequenceSeen !== undefined && sequenceSeen !== mine) throw new Error(`dead letter ${String(sequenceSeen)} arrived late`);
+            if (sequenceSeen !== undefined && sequenceSeen !== mine)
+              throw new Error(`dead letter ${String(sequenceSeen)} arrived late`);
             const reason = dead.properties.headers?.[deadLetterHeader.reason];
             if (typeof reason !== 'string' || reason.length === 0) throw new Error(`dead letter ${mine} has no reason`);
             return 'dead-lettered';
           }
-          if (service.child.exitCode !== null) throw new Error(`the card service exited with ${service.child.exitCode}`);
+          if (service.child.exitCode !== null)
+            throw new Error(`the card service exited with ${service.child.exitCode}`);
           return undefined;
         },
         { timeoutMs: 60_000, intervalMs: 50, what: `message ${mine} to be processed or dead-lettered` },
@@ -156,7 +173,9 @@ test('every hostile message is processed or dead-lettered with a reason; the con
   t.is((await peekQueue(deadQueue)).length, tally.deadLettered, 'each dead letter once');
   const cards = await query<{ n: string }>(environment.cardDbUrl, 'SELECT count(*) AS n FROM cards');
   t.is(Number(cards[0]!.n), tally.processed, 'each processed message made one card');
-  await waitUntil(async () => (await queueCounts(environment.userQueue)).messages === 0, { what: 'the queue to be empty' });
+  await waitUntil(async () => (await queueCounts(environment.userQueue)).messages === 0, {
+    what: 'the queue to be empty',
+  });
   t.is(service.child.exitCode, null);
   t.is((await fetch(`${service.url}/readyz`)).status, 200);
 });
@@ -177,12 +196,15 @@ function largestPublishableTable(): Record<string, string> {
   }
 }
 
-test('a poison message whose headers fill amqplib\'s limit is dead-lettered (without them), not retried forever', async (t) => {
+test("a poison message whose headers fill amqplib's limit is dead-lettered (without them), not retried forever", async (t) => {
   const environment = createTestEnvironment('hugeheaders');
   t.teardown(() => environment.cleanUp());
   const service = await startService(environment.env, 'card');
   t.teardown(() => service.stop());
-  await publishRaw(environment.userQueue, ['not JSON'], { messageId: 'huge-headers', headers: largestPublishableTable() });
+  await publishRaw(environment.userQueue, ['not JSON'], {
+    messageId: 'huge-headers',
+    headers: largestPublishableTable(),
+  });
   const [dead] = await waitUntil(
     async () => {
       const messages = await peekQueue(`${environment.userQueue}.dead`);

@@ -70,7 +70,9 @@ test('no password reaches the log, stderr or any HTTP answer, through outages of
 
   // The broker link is cut: the connection drops and comes back.
   brokerProxy.cut();
-  await waitUntil(async () => (await fetch(`${service.url}/readyz`)).status === 503, { what: '/readyz to say not ready' });
+  await waitUntil(async () => (await fetch(`${service.url}/readyz`)).status === 503, {
+    what: '/readyz to say not ready',
+  });
   await answer('broker cut', '/readyz');
   await answer('broker cut', '/metrics');
   await sleep(1_500);
@@ -105,8 +107,13 @@ test('no password reaches the log, stderr or any HTTP answer, through outages of
     { timeoutMs: 120_000, what: `cards for the ${created.length} users created` },
   );
 
-  for (const path of ['/readyz', '/healthz', '/viz/state.json', '/viz/machines.json', '/metrics', '/nowhere']) await answer('after', path);
-  await answer('after', '/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":' });
+  for (const path of ['/readyz', '/healthz', '/viz/state.json', '/viz/machines.json', '/metrics', '/nowhere'])
+    await answer('after', path);
+  await answer('after', '/users', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"name":',
+  });
   await answer('after', '/users/not-a-uuid');
 
   const places = new Map<string, string>([
@@ -146,7 +153,8 @@ const urls = () => {
 test('a start-up stopped by a bad setting prints no password', async (t) => {
   const badSettings: Record<string, string>[] = [
     { PREFETCH: 'lots' },
-    { USER_DB_URL: `mysql://root:${encodeURIComponent(databasePassword)}@db/x` }, { AMQP_URL: `http://u:${encodeURIComponent(brokerPassword)}@h` },
+    { USER_DB_URL: `mysql://root:${encodeURIComponent(databasePassword)}@db/x` },
+    { AMQP_URL: `http://u:${encodeURIComponent(brokerPassword)}@h` },
   ];
   for (const bad of badSettings) {
     const { code, output } = await failedStartUp({ ...urls(), ...bad });

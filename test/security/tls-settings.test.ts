@@ -41,7 +41,11 @@ test('broker TLS files that exist are read and handed over as PEM contents', (t)
 for (const variable of ['AMQP_CA_FILE', 'AMQP_CERT_FILE', 'AMQP_KEY_FILE']) {
   test(`a missing ${variable} stops start-up, naming the variable`, (t) => {
     const pair: Record<string, string> = variable === 'AMQP_CA_FILE' ? {} : { AMQP_CERT_FILE: pem, AMQP_KEY_FILE: pem };
-    refused(t, { AMQP_URL: amqps, ...pair, [variable]: missing }, new RegExp(`${variable}: the file cannot be read \\(ENOENT\\)`));
+    refused(
+      t,
+      { AMQP_URL: amqps, ...pair, [variable]: missing },
+      new RegExp(`${variable}: the file cannot be read \\(ENOENT\\)`),
+    );
   });
 }
 
@@ -70,7 +74,11 @@ test('PostgreSQL sslmode values that pg knows are accepted, with their certifica
 
 test('an unknown sslmode, verify-ca without a CA, or a missing certificate file is refused, naming the variable', (t) => {
   refused(t, { USER_DB_URL: 'postgres://app:pw@db/u?sslmode=required' }, /USER_DB_URL: sslmode must be one of/);
-  refused(t, { CARD_DB_URL: 'postgres://app:pw@db/c?sslmode=verify-ca' }, /CARD_DB_URL: sslmode=verify-ca needs sslrootcert/);
+  refused(
+    t,
+    { CARD_DB_URL: 'postgres://app:pw@db/c?sslmode=verify-ca' },
+    /CARD_DB_URL: sslmode=verify-ca needs sslrootcert/,
+  );
   for (const parameter of ['sslrootcert', 'sslcert', 'sslkey']) {
     refused(
       t,

@@ -16,7 +16,11 @@ async function withChannel<T>(use: (channel: ConfirmChannel) => Promise<T>): Pro
 }
 
 /** Publishes persistent messages with confirms; the queue is declared as the seed declares it. */
-export async function publishRaw(queue: string, bodies: (string | Buffer)[], options: Options.Publish = {}): Promise<void> {
+export async function publishRaw(
+  queue: string,
+  bodies: (string | Buffer)[],
+  options: Options.Publish = {},
+): Promise<void> {
   await withChannel(async (channel) => {
     await channel.assertQueue(queue, { durable: true });
     for (const body of bodies) {

@@ -22,7 +22,10 @@ export interface TestEnvironment {
 }
 
 export function createTestEnvironment(label: string, extra: Record<string, string> = {}): TestEnvironment {
-  const id = `${label.replace(/[^a-z0-9]/gi, '').slice(0, 20).toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  const id = `${label
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(0, 20)
+    .toLowerCase()}_${randomBytes(4).toString('hex')}`;
   const userQueue = `t_${id}_user_queue`;
   const cardQueue = `t_${id}_card_queue`;
   const userDbUrl = `${postgresServer}/ackstate_t_${id}_user`;
@@ -64,7 +67,11 @@ export function createTestEnvironment(label: string, extra: Record<string, strin
 }
 
 /** Runs one query on a database and returns its rows. */
-export async function query<Row = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<Row[]> {
+export async function query<Row = Record<string, unknown>>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<Row[]> {
   const client = new pg.Client({ connectionString: url });
   client.on('error', () => {});
   await client.connect();

@@ -52,8 +52,14 @@ async function takeSnapshot(environment: TestEnvironment, withQueues: boolean, n
   const [userRows, cardUserRows, cardRows, storedCards, userUnsent, cardUnsent] = await Promise.all([
     query<{ id: string }>(environment.userDbUrl, 'SELECT id FROM users'),
     query<{ id: string }>(environment.cardDbUrl, 'SELECT id FROM users'),
-    query<{ id: string; user_id: string; number: string }>(environment.cardDbUrl, 'SELECT id, user_id, number FROM cards'),
-    query<{ id: string; user_id: string; number: string }>(environment.userDbUrl, 'SELECT id, user_id, number FROM cards'),
+    query<{ id: string; user_id: string; number: string }>(
+      environment.cardDbUrl,
+      'SELECT id, user_id, number FROM cards',
+    ),
+    query<{ id: string; user_id: string; number: string }>(
+      environment.userDbUrl,
+      'SELECT id, user_id, number FROM cards',
+    ),
     query<{ n: string }>(environment.userDbUrl, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL'),
     query<{ n: string }>(environment.cardDbUrl, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL'),
   ]);
@@ -82,13 +88,20 @@ async function takeSnapshot(environment: TestEnvironment, withQueues: boolean, n
 function drainBlockers(snapshot: Snapshot, created: readonly string[]): string[] {
   const blockers: string[] = [];
   const missingUsers = created.filter((id) => !snapshot.userServiceUsers.has(id));
-  if (missingUsers.length > 0) blockers.push(`${missingUsers.length} created users missing from the user service (${missingUsers.slice(0, 5).join(', ')})`);
+  if (missingUsers.length > 0)
+    blockers.push(
+      `${missingUsers.length} created users missing from the user service (${missingUsers.slice(0, 5).join(', ')})`,
+    );
   const withoutCard = [...snapshot.userServiceUsers].filter((id) => !snapshot.userServiceCards.has(id));
-  if (withoutCard.length > 0) blockers.push(`${withoutCard.length} users without a stored card in the user service (${withoutCard.slice(0, 5).join(', ')})`);
+  if (withoutCard.length > 0)
+    blockers.push(
+      `${withoutCard.length} users without a stored card in the user service (${withoutCard.slice(0, 5).join(', ')})`,
+    );
   if (snapshot.unsent.user > 0) blockers.push(`${snapshot.unsent.user} unsent rows in the user service's outbox`);
   if (snapshot.unsent.card > 0) blockers.push(`${snapshot.unsent.card} unsent rows in the card service's outbox`);
   for (const queue of snapshot.queues) {
-    if (queue.ready > 0 || queue.unacked > 0) blockers.push(`${queue.name} holds ${queue.ready} ready and ${queue.unacked} unacked messages`);
+    if (queue.ready > 0 || queue.unacked > 0)
+      blockers.push(`${queue.name} holds ${queue.ready} ready and ${queue.unacked} unacked messages`);
   }
   return blockers;
 }
@@ -138,7 +151,9 @@ export async function checkInvariants({
       problems.push(`user ${id} has ${cards.length} cards in the card service`);
     } else if (cards.length === 0 || !stored) {
       lost += 1;
-      problems.push(`user ${id} has ${cards.length} cards in the card service and ${stored ? 'one' : 'none'} in the user service`);
+      problems.push(
+        `user ${id} has ${cards.length} cards in the card service and ${stored ? 'one' : 'none'} in the user service`,
+      );
     } else if (cards[0]!.id !== stored.id || cards[0]!.number !== stored.number) {
       problems.push(`user ${id} holds card ${stored.id} but the card service issued ${cards[0]!.id}`);
     } else {
@@ -164,7 +179,10 @@ export async function checkInvariants({
     const unmatched = [...reasons];
     for (const letter of expected) {
       const index = unmatched.findIndex((reason) => letter.reason.test(reason));
-      if (index === -1) violations.push(`${queue}.dead has no dead letter whose reason matches ${letter.reason} (reasons: ${reasons.join(' | ')})`);
+      if (index === -1)
+        violations.push(
+          `${queue}.dead has no dead letter whose reason matches ${letter.reason} (reasons: ${reasons.join(' | ')})`,
+        );
       else unmatched.splice(index, 1);
     }
   }

@@ -37,7 +37,9 @@ export async function createOneUser(
     }
     await sleep(Math.min(2_000, 100 * attempt));
   }
-  throw new Error(`could not create a user at ${baseUrl()}${signal?.aborted ? ' before the flow was abandoned' : ' after 60 attempts'}`);
+  throw new Error(
+    `could not create a user at ${baseUrl()}${signal?.aborted ? ' before the flow was abandoned' : ' after 60 attempts'}`,
+  );
 }
 
 /** Creates users at `perSecond` until stopped; returns the ids that were answered with 201. */
@@ -88,7 +90,8 @@ export function startFlow(baseUrl: () => string, perSecond: number, label = 'flo
 export async function flowReached(flow: Flow, count: number, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (flow.created.length < count) {
-    if (Date.now() > deadline) throw new Error(`only ${flow.created.length} of ${count} users created in ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${flow.created.length} of ${count} users created in ${timeoutMs} ms`);
     await sleep(50);
   }
 }

@@ -36,12 +36,20 @@ const matches = (sample: Sample, name: string, labels: Readonly<Record<string, s
   sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value);
 
 /** The samples of a series whose labels include `labels`. */
-export function samplesOf(samples: readonly Sample[], name: string, labels: Readonly<Record<string, string>> = {}): Sample[] {
+export function samplesOf(
+  samples: readonly Sample[],
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): Sample[] {
   return samples.filter((sample) => matches(sample, name, labels));
 }
 
 /** The one sample of a series with exactly these labels (among others it may have); undefined when absent. */
-export function valueIn(samples: readonly Sample[], name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
+export function valueIn(
+  samples: readonly Sample[],
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number | undefined {
   const found = samplesOf(samples, name, labels);
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]?.value;

@@ -20,7 +20,12 @@ export function messageOutcomes(logs: readonly LogLine[], queue?: string): Messa
         ? line.to === 'done' && line.batch === undefined && line.outcome !== 'acked' && line.outcome !== 'duplicate'
         : line.outcome !== undefined && line.machine === undefined,
     )
-    .map((line) => ({ queue: line.queue, messageId: line.messageId, redelivered: line.redelivered, outcome: line.outcome }));
+    .map((line) => ({
+      queue: line.queue,
+      messageId: line.messageId,
+      redelivered: line.redelivered,
+      outcome: line.outcome,
+    }));
 }
 
 /** The message ids whose processing began: each has its human-readable "received" line, alone or in a batch. */

@@ -6,7 +6,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './service-process.js';
@@ -75,7 +85,12 @@ const alive = (pid: number | undefined) => {
   }
 };
 
-async function startNode(root: string, index: number, suffix: string, ids: { uid: number; gid: number }): Promise<ClusterNode> {
+async function startNode(
+  root: string,
+  index: number,
+  suffix: string,
+  ids: { uid: number; gid: number },
+): Promise<ClusterNode> {
   const name = `ackstate-c${index}-${suffix}@localhost`;
   const port = await freePort();
   const distPort = await freePort();
@@ -152,7 +167,8 @@ export async function runningNodes(node: ClusterNode): Promise<string[]> {
 }
 
 export async function startRabbitCluster(size = 3): Promise<RabbitCluster> {
-  if (process.getuid?.() !== 0) throw new Error('starting RabbitMQ nodes as the rabbitmq user needs root (runuser, chown)');
+  if (process.getuid?.() !== 0)
+    throw new Error('starting RabbitMQ nodes as the rabbitmq user needs root (runuser, chown)');
   const ids = rabbitmqIds();
   const root = mkdtempSync(path.join(tmpdir(), 'ackstate-rabbit-'));
   chownSync(root, ids.uid, ids.gid);
@@ -236,7 +252,16 @@ export async function startRabbitCluster(size = 3): Promise<RabbitCluster> {
     stopNode,
     async connectionNodes(connectionName) {
       // Listed cluster-wide, whichever node is asked; `port` is the server's port, so it tells the node.
-      const output = await rabbitmqctl('-n', runningNode().name, 'list_connections', 'port', 'client_properties', '--formatter', 'json', '-q');
+      const output = await rabbitmqctl(
+        '-n',
+        runningNode().name,
+        'list_connections',
+        'port',
+        'client_properties',
+        '--formatter',
+        'json',
+        '-q',
+      );
       const connections = JSON.parse(output) as { port: number; client_properties: unknown }[];
       return connections
         .filter((connection) => JSON.stringify(connection.client_properties).includes(`"${connectionName}"`))

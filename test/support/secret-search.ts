@@ -11,7 +11,10 @@ export function findSecrets(places: ReadonlyMap<string, string>, secrets: readon
       for (const form of secretForms(secret)) {
         const at = text.indexOf(form);
         if (at !== -1) {
-          const around = text.slice(Math.max(0, at - 80), at + form.length + 20).split(form).join('<SECRET>');
+          const around = text
+            .slice(Math.max(0, at - 80), at + form.length + 20)
+            .split(form)
+            .join('<SECRET>');
           found.push(`${label}: …${around}…`);
         }
       }

@@ -82,7 +82,10 @@ export async function startService(
           const response = await fetch(`${url}/readyz`);
           return response.status === 200;
         },
-        { timeoutMs, what: () => `${mode} service on port ${port} to be ready; stderr: ${stderr.join('').slice(-2000)}` },
+        {
+          timeoutMs,
+          what: () => `${mode} service on port ${port} to be ready; stderr: ${stderr.join('').slice(-2000)}`,
+        },
       );
     },
     async stop() {

@@ -65,7 +65,16 @@ export interface QueueState {
 
 /** The queues of the machine's own node, or of `node` (a node of another cluster, by its name). */
 export async function listQueues(node?: string): Promise<QueueState[]> {
-  const output = await rabbitmqctl(...onNode(node), 'list_queues', 'name', 'messages_ready', 'messages_unacknowledged', '--formatter', 'json', '-q');
+  const output = await rabbitmqctl(
+    ...onNode(node),
+    'list_queues',
+    'name',
+    'messages_ready',
+    'messages_unacknowledged',
+    '--formatter',
+    'json',
+    '-q',
+  );
   return JSON.parse(output) as QueueState[];
 }
 
@@ -98,7 +107,9 @@ const cluster = () => readdirSync('/etc/postgresql')[0]!;
 
 /** Stops the PostgreSQL cluster for a while and starts it again. */
 export async function restartPostgres(downMs = 2_000): Promise<void> {
-  await run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster(), 'main', 'stop', '-m', 'fast'], { timeout: 120_000 });
+  await run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster(), 'main', 'stop', '-m', 'fast'], {
+    timeout: 120_000,
+  });
   await new Promise((resolve) => setTimeout(resolve, downMs));
   await run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster(), 'main', 'start'], { timeout: 120_000 });
   await waitUntil(postgresAnswers, { timeoutMs: 120_000, intervalMs: 500, what: 'PostgreSQL to accept connections' });

@@ -8,7 +8,11 @@ export interface TableLock {
   release(): Promise<void>;
 }
 
-export async function lockTable(t: { teardown(fn: () => Promise<void>): void }, databaseUrl: string, table: string): Promise<TableLock> {
+export async function lockTable(
+  t: { teardown(fn: () => Promise<void>): void },
+  databaseUrl: string,
+  table: string,
+): Promise<TableLock> {
   const blocker = new pg.Client({ connectionString: databaseUrl });
   blocker.on('error', () => {});
   await blocker.connect();

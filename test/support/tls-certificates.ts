@@ -19,21 +19,61 @@ export interface TestCertificates {
 
 async function signed(dir: string, name: string, subject: string, extensions: string): Promise<void> {
   const file = (suffix: string) => path.join(dir, `${name}${suffix}`);
-  await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('.key'), '-out', file('.csr'), '-subj', subject);
+  await openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    file('.key'),
+    '-out',
+    file('.csr'),
+    '-subj',
+    subject,
+  );
   await writeFile(file('.ext'), extensions);
   await openssl(
-    'x509', '-req', '-in', file('.csr'), '-CA', path.join(dir, 'ca.crt'), '-CAkey', path.join(dir, 'ca.key'),
-    '-CAcreateserial', '-out', file('.crt'), '-days', '1', '-extfile', file('.ext'),
+    'x509',
+    '-req',
+    '-in',
+    file('.csr'),
+    '-CA',
+    path.join(dir, 'ca.crt'),
+    '-CAkey',
+    path.join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('.crt'),
+    '-days',
+    '1',
+    '-extfile',
+    file('.ext'),
   );
 }
 
 export async function makeTestCertificates(): Promise<TestCertificates> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ackstate-tls-'));
   await openssl(
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.crt'),
-    '-days', '1', '-subj', '/CN=ackstate test CA',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    path.join(dir, 'ca.key'),
+    '-out',
+    path.join(dir, 'ca.crt'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=ackstate test CA',
   );
-  await signed(dir, 'server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  await signed(
+    dir,
+    'server',
+    '/CN=localhost',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+  );
   await signed(dir, 'client', '/CN=ackstate-client', 'extendedKeyUsage=clientAuth\n');
   return {
     dir,

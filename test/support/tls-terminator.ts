@@ -21,7 +21,13 @@ export async function startTlsTerminator(
   let authorized = 0;
   const sockets = new Set<net.Socket>();
   const server = tls.createServer(
-    { cert: readFileSync(cert), key: readFileSync(key), ca: readFileSync(ca), requestCert: true, rejectUnauthorized: true },
+    {
+      cert: readFileSync(cert),
+      key: readFileSync(key),
+      ca: readFileSync(ca),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
     (client) => {
       authorized += 1;
       const upstream = net.connect(target.port, target.host);

@@ -1,7 +1,11 @@
 /** Waits for a condition by polling, with a generous bound and a message saying what was missing. */
 export async function waitUntil<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 60_000, intervalMs = 100, what }: { timeoutMs?: number; intervalMs?: number; what: string | (() => string | Promise<string>) },
+  {
+    timeoutMs = 60_000,
+    intervalMs = 100,
+    what,
+  }: { timeoutMs?: number; intervalMs?: number; what: string | (() => string | Promise<string>) },
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -57,7 +57,8 @@ test('GET /viz shows the machines live: states, message paths, dead-letter reaso
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('request', (request) => {
-    if (!request.url().startsWith(`${service.url}/`) && !request.url().startsWith('data:')) elsewhere.push(request.url());
+    if (!request.url().startsWith(`${service.url}/`) && !request.url().startsWith('data:'))
+      elsewhere.push(request.url());
   });
 
   const response = await page.goto(`${service.url}/viz`);
@@ -69,7 +70,13 @@ test('GET /viz shows the machines live: states, message paths, dead-letter reaso
   const { machines } = (await (await fetch(`${service.url}/viz/machines.json`)).json()) as {
     machines: { id: string; states: string[] }[];
   };
-  t.deepEqual(machines.map((machine) => machine.id).sort(), ['connection', 'consumer', 'delivery', 'outboxRelay', 'supervisor']);
+  t.deepEqual(machines.map((machine) => machine.id).sort(), [
+    'connection',
+    'consumer',
+    'delivery',
+    'outboxRelay',
+    'supervisor',
+  ]);
   const deliveryStates = machines.find((machine) => machine.id === 'delivery')!.states;
   t.true(deliveryStates.length >= 10);
   for (const state of deliveryStates) {
@@ -93,16 +100,26 @@ test('GET /viz shows the machines live: states, message paths, dead-letter reaso
     const message = page.locator('#message-list .message[data-outcome="acked"]', { hasText: queue }).first();
     await message.waitFor();
     t.deepEqual((await message.getAttribute('data-path'))?.split(' '), happyPath, `${queue} message path`);
-    t.deepEqual(await message.locator('.message-path [data-step]').allTextContents().then((steps) => steps.map((step) => step.split(' ')[0])), happyPath);
+    t.deepEqual(
+      await message
+        .locator('.message-path [data-step]')
+        .allTextContents()
+        .then((steps) => steps.map((step) => step.split(' ')[0])),
+      happyPath,
+    );
     t.true((await message.locator('.message-ids').textContent())!.includes(user.id));
   }
 
   // The counts moved without a reload.
   await waitUntil(async () => totalOf(await doneCount.textContent()) >= doneBefore + 2, {
-    what: async () => `the delivery chart's done count to grow past ${doneBefore} (shows "${await doneCount.textContent()}")`,
+    what: async () =>
+      `the delivery chart's done count to grow past ${doneBefore} (shows "${await doneCount.textContent()}")`,
   });
   t.true(await page.evaluate('window.__sameDocument === true'), 'the page was not reloaded');
-  t.regex((await page.locator('#machine-delivery svg [data-count-transition="acking||0"]').textContent()) ?? '', /×\d+/);
+  t.regex(
+    (await page.locator('#machine-delivery svg [data-count-transition="acking||0"]').textContent()) ?? '',
+    /×\d+/,
+  );
 
   // A poison message: dead-lettered, with its reason, found by its message id.
   const poisonId = `viz-poison-${randomUUID()}`;
@@ -112,9 +129,13 @@ test('GET /viz shows the machines live: states, message paths, dead-letter reaso
   await poison.waitFor();
   t.deepEqual((await poison.getAttribute('data-path'))?.split(' '), ['receiving', 'deadLettering', 'acking', 'done']);
   t.regex((await poison.locator('.message-dead').textContent()) ?? '', /^dead-letter reason: body is not JSON/);
-  await waitUntil(async () => totalOf(await page.locator('#machine-delivery svg [data-count-state="deadLettering"]').textContent()) >= 1, {
-    what: 'the deadLettering state to count the poison message',
-  });
+  await waitUntil(
+    async () =>
+      totalOf(await page.locator('#machine-delivery svg [data-count-state="deadLettering"]').textContent()) >= 1,
+    {
+      what: 'the deadLettering state to count the poison message',
+    },
+  );
 
   // Tracing the poison message's path on the chart.
   await poison.click();

@@ -10,7 +10,8 @@ import { repoRoot } from '../support/service-process.js';
 test('docs/machines holds the current picture and definition of every machine (run `npm run viz` after changing one)', async (t) => {
   for (const machine of await renderMachines(runtimeMachines)) {
     const { svg, ...definition } = machine;
-    const file = (extension: string) => readFile(path.join(repoRoot, 'docs/machines', `${machine.id}.${extension}`), 'utf8');
+    const file = (extension: string) =>
+      readFile(path.join(repoRoot, 'docs/machines', `${machine.id}.${extension}`), 'utf8');
     t.is(await file('svg'), svg, `docs/machines/${machine.id}.svg is stale`);
     t.is(await file('json'), `${JSON.stringify(definition, null, 2)}\n`, `docs/machines/${machine.id}.json is stale`);
   }

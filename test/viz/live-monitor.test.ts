@@ -40,7 +40,11 @@ function deliveryLogic({ poison = false } = {}) {
     actions: {
       decode: assign(({ context }) =>
         poison
-          ? { failure: { kind: 'poison' as const, reason: 'body is not JSON: Unexpected token' }, error: 'body is not JSON', attempts: 1 }
+          ? {
+              failure: { kind: 'poison' as const, reason: 'body is not JSON: Unexpected token' },
+              error: 'body is not JSON',
+              attempts: 1,
+            }
           : { decoded: [{ key: `id:${context.deliveries[0]!.messageId}`, message: { id: userId, name: 'Ada' } }] },
       ),
       ack: () => {},
@@ -58,14 +62,18 @@ async function run(monitor: LiveMonitor, messageId: string | undefined, options:
   await toPromise(actor);
 }
 
-const keysOf = (machine: AnyStateMachine) => new Set([...chartOf(machine).transitions.map((t) => t.key), initialKey('')]);
+const keysOf = (machine: AnyStateMachine) =>
+  new Set([...chartOf(machine).transitions.map((t) => t.key), initialKey('')]);
 
 test('an acked delivery: its whole path, acking included, and counts keyed as in the picture', async (t) => {
   const monitor = new LiveMonitor({ services: new Map([['user_queue', 'card']]) });
   await run(monitor, 'm-1');
 
   const [record] = monitor.recent.list();
-  t.deepEqual(record!.path.map((step) => step.state), ['receiving', 'persisting', 'acking', 'done']);
+  t.deepEqual(
+    record!.path.map((step) => step.state),
+    ['receiving', 'persisting', 'acking', 'done'],
+  );
   t.is(record!.outcome, 'acked');
   t.is(record!.service, 'card');
   t.is(record!.messageId, 'm-1');
@@ -83,14 +91,21 @@ test('an acked delivery: its whole path, acking included, and counts keyed as in
   for (const key of Object.keys(counts.transitions)) t.true(known.has(key), `${key} is a transition of the picture`);
   t.is(counts.transitions['acking||0'], 1, 'the eventless acking → done is counted');
   t.is(counts.transitions['receiving||2'], 1, 'the eventless receiving → persisting is counted');
-  t.is(counts.transitions['persisting|xstate.done.actor.0.delivery.persisting|0'], 1, 'nothing to publish: straight to acking');
+  t.is(
+    counts.transitions['persisting|xstate.done.actor.0.delivery.persisting|0'],
+    1,
+    'nothing to publish: straight to acking',
+  );
 });
 
 test('a poison delivery: dead-lettered, with the reason', async (t) => {
   const monitor = new LiveMonitor();
   await run(monitor, 'poison-1', { poison: true });
   const [record] = monitor.recent.list();
-  t.deepEqual(record!.path.map((step) => step.state), ['receiving', 'deadLettering', 'acking', 'done']);
+  t.deepEqual(
+    record!.path.map((step) => step.state),
+    ['receiving', 'deadLettering', 'acking', 'done'],
+  );
   t.is(record!.outcome, 'dead-lettered');
   t.is(record!.deadLetterReason, 'body is not JSON: Unexpected token');
   t.is(monitor.stats().machines.delivery!.transitions['receiving||1'], 1);
@@ -99,14 +114,23 @@ test('a poison delivery: dead-lettered, with the reason', async (t) => {
 test('the list is bounded, newest first, searchable by message id and by the ids in the body', async (t) => {
   const monitor = new LiveMonitor({ capacity: 3 });
   for (const id of ['order-1', 'order-2', 'order-3', 'order-4', 'order-5']) await run(monitor, id);
-  t.deepEqual(monitor.recent.list().map((record) => record.messageId), ['order-5', 'order-4', 'order-3']);
-  t.deepEqual(monitor.recent.search('ORDER-4').map((record) => record.messageId), ['order-4']);
+  t.deepEqual(
+    monitor.recent.list().map((record) => record.messageId),
+    ['order-5', 'order-4', 'order-3'],
+  );
+  t.deepEqual(
+    monitor.recent.search('ORDER-4').map((record) => record.messageId),
+    ['order-4'],
+  );
   t.is(monitor.recent.search(userId.slice(0, 13)).length, 3);
   t.deepEqual(monitor.recent.search('nothing like it'), []);
   t.is(monitor.stats().machines.delivery!.entered.done, 5, 'totals count every delivery, not only the kept ones');
   const version = monitor.recent.version;
   await run(monitor, 'order-6');
-  t.deepEqual(monitor.recent.changedSince(version).map((record) => record.messageId), ['order-6']);
+  t.deepEqual(
+    monitor.recent.changedSince(version).map((record) => record.messageId),
+    ['order-6'],
+  );
 });
 
 test('a long-lived actor is listed under its system id with its current state; re-entries are counted', async (t) => {
@@ -116,7 +140,9 @@ test('a long-lived actor is listed under its system id with its current state; r
     { claimed: 3, published: 3, more: false },
   ];
   const logic = outboxRelayMachine.provide({
-    actors: { sweep: fromPromise<SweepResult>(async () => results.shift() ?? { claimed: 0, published: 0, more: false }) },
+    actors: {
+      sweep: fromPromise<SweepResult>(async () => results.shift() ?? { claimed: 0, published: 0, more: false }),
+    },
     delays: { pollInterval: 60_000 },
   });
   const relay = createActor(logic, { systemId: 'outbox:user', inspect: monitor.observe });

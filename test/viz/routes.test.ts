@@ -29,7 +29,11 @@ async function deliver(monitor: LiveMonitor, messageId: string) {
       })),
       publish: fromPromise(async () => {}),
     },
-    actions: { decode: assign({ decoded: [{ key: `id:${messageId}`, message: { id: 'user-42' } }] }), ack: () => {}, nack: () => {} },
+    actions: {
+      decode: assign({ decoded: [{ key: `id:${messageId}`, message: { id: 'user-42' } }] }),
+      ack: () => {},
+      nack: () => {},
+    },
   });
   const delivery: Delivery = {
     queue: 'user_queue',
@@ -63,7 +67,13 @@ test('the page, its assets, the definitions and the pictures are served by the p
   t.regex((await fetch(`${url}/viz/app.css`)).headers.get('content-type') ?? '', /css/);
 
   const { machines } = (await (await fetch(`${url}/viz/machines.json`)).json()) as {
-    machines: { id: string; states: string[]; definition: { id: string }; chart: { transitions: unknown[] }; svg: string }[];
+    machines: {
+      id: string;
+      states: string[];
+      definition: { id: string };
+      chart: { transitions: unknown[] };
+      svg: string;
+    }[];
   };
   const delivery = machines.find((machine) => machine.id === 'delivery')!;
   t.is(delivery.definition.id, 'delivery');
@@ -87,9 +97,15 @@ test('the live state is searchable, and the event stream sends a snapshot, then 
     deliveries: { messageId: string; outcome: string; path: { state: string }[] }[];
     stats: { machines: Record<string, { entered: Record<string, number> }> };
   };
-  t.deepEqual(state.deliveries.map((record) => [record.messageId, record.outcome]), [['first-message', 'acked']]);
+  t.deepEqual(
+    state.deliveries.map((record) => [record.messageId, record.outcome]),
+    [['first-message', 'acked']],
+  );
   t.is(state.stats.machines.delivery!.entered.acking, 1);
-  t.deepEqual((await (await fetch(`${url}/viz/state.json?q=nobody`)).json() as { deliveries: unknown[] }).deliveries, []);
+  t.deepEqual(
+    ((await (await fetch(`${url}/viz/state.json?q=nobody`)).json()) as { deliveries: unknown[] }).deliveries,
+    [],
+  );
 
   const response = await fetch(`${url}/viz/events`);
   t.regex(response.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -110,7 +126,11 @@ test('the live state is searchable, and the event stream sends a snapshot, then 
   const update = /event: update\ndata: (.*)\n\n/.exec(received)!;
   const payload = JSON.parse(update[1]!) as { complete: boolean; deliveries: { messageId: string }[] };
   t.false(payload.complete);
-  t.deepEqual(payload.deliveries.map((record) => record.messageId), ['second-message'], 'only what changed');
+  t.deepEqual(
+    payload.deliveries.map((record) => record.messageId),
+    ['second-message'],
+    'only what changed',
+  );
 
   // Closing the server ends the stream instead of waiting for the client to leave.
   await app.close();

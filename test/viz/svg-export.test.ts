@@ -27,10 +27,13 @@ function jsonPaths(state: JsonState, prefix = ''): { path: string; key: string; 
 const attribute = (value: string) => value.replace(/&/g, '&#38;').replace(/"/g, '&#34;');
 
 test('the runtime lists the five machines of src/machines', (t) => {
-  t.deepEqual(
-    runtimeMachines.map((entry) => entry.id).sort(),
-    ['connection', 'consumer', 'delivery', 'outboxRelay', 'supervisor'],
-  );
+  t.deepEqual(runtimeMachines.map((entry) => entry.id).sort(), [
+    'connection',
+    'consumer',
+    'delivery',
+    'outboxRelay',
+    'supervisor',
+  ]);
 });
 
 for (const entry of runtimeMachines) {
@@ -44,7 +47,11 @@ for (const entry of runtimeMachines) {
       t.true(rendered.svg.includes(`data-state="${attribute(state.path)}"`), `state ${state.path} has a box`);
       t.true(rendered.svg.includes(`>${state.key}</text>`), `state ${state.path} is named`);
       if (state.type === 'final') {
-        t.regex(rendered.svg, new RegExp(`class="state state-final" data-state="${state.path}"`), `${state.path} is drawn final`);
+        t.regex(
+          rendered.svg,
+          new RegExp(`class="state state-final" data-state="${state.path}"`),
+          `${state.path} is drawn final`,
+        );
       }
     }
     t.deepEqual([...rendered.states].sort(), states.map((state) => state.path).sort());
@@ -52,7 +59,10 @@ for (const entry of runtimeMachines) {
     // Every transition with a target is an arrow between its states, labelled; targetless ones are listed in the state.
     const chart = chartOf(entry.machine);
     for (const transition of chart.transitions) {
-      t.true(rendered.svg.includes(`data-transition="${attribute(transition.key)}"`), `transition ${transition.key} is labelled`);
+      t.true(
+        rendered.svg.includes(`data-transition="${attribute(transition.key)}"`),
+        `transition ${transition.key} is labelled`,
+      );
       t.true(rendered.svg.includes(transition.label.replace(/&/g, '&#38;')), `label ${transition.label}`);
       for (const target of transition.targets) {
         t.regex(rendered.svg, new RegExp(`data-to="${target.replace(/\./g, '\\.')}"`), `an arrow ends at ${target}`);
@@ -123,12 +133,33 @@ test('nested, parallel, history and final states are drawn inside their parents'
     direction: 'DOWN',
   });
   const expected = [
-    'outer', 'outer.first', 'outer.second', 'outer.third', 'outer.remembered',
-    'both', 'both.left', 'both.left.l1', 'both.left.l2', 'both.right', 'both.right.r1', 'both.right.r2', 'finished',
+    'outer',
+    'outer.first',
+    'outer.second',
+    'outer.third',
+    'outer.remembered',
+    'both',
+    'both.left',
+    'both.left.l1',
+    'both.left.l2',
+    'both.right',
+    'both.right.r1',
+    'both.right.r2',
+    'finished',
   ];
   t.deepEqual([...states].sort(), [...expected].sort());
   for (const path of expected) t.true(svg.includes(`data-state="${path}"`), path);
-  for (const text of ['NEXT [ready]', 'after soon', 'after 500 ms', '>always<', 'done: both', 'any state', 'any state of outer', 'JUMP', 'RESET']) {
+  for (const text of [
+    'NEXT [ready]',
+    'after soon',
+    'after 500 ms',
+    '>always<',
+    'done: both',
+    'any state',
+    'any state of outer',
+    'JUMP',
+    'RESET',
+  ]) {
     t.true(svg.includes(text), `shows "${text}"`);
   }
   t.regex(svg, /class="state state-parallel" data-state="both"/);
@@ -142,7 +173,14 @@ test('text from a definition is escaped in the picture', async (t) => {
     initial: 'a',
     states: { a: { on: { 'X<Y>&"Z"': 'b' }, description: '<script>' }, b: {} },
   });
-  const { svg } = await renderMachine({ id: 'odd', title: 'Odd', summary: '', source: '', machine, direction: 'RIGHT' });
+  const { svg } = await renderMachine({
+    id: 'odd',
+    title: 'Odd',
+    summary: '',
+    source: '',
+    machine,
+    direction: 'RIGHT',
+  });
   t.false(svg.includes('<script>'));
   t.true(svg.includes('X&#60;Y&#62;&#38;&#34;Z&#34;'));
 });
@@ -150,5 +188,8 @@ test('text from a definition is escaped in the picture', async (t) => {
 test('rendering is deterministic, so the committed pictures only change with the machines', async (t) => {
   const first = await renderMachines(runtimeMachines);
   const second = await renderMachines(runtimeMachines);
-  t.deepEqual(first.map((machine) => machine.svg), second.map((machine) => machine.svg));
+  t.deepEqual(
+    first.map((machine) => machine.svg),
+    second.map((machine) => machine.svg),
+  );
 });

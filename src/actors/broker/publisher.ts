@@ -93,7 +93,8 @@ export class ConfirmPublisher {
         const returned = this.#returned.delete(request.messageId);
         let failure: Error | undefined;
         if (error) failure = error instanceof Error ? error : new Error(String(error));
-        else if (returned) failure = new UnroutableError(`${request.queue} does not exist: the broker returned ${request.messageId}`);
+        else if (returned)
+          failure = new UnroutableError(`${request.queue} does not exist: the broker returned ${request.messageId}`);
         if (!timedOut && this.#observer) {
           if (failure) this.#observer.failed(failure);
           else this.#observer.confirmed((performance.now() - started) / 1_000);

@@ -5,7 +5,13 @@
  * transaction, for the delivery machine's `rollingBack`.
  */
 import type { ControlledTransaction } from 'kysely';
-import { clearAttempts, insertOutbox, recordInboxKeys, type MessagingDb, type OutgoingMessage } from '../../db/messaging-queries.js';
+import {
+  clearAttempts,
+  insertOutbox,
+  recordInboxKeys,
+  type MessagingDb,
+  type OutgoingMessage,
+} from '../../db/messaging-queries.js';
 import type { MessagingTables } from '../../db/schema.js';
 import type { Failpoints } from '../../failpoints.js';
 import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
@@ -47,7 +53,11 @@ export async function persistBatch(
   try {
     transaction = await db.startTransaction().execute();
     failpoints.hit(`${service}.persist`);
-    const fresh = await recordInboxKeys(transaction, consumer, decoded.map(({ key }) => key));
+    const fresh = await recordInboxKeys(
+      transaction,
+      consumer,
+      decoded.map(({ key }) => key),
+    );
     const duplicates: boolean[] = [];
     const newMessages: unknown[] = [];
     for (const [index, { key, message }] of decoded.entries()) {

@@ -363,13 +363,15 @@ class QueueSubscription {
     const batchTransaction = { db, spec, failpoints, service, leaseMs: outbox.leaseMs };
     return deliveryMachine.provide({
       actors: {
-        persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async ({ input }) => {
-          try {
-            return await persistBatch(batchTransaction, input.deliveries, input.decoded);
-          } finally {
-            this.#release(input.deliveries);
-          }
-        }),
+        persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(
+          async ({ input }) => {
+            try {
+              return await persistBatch(batchTransaction, input.deliveries, input.decoded);
+            } finally {
+              this.#release(input.deliveries);
+            }
+          },
+        ),
         rollback: fromPromise<void, { transaction: unknown }>(async ({ input }) => {
           const transaction = input.transaction as ControlledTransaction<MessagingTables> | undefined;
           if (transaction && !transaction.isCommitted && !transaction.isRolledBack) {
@@ -379,8 +381,9 @@ class QueueSubscription {
         publish: fromPromise<void, { outgoing: readonly unknown[] }>(async ({ input }) => {
           await outbox.publish(input.outgoing as readonly OutgoingMessage[]);
         }),
-        recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(async ({ input }) =>
-          recordAttempt(db, consumer, attemptsKeyOf(input.key, input.delivery.headers), input.failure.reason),
+        recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(
+          async ({ input }) =>
+            recordAttempt(db, consumer, attemptsKeyOf(input.key, input.delivery.headers), input.failure.reason),
         ),
         deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
           async ({ input }) => {

@@ -44,7 +44,10 @@ async function connectOnce(url: string, tls: BrokerTls, timeoutMs: number): Prom
     return await Promise.race([connecting, deadline]);
   } catch (error) {
     // A connection that completes after the deadline is closed at once.
-    connecting.then((late) => late.close().catch(() => {}), () => {});
+    connecting.then(
+      (late) => late.close().catch(() => {}),
+      () => {},
+    );
     throw error;
   } finally {
     clearTimeout(timer);

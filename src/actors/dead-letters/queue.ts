@@ -107,7 +107,10 @@ export class DeadLetterHold {
 }
 
 /** Deletes the ready dead letters (held ones are not affected); resolves with how many. */
-export async function purgeDeadLetterQueue(connection: ChannelModel, queue: string): Promise<{ deadLetterQueue: string; purged: number }> {
+export async function purgeDeadLetterQueue(
+  connection: ChannelModel,
+  queue: string,
+): Promise<{ deadLetterQueue: string; purged: number }> {
   const { deadLetterQueue: name } = await checkDeadLetterQueue(connection, queue);
   const channel = await openChannel(connection);
   try {

@@ -5,7 +5,10 @@ import { replayPublication } from './replay-message.js';
 const replayedAt = new Date('2026-11-28T12:00:00.000Z');
 const context = { deadLetterQueue: 'user_queue.dead', fallbackQueue: 'user_queue', replayedAt };
 
-function deadLetter(source: { messageId?: string; contentType?: string; headers?: Record<string, unknown> }, properties = {}) {
+function deadLetter(
+  source: { messageId?: string; contentType?: string; headers?: Record<string, unknown> },
+  properties = {},
+) {
   const headers = deadLetterHeaders(
     {
       queue: 'user_queue',
@@ -44,7 +47,10 @@ test('a replay keeps body, content type, message id and other headers; drops the
 });
 
 test('the replay count goes on from the count the dead letter carries', (t) => {
-  const letter = deadLetter({ messageId: 'm', headers: { [replayHeader.count]: 2, [replayHeader.replayedAt]: 'earlier' } });
+  const letter = deadLetter({
+    messageId: 'm',
+    headers: { [replayHeader.count]: 2, [replayHeader.replayedAt]: 'earlier' },
+  });
   const headers = replayPublication(letter, context).options.headers;
   t.is(headers[replayHeader.count], 3);
   t.is(headers[replayHeader.replayedAt], '2026-11-28T12:00:00.000Z');
@@ -59,7 +65,10 @@ test('a message that had no content type or id gets none and the dead letter’s
 });
 
 test('without the original-queue header it goes to the queue the broker dead-lettered it from, else the given queue', (t) => {
-  const bare = { content: Buffer.from('x'), properties: { headers: { 'x-first-death-queue': 'card_queue', 'x-delivery-count': 4 } } as never };
+  const bare = {
+    content: Buffer.from('x'),
+    properties: { headers: { 'x-first-death-queue': 'card_queue', 'x-delivery-count': 4 } } as never,
+  };
   const publication = replayPublication(bare, context);
   t.is(publication.queue, 'card_queue');
   t.false('x-delivery-count' in publication.options.headers, "the quorum queue's delivery count is not the message's");

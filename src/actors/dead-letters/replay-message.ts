@@ -40,14 +40,20 @@ function originalContentType(headers: Readonly<Record<string, unknown>>, propert
   return nonEmptyText(property);
 }
 
-export function replayPublication(deadLetter: Pick<Message, 'content' | 'properties'>, context: ReplayContext): ReplayPublication {
+export function replayPublication(
+  deadLetter: Pick<Message, 'content' | 'properties'>,
+  context: ReplayContext,
+): ReplayPublication {
   const headers = (deadLetter.properties.headers ?? {}) as Record<string, unknown>;
   const kept = Object.fromEntries(Object.entries(headers).filter(([name]) => !removedHeaders.has(name)));
   const contentType = originalContentType(headers, deadLetter.properties.contentType);
   // Without an original id the dead letter's own (a UUID the runtime gave it) still ties the two together.
   const messageId = nonEmptyText(headers[deadLetterHeader.messageId]) ?? nonEmptyText(deadLetter.properties.messageId);
   return {
-    queue: nonEmptyText(headers[deadLetterHeader.queue]) ?? nonEmptyText(headers[brokerFirstDeathQueue]) ?? context.fallbackQueue,
+    queue:
+      nonEmptyText(headers[deadLetterHeader.queue]) ??
+      nonEmptyText(headers[brokerFirstDeathQueue]) ??
+      context.fallbackQueue,
     content: deadLetter.content,
     options: {
       persistent: true,

@@ -16,6 +16,8 @@ export function createAdminServer(onServerError?: (error: unknown) => void): Fas
     onServerError?.(error);
     return reply.code(500).send({ error: 'internal error' });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route for ${request.method} ${request.url}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route for ${request.method} ${request.url}` }),
+  );
   return app;
 }

@@ -32,7 +32,9 @@ export function createHttpServer({ bodyLimit, readiness, onServerError }: HttpSe
     onServerError?.(error);
     return reply.code(500).send({ error: 'internal error' });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route for ${request.method} ${request.url}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route for ${request.method} ${request.url}` }),
+  );
 
   app.get('/healthz', async () => ({ status: 'alive' }));
   app.get('/readyz', async (_request, reply) => {
@@ -40,7 +42,9 @@ export function createHttpServer({ bodyLimit, readiness, onServerError }: HttpSe
       ready: false,
       checks: { readiness: redact(describeError(error)) },
     }));
-    return reply.code(state.ready ? 200 : 503).send({ status: state.ready ? 'ready' : 'not ready', checks: state.checks });
+    return reply
+      .code(state.ready ? 200 : 503)
+      .send({ status: state.ready ? 'ready' : 'not ready', checks: state.checks });
   });
   return app;
 }

@@ -112,7 +112,13 @@ export function createInspector({ logger, describers, services, listeners = [] }
   function levelOf(id: string, to: string, context: Record<string, unknown>): Level {
     if (id === 'consumer' && to === 'restarting' && context.escalated) return 'error';
     if (id === 'supervisor' && to === 'failed') return 'error';
-    if (to === 'backingOff' || to === 'rollingBack' || to === 'deadLettering' || to === 'paused' || to === 'reconnecting') {
+    if (
+      to === 'backingOff' ||
+      to === 'rollingBack' ||
+      to === 'deadLettering' ||
+      to === 'paused' ||
+      to === 'reconnecting'
+    ) {
       return 'warn';
     }
     // The relay's idle sweeps would drown everything else: shown at debug unless something goes wrong.

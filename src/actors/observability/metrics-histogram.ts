@@ -124,7 +124,12 @@ export class CellHistogram<Label extends string> extends PulledMetric {
       let cumulative = 0;
       for (let index = 0; index < this.#bounds.length; index += 1) {
         cumulative += cell.counts[index]!;
-        samples.push({ metricName: bucket, value: cumulative, labels: { le: this.#bounds[index]! }, sharedLabels: cell.labels });
+        samples.push({
+          metricName: bucket,
+          value: cumulative,
+          labels: { le: this.#bounds[index]! },
+          sharedLabels: cell.labels,
+        });
       }
       samples.push(
         { metricName: bucket, value: cell.count, labels: { le: '+Inf' }, sharedLabels: cell.labels },

@@ -27,7 +27,6 @@ export interface OutboxBacklog {
   readonly oldestSeconds: number;
 }
 
-
 /** One read of the unsent rows (the partial index `outbox_unsent` covers them), bounded on the server too. */
 export async function readOutboxBacklog(db: MessagingDb, statementTimeoutMs: number): Promise<OutboxBacklog> {
   return db.transaction().execute(async (transaction) => {

@@ -9,7 +9,11 @@ import { CellCountCounter, CellHistogram } from './metrics-histogram.js';
 import { publishFailureKind, RuntimeMetrics } from './metrics.js';
 import { NotConnectedError, PublishTimeoutError, UnroutableError } from '../broker/publisher.js';
 
-async function valueOf(metrics: RuntimeMetrics, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+async function valueOf(
+  metrics: RuntimeMetrics,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     for (const sample of metric.values as { metricName?: string; labels: Record<string, unknown>; value: number }[]) {
       const sampleName = sample.metricName ?? metric.name;
@@ -61,10 +65,20 @@ const deliveryLike = setup({
 });
 
 test('cell histograms and their counter render exactly as prom-client renders the same observations', async (t) => {
-  const options = { name: 'x_seconds', help: 'Some time.', labelNames: ['queue', 'outcome'] as const, buckets: [0.1, 1, 10] };
+  const options = {
+    name: 'x_seconds',
+    help: 'Some time.',
+    labelNames: ['queue', 'outcome'] as const,
+    buckets: [0.1, 1, 10],
+  };
   const expected = new Registry();
   const reference = new Histogram({ ...options, labelNames: [...options.labelNames], registers: [expected] });
-  const referenceCount = new Counter({ name: 'x_total', help: 'Some count.', labelNames: ['queue', 'outcome'], registers: [expected] });
+  const referenceCount = new Counter({
+    name: 'x_total',
+    help: 'Some count.',
+    labelNames: ['queue', 'outcome'],
+    registers: [expected],
+  });
   const actual = new Registry();
   const cells = new CellHistogram(actual, options);
   new CellCountCounter(actual, 'x_total', 'Some count.', cells);
@@ -87,15 +101,21 @@ test('cell histograms and their counter render exactly as prom-client renders th
     json.map((metric) => ({
       name: metric.name,
       type: metric.type,
-      values: (metric.values as { metricName?: string; labels: object; value: number }[]).map(({ metricName, labels, value }) => ({
-        metricName,
-        labels: { ...labels },
-        value,
-      })),
+      values: (metric.values as { metricName?: string; labels: object; value: number }[]).map(
+        ({ metricName, labels, value }) => ({
+          metricName,
+          labels: { ...labels },
+          value,
+        }),
+      ),
     }));
   t.deepEqual(project(await actual.getMetricsAsJSON()), project(await expected.getMetricsAsJSON()));
 
-  t.is(cells.cell({ queue: 'a', outcome: 'acked' }), cells.cell({ queue: 'a', outcome: 'acked' }), 'one cell per label set');
+  t.is(
+    cells.cell({ queue: 'a', outcome: 'acked' }),
+    cells.cell({ queue: 'a', outcome: 'acked' }),
+    'one cell per label set',
+  );
   actual.resetMetrics();
   t.is(cells.cell({ queue: 'a', outcome: 'acked' }).count, 0);
 });
@@ -103,7 +123,11 @@ test('cell histograms and their counter render exactly as prom-client renders th
 test('a delivery: time in each state it leaves, its duration and its outcome; context-only snapshots change nothing', async (t) => {
   const clock = fakeClock();
   const metrics = new RuntimeMetrics({ queues: ['q'], processMetrics: false, now: clock.now });
-  t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'dead-lettered' }), 0, 'outcomes start at zero');
+  t.is(
+    await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'dead-lettered' }),
+    0,
+    'outcomes start at zero',
+  );
 
   const actor = createActor(deliveryLike, { input: { queue: 'q' }, inspect: metrics.observe }).start();
   clock.ms = 4;
@@ -118,24 +142,44 @@ test('a delivery: time in each state it leaves, its duration and its outcome; co
   t.is(await valueOf(metrics, `${state}_count`, { machine: 'delivery', state: 'persisting' }), 1);
   t.is(await valueOf(metrics, `${state}_sum`, { machine: 'delivery', state: 'persisting' }), 0.01);
   t.is(await valueOf(metrics, `${state}_sum`, { machine: 'delivery', state: 'publishing' }), 0.025);
-  t.is(await valueOf(metrics, `${state}_count`, { machine: 'delivery', state: 'done' }), undefined, 'the final state is not timed');
+  t.is(
+    await valueOf(metrics, `${state}_count`, { machine: 'delivery', state: 'done' }),
+    undefined,
+    'the final state is not timed',
+  );
   t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'acked' }), 1);
   t.is(await valueOf(metrics, 'ackstate_delivery_duration_seconds_sum', { queue: 'q', outcome: 'acked' }), 0.035);
-  t.is(await valueOf(metrics, 'ackstate_delivery_duration_seconds_bucket', { queue: 'q', outcome: 'acked', le: '0.05' }), 1);
-  t.is(await valueOf(metrics, 'ackstate_delivery_duration_seconds_bucket', { queue: 'q', outcome: 'acked', le: '0.025' }), 0);
+  t.is(
+    await valueOf(metrics, 'ackstate_delivery_duration_seconds_bucket', { queue: 'q', outcome: 'acked', le: '0.05' }),
+    1,
+  );
+  t.is(
+    await valueOf(metrics, 'ackstate_delivery_duration_seconds_bucket', { queue: 'q', outcome: 'acked', le: '0.025' }),
+    0,
+  );
 
   const poison = createActor(deliveryLike, { input: { queue: 'other' }, inspect: metrics.observe }).start();
   poison.send({ type: 'POISON' });
-  t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'other', outcome: 'dead-lettered' }), 1, 'a queue not known at start');
+  t.is(
+    await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'other', outcome: 'dead-lettered' }),
+    1,
+    'a queue not known at start',
+  );
   t.is(await valueOf(metrics, `${state}_count`, { machine: 'delivery', state: 'persisting' }), 2);
 });
 
 test('a batch counts each of its deliveries by its own outcome; a split batch counts none (its parts are counted)', async (t) => {
   const metrics = new RuntimeMetrics({ queues: ['q'], processMetrics: false });
-  const batch = createActor(deliveryLike, { input: { queue: 'q', duplicates: [false, true, false] }, inspect: metrics.observe }).start();
+  const batch = createActor(deliveryLike, {
+    input: { queue: 'q', duplicates: [false, true, false] },
+    inspect: metrics.observe,
+  }).start();
   batch.send({ type: 'PERSISTED' });
   batch.send({ type: 'ACK' });
-  const split = createActor(deliveryLike, { input: { queue: 'q', duplicates: [false, false] }, inspect: metrics.observe }).start();
+  const split = createActor(deliveryLike, {
+    input: { queue: 'q', duplicates: [false, false] },
+    inspect: metrics.observe,
+  }).start();
   split.send({ type: 'SPLIT' });
 
   t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'acked' }), 2);
@@ -197,7 +241,10 @@ test('consumer pauses and restarts, broker losses and reconnects, supervisor res
           on: {
             FAILED: {
               actions: assign({
-                restarts: ({ context, event }) => ({ ...context.restarts, [event.id]: (context.restarts[event.id] ?? 0) + 1 }),
+                restarts: ({ context, event }) => ({
+                  ...context.restarts,
+                  [event.id]: (context.restarts[event.id] ?? 0) + 1,
+                }),
               }),
             },
           },

@@ -15,7 +15,9 @@ import { NotConnectedError, PublishTimeoutError, UnroutableError, type PublishOb
 
 export const deliveryOutcomes = ['acked', 'duplicate', 'retried', 'dead-lettered'] as const;
 
-const stateBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600];
+const stateBuckets = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600,
+];
 const deliveryBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const confirmBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -127,7 +129,8 @@ export class RuntimeMetrics {
       labelNames: ['kind'],
       registers,
     });
-    for (const kind of ['not_connected', 'timeout', 'unroutable', 'rejected']) this.#publishFailures.labels(kind).inc(0);
+    for (const kind of ['not_connected', 'timeout', 'unroutable', 'rejected'])
+      this.#publishFailures.labels(kind).inc(0);
     this.#pauses = new Counter({
       name: 'ackstate_consumer_pauses_total',
       help: 'Times a consumer paused because a dependency (the database or the broker) was unavailable.',
@@ -225,10 +228,14 @@ export class RuntimeMetrics {
     const machine = machineId(actor);
     if (machine === undefined) return undefined;
     const kind: Kind =
-      machine === 'delivery' || machine === 'consumer' || machine === 'connection' || machine === 'supervisor' ? machine : 'other';
+      machine === 'delivery' || machine === 'consumer' || machine === 'connection' || machine === 'supervisor'
+        ? machine
+        : 'other';
     const context = snapshot.context ?? {};
     const queueValue =
-      kind === 'delivery' ? (context.deliveries as readonly { queue?: unknown }[] | undefined)?.[0]?.queue : context.queue;
+      kind === 'delivery'
+        ? (context.deliveries as readonly { queue?: unknown }[] | undefined)?.[0]?.queue
+        : context.queue;
     const queue = typeof queueValue === 'string' ? queueValue : undefined;
     const now = this.#now();
     let states = this.#stateCells.get(machine);
@@ -252,7 +259,8 @@ export class RuntimeMetrics {
     };
     this.#tracked.set(actor, tracked);
     if (kind === 'supervisor') {
-      for (const child of (context.children ?? []) as readonly { id: string }[]) this.#supervisorRestarts.labels(child.id).inc(0);
+      for (const child of (context.children ?? []) as readonly { id: string }[])
+        this.#supervisorRestarts.labels(child.id).inc(0);
       this.#countSupervisorRestarts(tracked, context);
     }
     if (kind !== 'delivery') {

@@ -47,9 +47,7 @@ export class Outbox {
   async publish(rows: readonly (OutgoingMessage & { attempts?: number })[]): Promise<number> {
     if (rows.length === 0) return 0;
     const outcomes = await Promise.allSettled(
-      rows.map((row) =>
-        this.#publisher.publish({ queue: row.queue, messageId: row.id, body: Buffer.from(row.body) }),
-      ),
+      rows.map((row) => this.#publisher.publish({ queue: row.queue, messageId: row.id, body: Buffer.from(row.body) })),
     );
     const sent = rows.filter((_, index) => outcomes[index]!.status === 'fulfilled').map((row) => row.id);
     await this.#markSent(sent);

@@ -44,9 +44,15 @@ export function cardService(config: Config): ServiceSpec<CardServiceDatabase> {
         return resultOf(card, issued.rows.length > 0);
       },
       async handleMany(trx, users: readonly UserMessage[]) {
-        await recordUsers(trx, users.map((user) => [user.id, user.name, user.email, user.created_at] as const));
+        await recordUsers(
+          trx,
+          users.map((user) => [user.id, user.name, user.email, user.created_at] as const),
+        );
         const cards = users.map(cardFor);
-        const issued = await issueCards(trx, cards.map((card) => [card.id, card.user_id, card.number, card.created_at] as const));
+        const issued = await issueCards(
+          trx,
+          cards.map((card) => [card.id, card.user_id, card.number, card.created_at] as const),
+        );
         const issuedIds = new Set(issued.rows.map((row) => row.id));
         return cards.map((card) => resultOf(card, issuedIds.has(card.id)));
       },

@@ -12,7 +12,13 @@ import { createUsers, storeCard, storeCards } from '../queries.js';
 import { GroupCommit } from '../../db/group-commit.js';
 import { classifyError } from '../../policies/classify-error.js';
 import type { ServiceContext, ServiceSpec } from '../../service.js';
-import { cardMessageSchema, createUserRequestSchema, describeIssues, type CardMessage, type UserMessage } from '../messages.js';
+import {
+  cardMessageSchema,
+  createUserRequestSchema,
+  describeIssues,
+  type CardMessage,
+  type UserMessage,
+} from '../messages.js';
 import { z } from 'zod';
 
 export class HttpError extends Error {
@@ -38,14 +44,21 @@ function routes(config: Config, leaseMs: number) {
     const creations = new GroupCommit<NewUser, boolean>(
       (batch) =>
         db.transaction().execute(async (trx) => {
-          const inserted = await createUsers(trx, batch.map(({ user }) => [user.id, user.name, user.email, user.created_at] as const));
+          const inserted = await createUsers(
+            trx,
+            batch.map(({ user }) => [user.id, user.name, user.email, user.created_at] as const),
+          );
           const created = new Set(inserted.rows.map((row) => row.id));
           const outgoing = batch.filter(({ user }) => created.has(user.id)).flatMap((each) => each.outgoing);
           await insertOutbox(messagingTablesOf(trx), outgoing, leaseMs);
           return batch.map(({ user }) => created.has(user.id));
         }),
       // An outage fails every user of the batch alike: no point trying each again alone.
-      { maxBatch: config.MAX_BATCH, concurrency: config.BATCH_CONCURRENCY, split: (error) => classifyError(error).kind !== 'unavailable' },
+      {
+        maxBatch: config.MAX_BATCH,
+        concurrency: config.BATCH_CONCURRENCY,
+        split: (error) => classifyError(error).kind !== 'unavailable',
+      },
     );
 
     app.post('/users', async (request, reply) => {
@@ -58,7 +71,8 @@ function routes(config: Config, leaseMs: number) {
         created_at: new Date().toISOString(),
       };
       const outgoing = [{ id: randomUUID(), queue: config.USER_QUEUE, body: JSON.stringify(user) }];
-      if (!(await creations.submit({ user, outgoing }))) throw new HttpError(409, `email ${user.email} is already taken`);
+      if (!(await creations.submit({ user, outgoing })))
+        throw new HttpError(409, `email ${user.email} is already taken`);
       publishNow(outgoing);
       return reply.code(201).send({ ...user, card: null });
     });
@@ -110,7 +124,10 @@ export function userService(config: Config): ServiceSpec<UserServiceDatabase> {
         return { outgoing: [] };
       },
       async handleMany(trx, cards: readonly CardMessage[]) {
-        await storeCards(trx, cards.map((card) => [card.id, card.user_id, card.number, card.created_at] as const));
+        await storeCards(
+          trx,
+          cards.map((card) => [card.id, card.user_id, card.number, card.created_at] as const),
+        );
         return cards.map(() => ({ outgoing: [] }));
       },
       describe: {

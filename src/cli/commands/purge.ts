@@ -3,7 +3,11 @@ import { checkDeadLetterQueue, purgeDeadLetterQueue } from '../../actors/dead-le
 import { exitCode, type CliIo } from '../io.js';
 
 /** Asked only on a terminal; without one the command was refused before connecting (see run.ts). */
-export async function purgeCommand(connection: ChannelModel, io: CliIo, options: { queue: string; yes: boolean }): Promise<number> {
+export async function purgeCommand(
+  connection: ChannelModel,
+  io: CliIo,
+  options: { queue: string; yes: boolean },
+): Promise<number> {
   if (!options.yes) {
     const { deadLetterQueue, messageCount } = await checkDeadLetterQueue(connection, options.queue);
     const answer = await io.ask(

@@ -251,7 +251,13 @@ export class LiveMonitor {
   #end(track: Track, snapshot: SnapshotLike): void {
     this.#leave(track);
     for (const [index, record] of (track.records ?? []).entries()) {
-      this.recent.finished(record, this.#clock(), (snapshot.context ?? {}) as unknown as DeliveryContext, snapshot.status, index);
+      this.recent.finished(
+        record,
+        this.#clock(),
+        (snapshot.context ?? {}) as unknown as DeliveryContext,
+        snapshot.status,
+        index,
+      );
     }
     const actor = this.#actors.get(track.name);
     if (actor?.track === track) actor.status = snapshot.status ?? 'stopped';

@@ -52,13 +52,15 @@ export interface NewDelivery {
 }
 
 const maxText = 2_000;
-const clip = (text: string | undefined) => (text !== undefined && text.length > maxText ? `${text.slice(0, maxText)}…` : text);
+const clip = (text: string | undefined) =>
+  text !== undefined && text.length > maxText ? `${text.slice(0, maxText)}…` : text;
 
 function idsOf(message: unknown): Record<string, string> {
   const ids: Record<string, string> = {};
   if (message && typeof message === 'object' && !Array.isArray(message)) {
     for (const [field, value] of Object.entries(message)) {
-      if ((field === 'id' || field.endsWith('_id')) && typeof value === 'string' && value.length <= 255) ids[field] = value;
+      if ((field === 'id' || field.endsWith('_id')) && typeof value === 'string' && value.length <= 255)
+        ids[field] = value;
     }
   }
   return ids;
@@ -153,7 +155,9 @@ export class RecentDeliveries {
     const needle = text.trim().toLowerCase();
     if (!needle) return this.list();
     return this.list().filter((record) =>
-      [record.messageId, record.key, ...Object.values(record.ids)].some((value) => value?.toLowerCase().includes(needle)),
+      [record.messageId, record.key, ...Object.values(record.ids)].some((value) =>
+        value?.toLowerCase().includes(needle),
+      ),
     );
   }
 
