@@ -1,7 +1,7 @@
 /** Hand-written checks equivalent to ackstate's zod schemas for the fields the pipeline carries. */
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const email = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const control = /[\u0000-\u001f\u007f-\u009f]/;
+const control = /\p{Cc}/u; // U+0000–U+001F and U+007F–U+009F
 const isoWithZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 const text = (value: unknown, max: number): value is string =>

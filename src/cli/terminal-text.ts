@@ -4,8 +4,8 @@
  * overrides (which can make text read differently from what it is) and lone surrogates are escaped as
  * `\uXXXX`. The same escaping inside JSON strings keeps the JSON valid.
  */
-const unsafeCharacter =
-  /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// `\p{Cc}` is U+0000–U+001F and U+007F–U+009F; in `u` mode `\p{Cs}` matches only a surrogate not in a pair.
+const unsafeCharacter = /[\p{Cc}\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu;
 
 const unicodeEscape = (character: string) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
 const shortEscapes: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };

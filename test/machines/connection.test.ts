@@ -10,7 +10,11 @@ const url = 'amqp://rabbitmq:5672';
  * records when it is cleaned up. `onStart` events are sent as soon as the watch starts.
  */
 function connectionActor(onStart: ConnectionEvent[] = []) {
-  const watch = { starts: 0, cleanups: 0, send: (_event: ConnectionEvent) => {} };
+  const watch: { starts: number; cleanups: number; send: (event: ConnectionEvent) => void } = {
+    starts: 0,
+    cleanups: 0,
+    send: () => {},
+  };
   const logic = connectionMachine.provide({
     actors: {
       watch: fromCallback<ConnectionEvent>(({ sendBack }) => {
