@@ -39,7 +39,7 @@ const nodeGlobals = Object.fromEntries(
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'node_modules/', 'docs/', 'bench/results/', 'test/fixtures/', 'examples/**/node_modules'],
+    ignores: ['dist/', 'node_modules/', 'docs/', 'bench/results/', 'test/fixtures/', 'examples/**/node_modules', 'test/.snippets-*/'],
   },
   {
     files: ['**/*.ts'],

@@ -6,9 +6,10 @@
  */
 import { createWriteStream } from 'node:fs';
 import { assign, createActor, fromPromise, type InspectionEvent } from 'xstate';
-import { createInspector, type DeliveryDescriber } from '../src/actors/observability/inspector.js';
+import { createDecoder } from '../src/actors/observability/decoder.js';
+import { LogWriter } from '../src/actors/observability/log-writer.js';
 import { createLogger } from '../src/actors/observability/logger.js';
-import { RuntimeMetrics } from '../src/actors/observability/metrics.js';
+import { createObservers, type ObservedConsumer } from '../src/actors/observability/observers.js';
 import { LiveMonitor } from '../src/actors/observability/viz/live-monitor.js';
 import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../src/machines/delivery.js';
 
@@ -40,19 +41,26 @@ const logic = deliveryMachine.provide({
   },
 });
 
-const services = new Map([[queue, 'card']]);
-const describers = new Map<string, DeliveryDescriber>([
-  [queue, { received: () => 'Processing user: 1', completed: () => 'Successfully processed user 1' }],
+const consumers = new Map<string, ObservedConsumer>([
+  [
+    queue,
+    {
+      service: 'card',
+      consumer: queue,
+      queue,
+      describe: { received: () => 'Processing user: 1', completed: () => 'Successfully processed user 1' },
+    },
+  ],
 ]);
 const logger = createLogger('info', createWriteStream('/dev/null'));
-const monitor = new LiveMonitor({ services });
-const metrics = new RuntimeMetrics({ queues: [queue], processMetrics: false });
+const log = new LogWriter(logger);
+const monitor = new LiveMonitor();
 
 const layers: [string, ((event: InspectionEvent) => void) | undefined][] = [
   ['delivery machine alone', undefined],
-  ['+ the log (inspector, winston)', createInspector({ logger, describers, services })],
-  ['+ the live monitor (/viz)', createInspector({ logger, describers, services, listeners: [monitor.observe] })],
-  ['+ the metrics', createInspector({ logger, describers, services, listeners: [monitor.observe, metrics.observe] })],
+  ['+ the log (inspector, winston)', createDecoder({ consumers, listeners: [log] })],
+  ['+ the live monitor (/viz)', createDecoder({ consumers, listeners: [monitor, log] })],
+  ['+ the metrics', createObservers({ logger, consumers, processMetrics: false }).inspect],
 ];
 
 const runOne = (inspect: ((event: InspectionEvent) => void) | undefined) =>

@@ -27,7 +27,7 @@ export function parseFailpoints(spec: string): Map<string, Failpoint> {
     .split(/[;,]/)
     .map((part) => part.trim())
     .filter(Boolean)) {
-    const match = /^([a-zA-Z]+\.[a-zA-Z]+)=(error|exit)\*(\d+)$/.exec(entry);
+    const match = /^([A-Za-z][A-Za-z0-9_-]*\.[a-zA-Z]+)=(error|exit)\*(\d+)$/.exec(entry);
     if (!match) throw new Error(`FAILPOINTS: cannot read "${entry}" (expected <service>.<step>=error*N or exit*N)`);
     points.set(match[1]!, { action: match[2] as Failpoint['action'], remaining: Number(match[3]) });
   }

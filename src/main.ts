@@ -4,10 +4,9 @@
  * Runs both services in one process (the default) or one of them. SIGTERM and SIGINT stop consuming,
  * let in-flight deliveries finish, close the connections and exit 0.
  */
+import { createLogger, redact, startRuntime } from 'ackstate';
 import { ConfigError, loadConfig } from './app/config.js';
-import { createLogger } from './actors/observability/logger.js';
-import { redact } from './redact.js';
-import { modes, startSystem, type Mode } from './runtime.js';
+import { modes, runtimeOptions, servicesFor, type Mode } from './app/system.js';
 
 const mode = (process.argv[2] ?? 'both') as Mode;
 if (!modes.includes(mode)) {
@@ -34,7 +33,7 @@ process.on('unhandledRejection', (reason) => {
 });
 
 try {
-  const system = await startSystem(config, mode, logger);
+  const system = await startRuntime(runtimeOptions(config, servicesFor(mode, config), logger));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -5,6 +5,7 @@
 const credentialsInUrl = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/?#\s]*)@/gi;
 const passwordParameter = /([?&](?:ssl)?password=)[^&#\s]*/gi;
 
+/** `text` with the password of every URL and every `password=` or `sslpassword=` parameter replaced by `***`. */
 export function redact(text: string): string {
   return text.replace(credentialsInUrl, '$1***@').replace(passwordParameter, '$1***');
 }

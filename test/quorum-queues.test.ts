@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import test from 'ava';
-import { declareTopology } from '../src/actors/broker/broker.js';
+import { declareTopology } from '../src/actors/broker/topology.js';
 import { amqpUrl, createTestEnvironment } from './support/environment.js';
 import { checkInvariants } from './support/invariants.js';
 import { createOneUser } from './support/load.js';
@@ -52,7 +52,9 @@ test('a queue that exists with the other type: the log names the queue and the f
     () =>
       users.logs.find(
         (entry) =>
-          entry.machine === 'consumer' && entry.to === 'restarting' && String(entry.error).includes('QUEUE_TYPE'),
+          entry.machine === 'consumer' &&
+          entry.to === 'restarting' &&
+          String(entry.error).includes('already exists with other arguments'),
       ),
     {
       timeoutMs: 60_000,
@@ -63,7 +65,7 @@ test('a queue that exists with the other type: the log names the queue and the f
   t.regex(
     error,
     new RegExp(
-      `^queue ${environment.cardQueue.replace(/[.]/g, '\\.')} already exists with other arguments than QUEUE_TYPE=quorum declares`,
+      `^queue ${environment.cardQueue.replace(/[.]/g, '\\.')} already exists with other arguments than queue type quorum declares`,
     ),
   );
   t.regex(error, /PRECONDITION_FAILED - inequivalent arg/);

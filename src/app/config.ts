@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { queueTypes } from '../actors/broker/broker.js';
 import { tlsSettingProblems } from './tls-settings.js';
 
 /**
@@ -15,6 +14,8 @@ const queueName = z
   .min(1)
   .max(200)
   .regex(/^[A-Za-z0-9_.:-]+$/, 'may hold only letters, digits and _ . : -');
+
+const queueTypes = ['classic', 'quorum'] as const;
 
 export const configSchema = z.object({
   AMQP_URL: z

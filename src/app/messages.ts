@@ -42,10 +42,3 @@ export type CardMessage = z.infer<typeof cardMessageSchema>;
 
 /** The body of POST /users. Unknown fields are refused so that a typo is not silently ignored. */
 export const createUserRequestSchema = z.strictObject({ name: nameSchema, email: emailSchema });
-
-/** One line per problem, naming the field: the reason given with a 400 or a dead letter. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
-    .join('; ');
-}

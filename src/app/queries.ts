@@ -1,5 +1,5 @@
-/** The services' per-message statements (see prepared.ts for why they are SQL text). */
-import { prepared } from '../db/prepared.js';
+/** The services' per-message statements, as SQL text (`prepared`: no query tree built per message). */
+import { prepared, type QueryRunner } from 'ackstate';
 
 type UserRow = readonly [id: string, name: string, email: string, createdAt: string];
 type CardRow = readonly [id: string, userId: string, number: string, createdAt: string];
@@ -55,19 +55,17 @@ const issueCardRows = prepared<{ id: string; user_id: string }, Columns<CardRow>
     'SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) ON CONFLICT (user_id) DO NOTHING RETURNING id, user_id',
 );
 
-type Db = Parameters<typeof storeCard>[0];
-
 /**
  * User service: new users, created over HTTP; returns the ids inserted. A user whose email is already
  * taken (by an earlier user or by another row of the same statement) is skipped, not an error.
  */
-export const createUsers = (db: Db, rows: readonly UserRow[]) => createUserRows(db, ...userColumns(rows));
+export const createUsers = (db: QueryRunner, rows: readonly UserRow[]) => createUserRows(db, ...userColumns(rows));
 
 /** User service: several cards at once (see storeCard). */
-export const storeCards = (db: Db, rows: readonly CardRow[]) => storeCardRows(db, ...cardColumns(rows));
+export const storeCards = (db: QueryRunner, rows: readonly CardRow[]) => storeCardRows(db, ...cardColumns(rows));
 
 /** Card service: several users at once (see recordUser). */
-export const recordUsers = (db: Db, rows: readonly UserRow[]) => recordUserRows(db, ...userColumns(rows));
+export const recordUsers = (db: QueryRunner, rows: readonly UserRow[]) => recordUserRows(db, ...userColumns(rows));
 
 /** Card service: one card each for several users (see issueCard); returns the rows actually issued. */
-export const issueCards = (db: Db, rows: readonly CardRow[]) => issueCardRows(db, ...cardColumns(rows));
+export const issueCards = (db: QueryRunner, rows: readonly CardRow[]) => issueCardRows(db, ...cardColumns(rows));

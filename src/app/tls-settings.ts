@@ -7,6 +7,7 @@
  *   `sslkey` readable (pg reads them itself, from the URL).
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import type { BrokerTls } from 'ackstate';
 
 export const brokerTlsVariables = ['AMQP_CA_FILE', 'AMQP_CERT_FILE', 'AMQP_KEY_FILE'] as const;
 export const postgresSslModes = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const;
@@ -19,13 +20,6 @@ export interface TlsSettings {
   readonly AMQP_KEY_FILE?: string | undefined;
   readonly USER_DB_URL: string;
   readonly CARD_DB_URL: string;
-}
-
-/** What the broker's TLS connection is given: PEM contents, read from the files. */
-export interface BrokerTls {
-  readonly ca?: Buffer;
-  readonly cert?: Buffer;
-  readonly key?: Buffer;
 }
 
 function unreadable(path: string): string | undefined {

@@ -1,7 +1,7 @@
 /** The command line, read into one command, with node's own `util.parseArgs`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Selection as ReplaySelection } from '../actors/dead-letters/replay.js';
-import { configSchema } from '../app/config.js';
+import { brokerNameProblem } from '../policies/broker-names.js';
 import { commandNames, commandUsage, dlqUsage, topUsage, type CommandName } from './usage.js';
 
 interface Connection {
@@ -111,12 +111,11 @@ function parseDlqCommand(name: CommandName, args: readonly string[]): Command {
   }
 }
 
-/** The services accept only these names (src/app/config.ts), so any other cannot have dead letters of theirs. */
+/** The runtime accepts only these names, so any other cannot have dead letters of its consumers. */
 function queueName(value: string, usage: string): string {
-  const parsed = configSchema.shape.USER_QUEUE.safeParse(value);
-  if (!parsed.success)
-    throw new UsageError(`<queue> ${parsed.error.issues[0]?.message ?? 'is not a queue name'}`, usage);
-  return parsed.data;
+  const problem = brokerNameProblem(value);
+  if (problem !== undefined) throw new UsageError(`<queue> ${problem}`, usage);
+  return value;
 }
 
 function replaySelection(values: { id?: string[]; all?: boolean; limit?: string }, usage: string): ReplaySelection {

@@ -3,7 +3,8 @@
  * in the exit status. Passwords never reach the output: cli.ts passes every line through redact().
  */
 import type { ChannelModel } from 'amqplib';
-import { connectToBroker, describeError } from '../actors/dead-letters/connection.js';
+import { connectToBroker } from '../actors/dead-letters/connection.js';
+import { describeError } from '../policies/describe-error.js';
 import { NoSuchQueueError } from '../actors/dead-letters/queue.js';
 import { parseCommandLine, UsageError, type Command } from './arguments.js';
 import { brokerSettings, SettingsError } from './broker-settings.js';

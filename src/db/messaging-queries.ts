@@ -9,18 +9,23 @@ import type { MessagingTables } from './schema.js';
 
 export type MessagingDb = Kysely<MessagingTables>;
 
-/** Any service database, seen through the tables the runtime shares (Kysely's types are invariant). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function messagingTablesOf(db: Kysely<any>): MessagingDb {
+/**
+ * Any service database, seen through the tables the runtime shares: every service database holds them
+ * (the runtime migrates them), whatever else its type declares.
+ */
+export function messagingTablesOf<DB>(db: Kysely<DB>): MessagingDb {
   return db as unknown as MessagingDb;
 }
 
 export interface OutgoingMessage {
-  /** The message id on the wire: a UUID. */
+  /** The message id on the wire: a UUID unless the handler chose one. */
   readonly id: string;
-  readonly queue: string;
+  /** `''` for the default exchange, where `routingKey` is a queue's name. */
+  readonly exchange: string;
+  readonly routingKey: string;
   /** The exact JSON text to publish. */
   readonly body: string;
+  readonly headers: Readonly<Record<string, string | number | boolean>> | null;
 }
 
 const insertInbox = prepared<{ consumer: string }, readonly [consumer: string, messageKey: string]>(
@@ -52,11 +57,26 @@ export async function recordInboxKeys(
   return new Set(rows.map((row) => row.message_key));
 }
 
-const outboxColumns = 'INSERT INTO outbox (id, queue, body, next_attempt_at) VALUES ';
-const outboxRow = (n: number) => `($${n + 1}, $${n + 2}, $${n + 3}, now() + $${n + 4} * interval '1 millisecond')`;
-const insertOneOutbox = prepared<never, readonly [id: string, queue: string, body: string, leaseMs: number]>(
-  outboxColumns + outboxRow(0),
-);
+const outboxColumns = 'INSERT INTO outbox (id, exchange, routing_key, body, headers, next_attempt_at) VALUES ';
+const outboxRow = (n: number) =>
+  `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, now() + $${n + 6} * interval '1 millisecond')`;
+type OutboxParams = readonly [
+  id: string,
+  exchange: string,
+  routingKey: string,
+  body: string,
+  headers: string | null,
+  leaseMs: number,
+];
+const insertOneOutbox = prepared<never, OutboxParams>(outboxColumns + outboxRow(0));
+const outboxParams = (message: OutgoingMessage, leaseMs: number): OutboxParams => [
+  message.id,
+  message.exchange,
+  message.routingKey,
+  message.body,
+  message.headers === null ? null : JSON.stringify(message.headers),
+  leaseMs,
+];
 
 /**
  * Writes outgoing messages in the caller's transaction. They are leased to this process for `leaseMs`
@@ -70,11 +90,11 @@ export async function insertOutbox(
   if (messages.length === 0) return;
   if (messages.length === 1) {
     const [message] = messages as [OutgoingMessage];
-    await insertOneOutbox(db, message.id, message.queue, message.body, leaseMs);
+    await insertOneOutbox(db, ...outboxParams(message, leaseMs));
     return;
   }
-  const rows = messages.map((_, index) => outboxRow(index * 4)).join(', ');
-  const params = messages.flatMap((message) => [message.id, message.queue, message.body, leaseMs]);
+  const rows = messages.map((_, index) => outboxRow(index * 6)).join(', ');
+  const params = messages.flatMap((message) => outboxParams(message, leaseMs));
   await prepared(outboxColumns + rows)(db, ...params);
 }
 
@@ -93,7 +113,7 @@ export async function claimDueOutbox(
       SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now()
       ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, queue, body, attempts`.execute(db);
+    RETURNING id, exchange, routing_key AS "routingKey", body, headers, attempts`.execute(db);
   return result.rows;
 }
 

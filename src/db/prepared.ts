@@ -5,12 +5,27 @@
  */
 import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
 
+/** What a statement runs on: any Kysely instance or transaction, whatever its tables. */
+export type QueryRunner = Pick<Kysely<unknown>, 'executeQuery'>;
+
+/** A statement bound to its text: run it on any database or transaction with its parameters. */
 export type PreparedQuery<Row, Params extends readonly unknown[]> = (
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  db: Kysely<any>,
+  db: QueryRunner,
   ...params: Params
 ) => Promise<QueryResult<Row>>;
 
+/**
+ * A statement written as SQL text with `$1`, `$2` … parameters, run through Kysely's driver (the same
+ * connection, transaction and errors) without building a query tree on every call.
+ *
+ * @example
+ * ```ts
+ * const storeCard = prepared<never, readonly [id: string, userId: string]>(
+ *   'INSERT INTO cards (id, user_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING',
+ * );
+ * await storeCard(trx, card.id, card.user_id);
+ * ```
+ */
 export function prepared<Row = never, Params extends readonly unknown[] = readonly unknown[]>(
   text: string,
 ): PreparedQuery<Row, Params> {

@@ -12,8 +12,12 @@ export interface InboxTable {
 /** Messages to publish, written in the same transaction as the effects they announce. */
 export interface OutboxTable {
   id: string;
-  queue: string;
+  /** `''`: the default exchange. */
+  exchange: ColumnType<string, string | undefined, string>;
+  /** On the default exchange, the name of the queue. */
+  routing_key: string;
   body: string;
+  headers: ColumnType<Record<string, string | number | boolean> | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   next_attempt_at: ColumnType<Date, Date | string, Date | string>;
   attempts: ColumnType<number, number | undefined, number>;
@@ -35,45 +39,3 @@ export interface MessagingTables {
   outbox: OutboxTable;
   delivery_attempts: DeliveryAttemptsTable;
 }
-
-export interface UserServiceUsersTable {
-  id: string;
-  name: string;
-  email: string;
-  created_at: ColumnType<Date, Date | string, never>;
-}
-
-export interface UserServiceCardsTable {
-  id: string;
-  user_id: string;
-  number: string;
-  created_at: ColumnType<Date, Date | string, never>;
-  stored_at: CreatedAt;
-}
-
-export interface UserServiceDatabase extends MessagingTables {
-  users: UserServiceUsersTable;
-  cards: UserServiceCardsTable;
-}
-
-export interface CardServiceUsersTable {
-  id: string;
-  name: string;
-  email: string;
-  created_at: ColumnType<Date, Date | string, never>;
-  received_at: CreatedAt;
-}
-
-export interface CardServiceCardsTable {
-  id: string;
-  user_id: string;
-  number: string;
-  created_at: ColumnType<Date, Date | string, never>;
-}
-
-export interface CardServiceDatabase extends MessagingTables {
-  users: CardServiceUsersTable;
-  cards: CardServiceCardsTable;
-}
-
-export type AnyServiceDatabase = UserServiceDatabase | CardServiceDatabase;

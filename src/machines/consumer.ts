@@ -8,6 +8,8 @@
  *        └─ restarting ◄┘                       STOP (from any state) ─> draining ─> stopped
  */
 import { assign, fromPromise, setup } from 'xstate';
+import { describeError as describe } from '../policies/describe-error.js';
+import { backoffMs, restartBackoff } from '../policies/backoff.js';
 
 export interface ConsumerContext {
   readonly queue: string;
@@ -29,8 +31,6 @@ const notProvided = (name: string) => () => {
   throw new Error(`consumer machine: "${name}" was not provided`);
 };
 
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 export const consumerMachine = setup({
   types: {
     context: {} as ConsumerContext,
@@ -45,7 +45,7 @@ export const consumerMachine = setup({
     drain: fromPromise<void, { queue: string }>(notProvided('drain')),
   },
   delays: {
-    restartDelay: ({ context }) => Math.min(30_000, 250 * 2 ** Math.min(context.restarts, 7)),
+    restartDelay: ({ context }) => backoffMs(restartBackoff, context.restarts),
     stableAfter: 30_000,
   },
 }).createMachine({

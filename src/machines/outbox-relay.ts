@@ -4,6 +4,7 @@
  * a duplicate delivery), keeps sweeping while batches come back full, and backs off when a sweep fails.
  */
 import { assign, fromPromise, setup } from 'xstate';
+import { backoffMs, restartBackoff } from '../policies/backoff.js';
 
 export interface SweepResult {
   readonly claimed: number;
@@ -36,7 +37,7 @@ export const outboxRelayMachine = setup({
   },
   delays: {
     pollInterval: 1_000,
-    backoff: ({ context }) => Math.min(30_000, 250 * 2 ** Math.min(context.failures, 7)),
+    backoff: ({ context }) => backoffMs(restartBackoff, context.failures),
   },
 }).createMachine({
   id: 'outboxRelay',

@@ -8,6 +8,8 @@
  */
 import type { AnyActorLogic } from 'xstate';
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { describeError as describe } from '../policies/describe-error.js';
+import { backoffMs, restartBackoff } from '../policies/backoff.js';
 
 export interface ChildSpec {
   readonly id: string;
@@ -28,12 +30,11 @@ export interface SupervisorInput {
 export type SupervisorEvent = { type: 'STOP' } | { type: 'RESPAWN'; id: string };
 
 const errorPrefix = 'xstate.error.actor.';
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 // XState's types only accept an `id` for actors named in setup(); these children are supplied at run time.
 const spawnOptions = (child: ChildSpec) => ({ id: child.id, systemId: child.id, input: child.input }) as never;
 
-export const restartDelayMs = (restarts: number) => Math.min(30_000, 250 * 2 ** Math.min(restarts, 7));
+export const restartDelayMs = (restarts: number) => backoffMs(restartBackoff, restarts);
 
 export const supervisorMachine = setup({
   types: {

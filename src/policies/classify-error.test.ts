@@ -1,5 +1,6 @@
 import test from 'ava';
-import { classifyError, describeError, PoisonMessageError } from './classify-error.js';
+import { classifyError, PoisonMessageError } from './classify-error.js';
+import { describeError } from './describe-error.js';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 

@@ -1,3 +1,5 @@
+import { describeError, errorCode } from './describe-error.js';
+
 /**
  * Sorts a failure into what to do about it:
  * - `poison`: the message itself is at fault (not JSON, fails validation, breaks a constraint); retrying
@@ -46,33 +48,6 @@ const unavailableMessages = [
   /channel (is )?closed/i,
   /not connected/i,
 ];
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = errorCode(error);
-    return code ? `${error.message} (${code})` : error.message;
-  }
-  if (typeof error === 'object' && error !== null) {
-    // amqplib rejects some operations on a closed channel with the close frame's fields, not an Error.
-    const { message, replyText } = error as { message?: unknown; replyText?: unknown };
-    const text = [message, replyText].find((value): value is string => typeof value === 'string');
-    if (text !== undefined) return text;
-    try {
-      return JSON.stringify(error);
-    } catch {
-      return String(error);
-    }
-  }
-  return String(error);
-}
 
 export function classifyError(error: unknown): ClassifiedFailure {
   const reason = describeError(error);

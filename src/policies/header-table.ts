@@ -5,6 +5,7 @@
  * uses amqplib's own encoder, so it says exactly what the publish would.
  */
 import { encodeTable } from 'amqplib/lib/codec.js';
+import { describeError } from './describe-error.js';
 
 /** amqplib's property buffer is 65,536 bytes; the rest of the properties (ids, content type) need some. */
 export const maxHeaderTableBytes = 60 * 1024;
@@ -18,6 +19,6 @@ export function headerTableProblem(headers: Record<string, unknown>): string | u
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_OUT_OF_RANGE' || error instanceof RangeError) return `over ${maxHeaderTableBytes} bytes encoded`;
-    return `not encodable: ${error instanceof Error ? error.message : String(error)}`;
+    return `not encodable: ${describeError(error)}`;
   }
 }

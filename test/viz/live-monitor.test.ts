@@ -1,16 +1,35 @@
 /**
- * The live monitor, fed by real machines (with stub actors): it sees every state a delivery passes
- * through, eventless ones included, counts transitions under the same keys as the pictures, keeps a bounded
- * newest-first list of deliveries with their dead-letter reasons, and finds them by message or user id.
+ * The live monitor, fed by real machines (with stub actors) through the decoder: it sees every state a
+ * delivery passes through, eventless ones included, counts transitions under the same keys as the pictures,
+ * keeps a bounded newest-first list of deliveries with their dead-letter reasons and the service and consumer
+ * they belong to, and finds them by message or user id.
  */
+import { Writable } from 'node:stream';
 import test from 'ava';
-import { assign, createActor, fromPromise, toPromise, type AnyStateMachine } from 'xstate';
+import { assign, createActor, fromPromise, toPromise, type AnyStateMachine, type InspectionEvent } from 'xstate';
+import { createDecoder, type ObservedConsumer } from '../../src/actors/observability/decoder.js';
+import { createLogger } from '../../src/actors/observability/logger.js';
+import { createObservers } from '../../src/actors/observability/observers.js';
 import { LiveMonitor } from '../../src/actors/observability/viz/live-monitor.js';
 import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../../src/machines/delivery.js';
 import { outboxRelayMachine, type SweepResult } from '../../src/machines/outbox-relay.js';
 import { chartOf, initialKey } from '../../src/viz/chart.js';
 
 const userId = '0b7c1e6e-5f2a-4d0e-9a51-1f4c2b7d9e01';
+
+const userConsumer: ObservedConsumer = {
+  service: 'card',
+  consumer: 'users',
+  queue: 'user_queue',
+  describe: { received: () => 'received', completed: () => 'completed' },
+};
+const consumers = new Map([[userConsumer.queue, userConsumer]]);
+
+/** A monitor and the inspector that feeds it: the decoder, with the monitor as its one listener. */
+function monitored(options: { capacity?: number } = {}) {
+  const monitor = new LiveMonitor(options);
+  return { monitor, inspect: createDecoder({ consumers, listeners: [monitor] }) };
+}
 
 function deliveryOf(messageId: string | undefined): Delivery {
   return {
@@ -53,10 +72,14 @@ function deliveryLogic({ poison = false } = {}) {
   });
 }
 
-async function run(monitor: LiveMonitor, messageId: string | undefined, options: { poison?: boolean } = {}) {
+async function run(
+  inspect: (event: InspectionEvent) => void,
+  messageId: string | undefined,
+  options: { poison?: boolean } = {},
+) {
   const actor = createActor(deliveryLogic(options), {
     input: { deliveries: [deliveryOf(messageId)], maxAttempts: 3 },
-    inspect: monitor.observe,
+    inspect,
   });
   actor.start();
   await toPromise(actor);
@@ -66,8 +89,8 @@ const keysOf = (machine: AnyStateMachine) =>
   new Set([...chartOf(machine).transitions.map((t) => t.key), initialKey('')]);
 
 test('an acked delivery: its whole path, acking included, and counts keyed as in the picture', async (t) => {
-  const monitor = new LiveMonitor({ services: new Map([['user_queue', 'card']]) });
-  await run(monitor, 'm-1');
+  const { monitor, inspect } = monitored();
+  await run(inspect, 'm-1');
 
   const [record] = monitor.recent.list();
   t.deepEqual(
@@ -76,6 +99,8 @@ test('an acked delivery: its whole path, acking included, and counts keyed as in
   );
   t.is(record!.outcome, 'acked');
   t.is(record!.service, 'card');
+  t.is(record!.consumer, 'users');
+  t.is(record!.queue, 'user_queue');
   t.is(record!.messageId, 'm-1');
   t.deepEqual(record!.ids, { id: userId });
   t.true(record!.finishedAt! >= record!.startedAt);
@@ -99,8 +124,8 @@ test('an acked delivery: its whole path, acking included, and counts keyed as in
 });
 
 test('a poison delivery: dead-lettered, with the reason', async (t) => {
-  const monitor = new LiveMonitor();
-  await run(monitor, 'poison-1', { poison: true });
+  const { monitor, inspect } = monitored();
+  await run(inspect, 'poison-1', { poison: true });
   const [record] = monitor.recent.list();
   t.deepEqual(
     record!.path.map((step) => step.state),
@@ -112,8 +137,8 @@ test('a poison delivery: dead-lettered, with the reason', async (t) => {
 });
 
 test('the list is bounded, newest first, searchable by message id and by the ids in the body', async (t) => {
-  const monitor = new LiveMonitor({ capacity: 3 });
-  for (const id of ['order-1', 'order-2', 'order-3', 'order-4', 'order-5']) await run(monitor, id);
+  const { monitor, inspect } = monitored({ capacity: 3 });
+  for (const id of ['order-1', 'order-2', 'order-3', 'order-4', 'order-5']) await run(inspect, id);
   t.deepEqual(
     monitor.recent.list().map((record) => record.messageId),
     ['order-5', 'order-4', 'order-3'],
@@ -126,7 +151,7 @@ test('the list is bounded, newest first, searchable by message id and by the ids
   t.deepEqual(monitor.recent.search('nothing like it'), []);
   t.is(monitor.stats().machines.delivery!.entered.done, 5, 'totals count every delivery, not only the kept ones');
   const version = monitor.recent.version;
-  await run(monitor, 'order-6');
+  await run(inspect, 'order-6');
   t.deepEqual(
     monitor.recent.changedSince(version).map((record) => record.messageId),
     ['order-6'],
@@ -134,7 +159,7 @@ test('the list is bounded, newest first, searchable by message id and by the ids
 });
 
 test('a long-lived actor is listed under its system id with its current state; re-entries are counted', async (t) => {
-  const monitor = new LiveMonitor();
+  const { monitor, inspect } = monitored();
   const results: SweepResult[] = [
     { claimed: 200, published: 200, more: true },
     { claimed: 3, published: 3, more: false },
@@ -145,7 +170,7 @@ test('a long-lived actor is listed under its system id with its current state; r
     },
     delays: { pollInterval: 60_000 },
   });
-  const relay = createActor(logic, { systemId: 'outbox:user', inspect: monitor.observe });
+  const relay = createActor(logic, { systemId: 'outbox:user', inspect });
   relay.start();
   relay.send({ type: 'KICK' });
   await new Promise<void>((resolve) => {
@@ -171,23 +196,47 @@ test('a long-lived actor is listed under its system id with its current state; r
   t.is(monitor.stats().actors[0]!.state, 'stopped');
 });
 
-test('a listener that throws never reaches the machine', async (t) => {
-  const { createInspector } = await import('../../src/actors/observability/inspector.js');
-  const { createLogger } = await import('../../src/actors/observability/logger.js');
-  const { Writable } = await import('node:stream');
-  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const inspect = createInspector({
-    logger: createLogger('info', sink),
-    describers: new Map(),
-    services: new Map(),
+test('a listener that throws never reaches the machine, nor the listeners after it', async (t) => {
+  const monitor = new LiveMonitor();
+  const inspect = createDecoder({
+    consumers,
     listeners: [
-      () => {
-        throw new Error('observer bug');
+      {
+        started: () => {
+          throw new Error('observer bug');
+        },
+        microstep: () => {
+          throw new Error('observer bug');
+        },
+        changed: () => {
+          throw new Error('observer bug');
+        },
+        ended: () => {
+          throw new Error('observer bug');
+        },
       },
+      monitor,
     ],
   });
   const actor = createActor(deliveryLogic(), { input: { deliveries: [deliveryOf('m-9')], maxAttempts: 3 }, inspect });
   actor.start();
   const output = await toPromise(actor);
   t.is(output.outcome, 'acked');
+  t.is(monitor.recent.list()[0]!.outcome, 'acked');
+});
+
+test('createObservers: the monitor it makes sees the deliveries its inspector is given, named', async (t) => {
+  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const { inspect, monitor } = createObservers({
+    logger: createLogger('info', sink),
+    consumers,
+    processMetrics: false,
+  });
+  await run(inspect, 'm-10');
+  const [record] = monitor.recent.list();
+  t.like(record, { messageId: 'm-10', outcome: 'acked', service: 'card', consumer: 'users', queue: 'user_queue' });
+  t.deepEqual(
+    record!.path.map((step) => step.state),
+    ['receiving', 'persisting', 'acking', 'done'],
+  );
 });

@@ -6,18 +6,31 @@
 import test from 'ava';
 import { assign, createActor, fromPromise, toPromise } from 'xstate';
 import { createHttpServer } from '../../src/actors/http/http-server.js';
+import { createDecoder } from '../../src/actors/observability/decoder.js';
 import { LiveMonitor } from '../../src/actors/observability/viz/live-monitor.js';
 import { registerVizRoutes } from '../../src/actors/observability/viz/routes.js';
 import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../../src/machines/delivery.js';
 
 async function serve() {
-  const monitor = new LiveMonitor({ services: new Map([['user_queue', 'card']]) });
+  const monitor = new LiveMonitor();
   const app = createHttpServer({ bodyLimit: 16_384, readiness: async () => ({ ready: true, checks: {} }) });
   registerVizRoutes(app, { monitor, intervalMs: 20 });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   return { app, monitor, url: `http://127.0.0.1:${port}` };
 }
+
+const consumers = new Map([
+  [
+    'user_queue',
+    {
+      service: 'card',
+      consumer: 'user_queue',
+      queue: 'user_queue',
+      describe: { received: () => '', completed: () => '' },
+    },
+  ],
+]);
 
 async function deliver(monitor: LiveMonitor, messageId: string) {
   const logic = deliveryMachine.provide({
@@ -44,7 +57,10 @@ async function deliver(monitor: LiveMonitor, messageId: string) {
     headers: {},
     content: new Uint8Array(),
   };
-  const actor = createActor(logic, { input: { deliveries: [delivery], maxAttempts: 3 }, inspect: monitor.observe });
+  const actor = createActor(logic, {
+    input: { deliveries: [delivery], maxAttempts: 3 },
+    inspect: createDecoder({ consumers, listeners: [monitor] }),
+  });
   actor.start();
   await toPromise(actor);
 }

@@ -5,7 +5,7 @@
  */
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, Message } from 'amqplib';
-import { declareTopology, type Topology } from './broker.js';
+import { declareTopology, type Topology } from './topology.js';
 
 export class NotConnectedError extends Error {
   override name = 'NotConnectedError';
@@ -29,12 +29,22 @@ export interface PublishObserver {
 }
 
 export interface PublishRequest {
-  readonly queue: string;
+  /** `''`: the default exchange, where the routing key is a queue's name. */
+  readonly exchange: string;
+  readonly routingKey: string;
   readonly messageId: string;
   readonly body: Uint8Array;
   readonly contentType?: string;
   readonly headers?: Record<string, unknown>;
   readonly timestamp?: number;
+}
+
+function unroutable({ exchange, routingKey, messageId }: PublishRequest): string {
+  const where =
+    exchange === ''
+      ? `${routingKey} does not exist`
+      : `no queue is bound to exchange ${exchange} for routing key "${routingKey}"`;
+  return `${where}: the broker returned ${messageId}`;
 }
 
 export class ConfirmPublisher {
@@ -93,8 +103,7 @@ export class ConfirmPublisher {
         const returned = this.#returned.delete(request.messageId);
         let failure: Error | undefined;
         if (error) failure = error instanceof Error ? error : new Error(String(error));
-        else if (returned)
-          failure = new UnroutableError(`${request.queue} does not exist: the broker returned ${request.messageId}`);
+        else if (returned) failure = new UnroutableError(unroutable(request));
         if (!timedOut && this.#observer) {
           if (failure) this.#observer.failed(failure);
           else this.#observer.confirmed((performance.now() - started) / 1_000);
@@ -104,8 +113,8 @@ export class ConfirmPublisher {
       };
       try {
         channel.publish(
-          '',
-          request.queue,
+          request.exchange,
+          request.routingKey,
           Buffer.from(request.body),
           {
             persistent: true,

@@ -1,22 +1,32 @@
 /**
- * The broker connection: amqp-connection-manager reconnects (and fails over between several URLs), and
- * re-runs each channel's setup, which re-declares the topology. Heartbeats and a connect timeout make a
- * dead peer noticed instead of hanging.
+ * The broker topology of a runtime, from the definitions of its services: every queue consumed or published
+ * to (each with `<queue>.dead`), every exchange, and the bindings of consumers' queues to exchanges. Each
+ * channel declares it in its setup, so it is declared again after every reconnection.
  */
-import type { AmqpConnectionManager } from 'amqp-connection-manager';
-import amqp from 'amqp-connection-manager';
 import type { Channel, Options } from 'amqplib';
-import { fromCallback } from 'xstate';
-import { connectionMachine, type ConnectionEvent } from '../../machines/connection.js';
+import type { ExchangeType } from '../../api/destination.js';
 import { redact } from '../../redact.js';
-import type { BrokerTls } from '../../app/tls-settings.js';
 
 export const queueTypes = ['classic', 'quorum'] as const;
 export type QueueType = (typeof queueTypes)[number];
 
+export interface ExchangeDeclaration {
+  readonly name: string;
+  readonly type: ExchangeType;
+}
+
+export interface BindingDeclaration {
+  readonly queue: string;
+  readonly exchange: string;
+  readonly routingKey: string;
+}
+
 export interface Topology {
   /** Every queue this process publishes to or consumes from; each also gets `<queue>.dead`. */
   readonly queues: readonly string[];
+  /** Durable exchanges, declared before the queues are bound to them. */
+  readonly exchanges?: readonly ExchangeDeclaration[];
+  readonly bindings?: readonly BindingDeclaration[];
   /** `classic` when unset. */
   readonly queueType?: QueueType;
   /** Quorum queues only: deliveries after which the broker itself dead-letters a message. */
@@ -75,9 +85,9 @@ export class QueueMismatchError extends Error {
   ) {
     super(
       redact(
-        `queue ${queue} already exists with other arguments than QUEUE_TYPE=${queueType} declares (${brokerMessage}). ` +
-          "A queue's type and arguments cannot be changed in place: set QUEUE_TYPE (and QUORUM_DELIVERY_LIMIT) to " +
-          'match the existing queue, or drain and delete it, or move to new queue names with USER_QUEUE and CARD_QUEUE',
+        `queue ${queue} already exists with other arguments than queue type ${queueType} declares (${brokerMessage}). ` +
+          "A queue's type and arguments cannot be changed in place: set the broker's queueType (and deliveryLimit) to " +
+          'match the existing queue, or drain and delete it, or move to new queue names',
       ),
     );
   }
@@ -85,73 +95,56 @@ export class QueueMismatchError extends Error {
 
 const isPreconditionFailed = (error: unknown) => (error as { code?: unknown } | undefined)?.code === 406;
 
+/** An exchange exists with another type (or other arguments) than this process declares. */
+export class ExchangeMismatchError extends Error {
+  override name = 'ExchangeMismatchError';
+  constructor(
+    readonly exchange: string,
+    type: ExchangeType,
+    brokerMessage: string,
+  ) {
+    super(
+      redact(
+        `exchange ${exchange} already exists with other arguments than the ${type} exchange declared here (${brokerMessage}). ` +
+          'An exchange cannot be changed in place: define it with its existing type, or delete it, or use a new name',
+      ),
+    );
+  }
+}
+
 /**
- * Declares every queue and its dead-letter queue. A queue that exists with other arguments fails the
- * declaration with PRECONDITION_FAILED, which also closes the channel; that becomes a QueueMismatchError
- * naming the queue and the way out.
+ * Declares every exchange, every queue with its dead-letter queue, then the bindings. A queue or exchange
+ * that exists with other arguments fails the declaration with PRECONDITION_FAILED, which also closes the
+ * channel; that becomes a QueueMismatchError or ExchangeMismatchError naming it and the way out.
  */
 export async function declareTopology(channel: Channel, topology: Topology): Promise<void> {
+  for (const { name, type } of topology.exchanges ?? []) {
+    try {
+      await channel.assertExchange(name, type, { durable: true });
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      throw new ExchangeMismatchError(name, type, brokerMessageOf(error));
+    }
+  }
+  await declareQueues(channel, topology);
+  for (const { queue, exchange, routingKey } of topology.bindings ?? []) {
+    await channel.bindQueue(queue, exchange, routingKey);
+  }
+}
+
+function brokerMessageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  // amqplib wraps the broker's reply: `Channel closed by server: 406 (…) with message "<reply>"`.
+  return /with message "(.*)"$/s.exec(text)?.[1] ?? text;
+}
+
+async function declareQueues(channel: Channel, topology: Topology): Promise<void> {
   for (const { queue, options } of queueDeclarations(topology)) {
     try {
       await channel.assertQueue(queue, options);
     } catch (error) {
       if (!isPreconditionFailed(error)) throw error;
-      const text = error instanceof Error ? error.message : String(error);
-      // amqplib wraps the broker's reply: `Channel closed by server: 406 (…) with message "<reply>"`.
-      const brokerMessage = /with message "(.*)"$/s.exec(text)?.[1] ?? text;
-      throw new QueueMismatchError(queue, topology.queueType ?? 'classic', brokerMessage);
+      throw new QueueMismatchError(queue, topology.queueType ?? 'classic', brokerMessageOf(error));
     }
   }
-}
-
-export function brokerUrls(amqpUrl: string): string[] {
-  return amqpUrl
-    .split(',')
-    .map((url) => url.trim())
-    .filter((url) => url.length > 0);
-}
-
-/** The URL each connection manager last connected to, password redacted (it does not expose it itself). */
-const connectedUrls = new WeakMap<AmqpConnectionManager, string>();
-const shownUrl = (url: unknown) => redact(typeof url === 'string' ? url : 'broker');
-
-/** `tls` (CA, client certificate and key) is handed to Node's TLS for amqps:// URLs; amqp:// ignores it. */
-export function connectBroker(amqpUrl: string, tls: BrokerTls = {}): AmqpConnectionManager {
-  const connection = amqp.connect(brokerUrls(amqpUrl), {
-    heartbeatIntervalInSeconds: 5,
-    reconnectTimeInSeconds: 1,
-    connectionOptions: { timeout: 10_000, keepAlive: true, clientProperties: { connection_name: 'ackstate' }, ...tls },
-  });
-  connection.on('connect', ({ url }: { url: unknown }) => connectedUrls.set(connection, shownUrl(url)));
-  return connection;
-}
-
-const describe = (error: unknown) => redact(error instanceof Error ? error.message : String(error ?? 'unknown'));
-
-/** The connection machine, fed by the connection manager's events. */
-export function connectionLogic(connection: AmqpConnectionManager) {
-  return connectionMachine.provide({
-    actors: {
-      watch: fromCallback<ConnectionEvent>(({ sendBack }) => {
-        const onConnect = ({ url }: { url: unknown }) => sendBack({ type: 'CONNECTED', url: shownUrl(url) });
-        const onDisconnect = ({ err }: { err: Error }) => sendBack({ type: 'DISCONNECTED', reason: describe(err) });
-        const onConnectFailed = ({ err }: { err: Error }) => sendBack({ type: 'DISCONNECTED', reason: describe(err) });
-        const onBlocked = ({ reason }: { reason: string }) => sendBack({ type: 'BLOCKED', reason });
-        const onUnblocked = () => sendBack({ type: 'UNBLOCKED' });
-        connection.on('connect', onConnect);
-        connection.on('disconnect', onDisconnect);
-        connection.on('connectFailed', onConnectFailed);
-        connection.on('blocked', onBlocked);
-        connection.on('unblocked', onUnblocked);
-        if (connection.isConnected()) sendBack({ type: 'CONNECTED', url: connectedUrls.get(connection) ?? 'broker' });
-        return () => {
-          connection.off('connect', onConnect);
-          connection.off('disconnect', onDisconnect);
-          connection.off('connectFailed', onConnectFailed);
-          connection.off('blocked', onBlocked);
-          connection.off('unblocked', onUnblocked);
-        };
-      }),
-    },
-  });
 }

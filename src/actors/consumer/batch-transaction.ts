@@ -4,7 +4,8 @@
  * it), the outbox rows (one statement). Any failure, its commit included, is a PersistFailure carrying the
  * transaction, for the delivery machine's `rollingBack`.
  */
-import type { ControlledTransaction } from 'kysely';
+import type { ControlledTransaction, Transaction } from 'kysely';
+import type { Consumer } from '../../api/consumer.js';
 import {
   clearAttempts,
   insertOutbox,
@@ -16,29 +17,36 @@ import type { MessagingTables } from '../../db/schema.js';
 import type { Failpoints } from '../../failpoints.js';
 import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
-import type { ConsumerSpec, HandlerResult } from '../../service.js';
+import { OutgoingMessages, type DeclaredDestinations } from '../outbox/outgoing.js';
 
 export interface BatchTransactionOptions {
   readonly db: MessagingDb;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly spec: ConsumerSpec<any, any>;
+  readonly consumer: Consumer<unknown>;
+  readonly destinations: DeclaredDestinations;
   readonly failpoints: Failpoints;
   readonly service: string;
   readonly leaseMs: number;
 }
 
-type Transaction = ControlledTransaction<MessagingTables>;
+type BatchTransaction = ControlledTransaction<MessagingTables>;
 
-async function handleAll({ spec }: BatchTransactionOptions, transaction: Transaction, messages: readonly unknown[]) {
-  if (messages.length > 1 && spec.handleMany) {
-    const results = await spec.handleMany(transaction, messages);
-    if (results.length !== messages.length) {
-      throw new Error(`handleMany returned ${results.length} results for ${messages.length} messages`);
+async function handleAll(
+  { consumer }: BatchTransactionOptions,
+  transaction: Transaction<unknown>,
+  messages: readonly unknown[],
+  out: OutgoingMessages,
+): Promise<readonly unknown[]> {
+  if (messages.length > 1 && consumer.handleMany) {
+    const results = await consumer.handleMany(transaction, messages, out);
+    if (!Array.isArray(results) || results.length !== messages.length) {
+      throw new Error(
+        `handleMany returned ${Array.isArray(results) ? results.length : 'no'} results for ${messages.length} messages`,
+      );
     }
     return results;
   }
-  const results: HandlerResult[] = [];
-  for (const message of messages) results.push(await spec.handle(transaction, message));
+  const results: unknown[] = [];
+  for (const message of messages) results.push(await consumer.handle(transaction, message, out));
   return results;
 }
 
@@ -47,9 +55,9 @@ export async function persistBatch(
   deliveries: readonly Delivery[],
   decoded: readonly Decoded[],
 ): Promise<Persisted> {
-  const { db, spec, failpoints, service, leaseMs } = options;
-  const consumer = spec.queue;
-  let transaction: Transaction | undefined;
+  const { db, failpoints, service, leaseMs } = options;
+  const consumer = options.consumer.queue;
+  let transaction: BatchTransaction | undefined;
   try {
     transaction = await db.startTransaction().execute();
     failpoints.hit(`${service}.persist`);
@@ -74,15 +82,13 @@ export async function persistBatch(
         if (attemptsKey !== key) await clearAttempts(transaction, consumer, attemptsKey);
       }
     }
-    const handled = await handleAll(options, transaction, newMessages);
+    const out = new OutgoingMessages(options.destinations);
+    // The service's code knows its own tables: the transaction is handed over with its type erased.
+    const handled = await handleAll(options, transaction as unknown as Transaction<unknown>, newMessages, out);
     const results: unknown[] = [];
-    const outgoing: OutgoingMessage[] = [];
     let next = 0;
-    for (const duplicate of duplicates) {
-      const result = duplicate ? undefined : handled[next++];
-      results.push(result?.result);
-      if (result) outgoing.push(...result.outgoing);
-    }
+    for (const duplicate of duplicates) results.push(duplicate ? undefined : handled[next++]);
+    const outgoing: readonly OutgoingMessage[] = out.messages;
     await insertOutbox(transaction, outgoing, leaseMs);
     await transaction.commit().execute();
     return { duplicates, outgoing, results };

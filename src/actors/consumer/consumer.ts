@@ -27,15 +27,17 @@ import {
   type DeliveryOutput,
   type Persisted,
 } from '../../machines/delivery.js';
-import { describeError, type ClassifiedFailure } from '../../policies/classify-error.js';
+import { type ClassifiedFailure } from '../../policies/classify-error.js';
+import { describeError } from '../../policies/describe-error.js';
 import { Batcher } from '../../policies/batcher.js';
 import { attemptsKeyOf, deadLetterHeaders } from '../../policies/dead-letter.js';
-import { retryDelayMs, type RetryDelayPolicy } from '../../policies/retry-delay.js';
+import { backoffMs, retryDelayMs } from '../../policies/backoff.js';
 import { redact } from '../../redact.js';
-import type { ConsumerSpec } from '../../service.js';
-import { describeIssues } from '../../app/messages.js';
+import type { Consumer } from '../../api/consumer.js';
+import type { ResolvedConsumerSettings } from '../../api/settings.js';
+import type { DeclaredDestinations } from '../outbox/outgoing.js';
 import { persistBatch } from './batch-transaction.js';
-import { deadLetterQueue, declareTopology, type Topology } from '../broker/broker.js';
+import { deadLetterQueue, declareTopology, type Topology } from '../broker/topology.js';
 import type { Inspector } from '../observability/inspector.js';
 import type { Outbox } from '../outbox/outbox-relay.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
@@ -44,8 +46,9 @@ export interface ConsumerOptions {
   /** The consumer actor's id and system id, through which the subscription reports back to it. */
   readonly id: string;
   readonly service: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly spec: ConsumerSpec<any, any>;
+  readonly consumer: Consumer<unknown>;
+  readonly settings: ResolvedConsumerSettings;
+  readonly destinations: DeclaredDestinations;
   readonly db: MessagingDb;
   readonly connection: AmqpConnectionManager;
   readonly topology: Topology;
@@ -54,16 +57,11 @@ export interface ConsumerOptions {
   readonly kickRelay: () => void;
   readonly inspect: Inspector;
   readonly failpoints: Failpoints;
-  readonly prefetch: number;
-  /** Messages per transaction at most; 1 runs every message on its own. */
-  readonly maxBatch: number;
-  /** Batches in their transaction at once, per consumer. */
-  readonly batchConcurrency: number;
-  readonly maxAttempts: number;
-  readonly retry: RetryDelayPolicy;
-  readonly messageMaxBytes: number;
   readonly shutdownTimeoutMs: number;
 }
+
+/** A paused consumer probes its dependencies after 200 ms, then less and less often, at least every 5 s. */
+const probeBackoff = { baseMs: 100, maxMs: 5_000 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -94,12 +92,7 @@ function toDelivery(queue: string, message: ConsumeMessage): Delivery {
 
 type Poison = Extract<DecodeResult, { failure: unknown }>;
 
-function decodeDelivery(
-  delivery: Delivery,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  spec: ConsumerSpec<any, any>,
-  messageMaxBytes: number,
-): Decoded | Poison {
+function decodeDelivery(delivery: Delivery, consumer: Consumer<unknown>, messageMaxBytes: number): Decoded | Poison {
   const poison = (reason: string): Poison => ({ failure: { kind: 'poison', reason }, error: reason, attempts: 1 });
   if (delivery.content.byteLength > messageMaxBytes) {
     return poison(`body of ${delivery.content.byteLength} bytes exceeds the limit of ${messageMaxBytes} bytes`);
@@ -110,26 +103,20 @@ function decodeDelivery(
   } catch (error) {
     return poison(`body is not JSON: ${describeError(error)}`);
   }
-  const parsed = spec.schema.safeParse(body);
-  if (!parsed.success) return poison(`body fails validation: ${describeIssues(parsed.error)}`);
-  try {
-    // Deduplicated by what the message is about, not by its message id: a repeat published by a
-    // producer that sets no id (the seed's) or a fresh id is still the same user or card.
-    return { key: spec.naturalKey(parsed.data), message: parsed.data };
-  } catch (error) {
-    return poison(`no key for the message: ${describeError(error)}`);
-  }
+  // Deduplicated by what the message is about, not by its message id: a repeat published by a producer
+  // that sets no id (the seed's) or a fresh id is still the same user or card.
+  const decoded = consumer.decode(body);
+  return decoded.ok ? { key: decoded.key, message: decoded.message } : poison(decoded.reason);
 }
 
 function decodeBatch(
   deliveries: readonly Delivery[],
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  spec: ConsumerSpec<any, any>,
+  consumer: Consumer<unknown>,
   messageMaxBytes: number,
 ): DecodeResult {
   const decoded: Decoded[] = [];
   for (const delivery of deliveries) {
-    const result = decodeDelivery(delivery, spec, messageMaxBytes);
+    const result = decodeDelivery(delivery, consumer, messageMaxBytes);
     if ('failure' in result) return result;
     decoded.push(result);
   }
@@ -171,8 +158,8 @@ class QueueSubscription {
           this.#run(deliveries);
         }),
       {
-        maxBatch: options.maxBatch,
-        concurrency: options.batchConcurrency,
+        maxBatch: options.settings.maxBatch,
+        concurrency: options.settings.batchConcurrency,
         // Deliveries of a channel that has been lost are left to the broker: it redelivers them.
         admit: (arrival) => arrival.channel === this.#channel && !this.#stopping,
       },
@@ -180,7 +167,7 @@ class QueueSubscription {
   }
 
   get queue(): string {
-    return this.#options.spec.queue;
+    return this.#options.consumer.queue;
   }
 
   attach(system: ActorSystem<never>): void {
@@ -197,7 +184,8 @@ class QueueSubscription {
   async subscribe(signal: AbortSignal): Promise<void> {
     await this.#closeWrapper();
     this.#paused = false; // a pause belongs to the subscription it was made on
-    const { connection, topology, prefetch } = this.#options;
+    const { connection, topology } = this.#options;
+    const { prefetch } = this.#options.settings;
     let failSetup: (error: unknown) => void = () => {};
     const setupFailed = new Promise<never>((_, reject) => {
       failSetup = reject;
@@ -246,7 +234,7 @@ class QueueSubscription {
   /** Waits until the database answers and the broker is connected, probing with a growing delay. */
   async waitForDependencies(signal: AbortSignal): Promise<void> {
     for (let attempt = 1; !signal.aborted; attempt += 1) {
-      await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), signal);
+      await sleep(backoffMs(probeBackoff, attempt), signal);
       if (signal.aborted) return;
       if (!this.#options.connection.isConnected()) continue;
       try {
@@ -311,7 +299,7 @@ class QueueSubscription {
   #run(deliveries: readonly Delivery[]): void {
     const options = this.#options;
     const delivery = createActor(this.#deliveryLogic, {
-      input: { deliveries, maxAttempts: options.maxAttempts },
+      input: { deliveries, maxAttempts: options.settings.maxAttempts },
       inspect: options.inspect,
     });
     this.#inFlight.add(delivery);
@@ -358,9 +346,10 @@ class QueueSubscription {
   }
 
   #provideDeliveryActors() {
-    const { spec, db, publisher, outbox, failpoints, service, messageMaxBytes, retry } = this.#options;
-    const consumer = spec.queue;
-    const batchTransaction = { db, spec, failpoints, service, leaseMs: outbox.leaseMs };
+    const { consumer: definition, db, publisher, outbox, failpoints, service, destinations } = this.#options;
+    const { messageMaxBytes, retry } = this.#options.settings;
+    const consumer = definition.queue;
+    const batchTransaction = { db, consumer: definition, destinations, failpoints, service, leaseMs: outbox.leaseMs };
     return deliveryMachine.provide({
       actors: {
         persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(
@@ -389,7 +378,8 @@ class QueueSubscription {
           async ({ input }) => {
             const { delivery, failure, attempts } = input;
             await publisher.publish({
-              queue: deadLetterQueue(delivery.queue),
+              exchange: '',
+              routingKey: deadLetterQueue(delivery.queue),
               messageId: delivery.messageId ?? randomUUID(),
               body: delivery.content,
               contentType: delivery.contentType ?? 'application/octet-stream',
@@ -399,7 +389,7 @@ class QueueSubscription {
         ),
       },
       actions: {
-        decode: assign(({ context }) => decodeBatch(context.deliveries, spec, messageMaxBytes)),
+        decode: assign(({ context }) => decodeBatch(context.deliveries, definition, messageMaxBytes)),
         ack: ({ context }) => {
           for (const delivery of context.deliveries) this.#settleDelivery(delivery, 'ack');
         },

@@ -5,7 +5,7 @@
  * dead letters may share a message id, so the id could not tell them apart.
  */
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import { describeError } from './connection.js';
+import { describeError } from '../../policies/describe-error.js';
 import type { ReplayPublication } from './replay-message.js';
 
 export class PublishFailedError extends Error {

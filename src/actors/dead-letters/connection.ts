@@ -4,9 +4,9 @@
  * connection manager retries forever, which is right for them and wrong for a command).
  */
 import amqplib, { type ChannelModel } from 'amqplib';
-import { describeError as describeAnyError } from '../../policies/classify-error.js';
+import { describeError } from '../../policies/describe-error.js';
 import { redact } from '../../redact.js';
-import type { BrokerTls } from '../../app/tls-settings.js';
+import type { BrokerTls } from '../../api/options.js';
 
 export class BrokerUnreachableError extends Error {
   override name = 'BrokerUnreachableError';
@@ -17,11 +17,6 @@ export interface ConnectOptions {
   readonly tls: BrokerTls;
   /** For each URL: the TCP/TLS connect and the AMQP handshake together. */
   readonly timeoutMs: number;
-}
-
-/** An error as the tool prints it: described as the services describe errors, with any password hidden. */
-export function describeError(error: unknown): string {
-  return redact(describeAnyError(error));
 }
 
 /** Heartbeats make a broker that vanishes mid-command an error (after two missed beats) instead of a hang. */

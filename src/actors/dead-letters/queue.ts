@@ -4,7 +4,7 @@
  * other arguments would fail, or create a queue nobody consumes.
  */
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
-import { deadLetterQueue } from '../broker/broker.js';
+import { deadLetterQueue } from '../broker/topology.js';
 
 export class NoSuchQueueError extends Error {
   override name = 'NoSuchQueueError';

@@ -8,7 +8,7 @@
  */
 import type { ChannelModel } from 'amqplib';
 import { ConfirmedPublisher, PublishFailedError } from './confirmed-publisher.js';
-import { describeError } from './connection.js';
+import { describeError } from '../../policies/describe-error.js';
 import { checkDeadLetterQueue, DeadLetterHold, type HeldDeadLetter } from './queue.js';
 import { replayPublication, type ReplayPublication } from './replay-message.js';
 

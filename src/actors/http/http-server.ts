@@ -4,9 +4,14 @@
  * with a reason; a 5xx never shows internals.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { classifyError, describeError } from '../../policies/classify-error.js';
+import { classifyError } from '../../policies/classify-error.js';
+import { describeError } from '../../policies/describe-error.js';
 import { redact } from '../../redact.js';
 
+/**
+ * What GET /readyz answers (`Runtime.readiness()`): `ready` when every check passes, and each check by name
+ * (`broker`, `publisher`, `supervisor`, `<service>.database`, `<service>.consumer`) with its state.
+ */
 export interface Readiness {
   readonly ready: boolean;
   readonly checks: Record<string, string>;

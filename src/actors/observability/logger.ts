@@ -14,6 +14,7 @@ const Transport = (winston as unknown as { Transport: typeof TransportStream }).
 /** Where winston's formats leave the finished line (triple-beam's MESSAGE). */
 const MESSAGE = Symbol.for('message');
 
+/** A winston logger: what `RuntimeOptions.logger` takes and `createLogger` makes. */
 export type Logger = winston.Logger;
 
 /** Connection URLs carry passwords: every string field of every line passes through `redact`. */
@@ -40,7 +41,7 @@ const unflushed = new Set<BatchedStreamTransport>();
 let exitHooked = false;
 
 /** Writes the lines of one event-loop turn to the stream in one write. */
-export class BatchedStreamTransport extends Transport {
+class BatchedStreamTransport extends Transport {
   readonly #stream: NodeJS.WritableStream;
   #lines: string[] = [];
   #scheduled = false;
@@ -78,6 +79,10 @@ export class BatchedStreamTransport extends Transport {
   }
 }
 
+/**
+ * A JSON logger at `level` (winston's levels, `error` to `silly`): one line per entry on `stream` (stdout when
+ * omitted), with passwords in URLs redacted.
+ */
 export function createLogger(level: string, stream: NodeJS.WritableStream = process.stdout): Logger {
   const transport = new BatchedStreamTransport(stream);
   const logger = winston.createLogger({ level, format: jsonLine(), transports: [transport] });

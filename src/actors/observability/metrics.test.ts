@@ -1,10 +1,12 @@
 /**
  * The metrics listener and its cells, without broker or database: small machines with the runtime's machine
- * ids run into the listener under a fake clock; the cell histogram renders exactly as prom-client's own.
+ * ids run through the decoder into the listener under a fake clock; the cell histogram renders exactly as
+ * prom-client's own.
  */
 import test from 'ava';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { assign, createActor, setup } from 'xstate';
+import { createDecoder, type ObservedConsumer } from './decoder.js';
 import { CellCountCounter, CellHistogram } from './metrics-histogram.js';
 import { publishFailureKind, RuntimeMetrics } from './metrics.js';
 import { NotConnectedError, PublishTimeoutError, UnroutableError } from '../broker/publisher.js';
@@ -23,6 +25,23 @@ async function valueOf(
     }
   }
   return undefined;
+}
+
+const consumerOf = (queue: string): ObservedConsumer => ({
+  service: 'svc',
+  consumer: `${queue}-consumer`,
+  queue,
+  describe: { received: () => '', completed: () => '' },
+});
+
+/** Metrics for the consumers of `queues`, and the inspector that feeds them (a decoder with them alone). */
+function observed(queues: readonly string[], now?: () => number) {
+  const consumers = new Map(queues.map((queue) => [queue, consumerOf(queue)]));
+  const metrics = new RuntimeMetrics({ consumers, processMetrics: false });
+  const inspect = createDecoder(
+    now === undefined ? { consumers, listeners: [metrics] } : { consumers, listeners: [metrics], now },
+  );
+  return { metrics, inspect };
 }
 
 function fakeClock() {
@@ -122,14 +141,19 @@ test('cell histograms and their counter render exactly as prom-client renders th
 
 test('a delivery: time in each state it leaves, its duration and its outcome; context-only snapshots change nothing', async (t) => {
   const clock = fakeClock();
-  const metrics = new RuntimeMetrics({ queues: ['q'], processMetrics: false, now: clock.now });
+  const { metrics, inspect } = observed(['q'], clock.now);
   t.is(
-    await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'dead-lettered' }),
+    await valueOf(metrics, 'ackstate_deliveries_total', {
+      service: 'svc',
+      consumer: 'q-consumer',
+      queue: 'q',
+      outcome: 'dead-lettered',
+    }),
     0,
-    'outcomes start at zero',
+    'outcomes start at zero, named by service and consumer',
   );
 
-  const actor = createActor(deliveryLike, { input: { queue: 'q' }, inspect: metrics.observe }).start();
+  const actor = createActor(deliveryLike, { input: { queue: 'q' }, inspect }).start();
   clock.ms = 4;
   actor.send({ type: 'TOUCH' });
   clock.ms = 10;
@@ -147,7 +171,15 @@ test('a delivery: time in each state it leaves, its duration and its outcome; co
     undefined,
     'the final state is not timed',
   );
-  t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'acked' }), 1);
+  t.is(
+    await valueOf(metrics, 'ackstate_deliveries_total', {
+      service: 'svc',
+      consumer: 'q-consumer',
+      queue: 'q',
+      outcome: 'acked',
+    }),
+    1,
+  );
   t.is(await valueOf(metrics, 'ackstate_delivery_duration_seconds_sum', { queue: 'q', outcome: 'acked' }), 0.035);
   t.is(
     await valueOf(metrics, 'ackstate_delivery_duration_seconds_bucket', { queue: 'q', outcome: 'acked', le: '0.05' }),
@@ -158,28 +190,27 @@ test('a delivery: time in each state it leaves, its duration and its outcome; co
     0,
   );
 
-  const poison = createActor(deliveryLike, { input: { queue: 'other' }, inspect: metrics.observe }).start();
+  const poison = createActor(deliveryLike, { input: { queue: 'other' }, inspect }).start();
   poison.send({ type: 'POISON' });
   t.is(
-    await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'other', outcome: 'dead-lettered' }),
+    await valueOf(metrics, 'ackstate_deliveries_total', {
+      service: '',
+      consumer: '',
+      queue: 'other',
+      outcome: 'dead-lettered',
+    }),
     1,
-    'a queue not known at start',
+    'a queue not known at start: no service or consumer to name',
   );
   t.is(await valueOf(metrics, `${state}_count`, { machine: 'delivery', state: 'persisting' }), 2);
 });
 
 test('a batch counts each of its deliveries by its own outcome; a split batch counts none (its parts are counted)', async (t) => {
-  const metrics = new RuntimeMetrics({ queues: ['q'], processMetrics: false });
-  const batch = createActor(deliveryLike, {
-    input: { queue: 'q', duplicates: [false, true, false] },
-    inspect: metrics.observe,
-  }).start();
+  const { metrics, inspect } = observed(['q']);
+  const batch = createActor(deliveryLike, { input: { queue: 'q', duplicates: [false, true, false] }, inspect }).start();
   batch.send({ type: 'PERSISTED' });
   batch.send({ type: 'ACK' });
-  const split = createActor(deliveryLike, {
-    input: { queue: 'q', duplicates: [false, false] },
-    inspect: metrics.observe,
-  }).start();
+  const split = createActor(deliveryLike, { input: { queue: 'q', duplicates: [false, false] }, inspect }).start();
   split.send({ type: 'SPLIT' });
 
   t.is(await valueOf(metrics, 'ackstate_deliveries_total', { queue: 'q', outcome: 'acked' }), 2);
@@ -188,7 +219,9 @@ test('a batch counts each of its deliveries by its own outcome; a split batch co
 });
 
 test('consumer pauses and restarts, broker losses and reconnects, supervisor restarts, actor states', async (t) => {
-  const metrics = new RuntimeMetrics({ queues: ['q'], processMetrics: false });
+  const { metrics, inspect } = observed(['q']);
+  const named = { service: 'svc', consumer: 'q-consumer', queue: 'q' };
+  t.is(await valueOf(metrics, 'ackstate_consumer_pauses_total', named), 0, 'each consumer starts at zero');
   const consumer = createActor(
     setup({ types: { context: {} as { queue: string } } }).createMachine({
       id: 'consumer',
@@ -202,11 +235,11 @@ test('consumer pauses and restarts, broker losses and reconnects, supervisor res
         restarting: { on: { NEXT: 'consuming' } },
       },
     }),
-    { systemId: 'consumer:test', inspect: metrics.observe },
+    { systemId: 'consumer:test', inspect },
   ).start();
   for (const type of ['DOWN', 'NEXT', 'NEXT', 'NEXT', 'LOST', 'NEXT', 'DOWN', 'NEXT']) consumer.send({ type });
-  t.is(await valueOf(metrics, 'ackstate_consumer_pauses_total', { queue: 'q' }), 2);
-  t.is(await valueOf(metrics, 'ackstate_consumer_restarts_total', { queue: 'q' }), 1);
+  t.is(await valueOf(metrics, 'ackstate_consumer_pauses_total', named), 2);
+  t.is(await valueOf(metrics, 'ackstate_consumer_restarts_total', named), 1);
   t.is(await valueOf(metrics, 'ackstate_actor_state', { actor: 'consumer:test', state: 'paused' }), 1);
   t.is(await valueOf(metrics, 'ackstate_actor_state', { actor: 'consumer:test', state: 'consuming' }), undefined);
 
@@ -220,7 +253,7 @@ test('consumer pauses and restarts, broker losses and reconnects, supervisor res
         reconnecting: { on: { UP: 'connected', DOWN: {} } },
       },
     }),
-    { inspect: metrics.observe },
+    { inspect },
   ).start();
   for (const type of ['UP', 'DOWN', 'DOWN', 'UP', 'DOWN']) connection.send({ type });
   t.is(await valueOf(metrics, 'ackstate_broker_disconnects_total'), 2);
@@ -251,7 +284,7 @@ test('consumer pauses and restarts, broker losses and reconnects, supervisor res
         },
       },
     }),
-    { inspect: metrics.observe },
+    { inspect },
   ).start();
   supervisor.send({ type: 'FAILED', id: 'consumer:a' });
   supervisor.send({ type: 'FAILED', id: 'consumer:a' });

@@ -1,16 +1,24 @@
 /**
  * Prometheus metrics of one running system, in a registry of its own (never prom-client's global one, so
- * that several systems in one process keep apart). The machine-driven series come from the inspection
- * stream: `observe` is one more of the inspector's listeners. It runs on every snapshot of every delivery,
- * so it keeps one record per actor, looks label sets up once and observes into cells that allocate nothing.
+ * that several systems in one process keep apart). The machine-driven series come from the decoded
+ * inspection stream: `RuntimeMetrics` is one of the decoder's listeners (see `decoder.ts`). It runs on every
+ * state change of every delivery, so it looks label sets up once per consumer and machine and observes into
+ * cells that allocate nothing. Delivery and consumer series name the service, the consumer and the queue.
  * The scrape-time values (outbox backlog, queue depths) are read by probes just before each scrape.
  */
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { InspectionEvent } from 'xstate';
 import { CellCountCounter, CellHistogram, type HistogramCell } from './metrics-histogram.js';
 import { outcomeAt, type DeliveryContext } from '../../machines/delivery.js';
-import { machineId, stateName } from './inspector.js';
+import type {
+  ActorEnded,
+  ContextChanged,
+  ObservationListener,
+  ObservedActor,
+  ObservedConsumer,
+  ObservedContext,
+  StateChanged,
+} from './decoder.js';
 import { NotConnectedError, PublishTimeoutError, UnroutableError, type PublishObserver } from '../broker/publisher.js';
 
 export const deliveryOutcomes = ['acked', 'duplicate', 'retried', 'dead-lettered'] as const;
@@ -30,84 +38,57 @@ export function publishFailureKind(error: Error): 'not_connected' | 'timeout' | 
 }
 
 export interface RuntimeMetricsOptions {
-  /** The queues this process consumes: their delivery series exist from the start, at zero. */
-  readonly queues?: readonly string[];
+  /** The observed consumers by queue: their delivery and consumer series exist from the start, at zero. */
+  readonly consumers?: ReadonlyMap<string, ObservedConsumer>;
   /** Node's default process metrics (CPU, memory, event loop lag, GC), unprefixed. */
   readonly processMetrics?: boolean;
-  /** Monotonic milliseconds. */
-  readonly now?: () => number;
 }
-
-interface SnapshotLike {
-  readonly value?: unknown;
-  readonly status?: string;
-  readonly context?: Record<string, unknown>;
-}
-
-type Kind = 'delivery' | 'consumer' | 'connection' | 'supervisor' | 'other';
 
 interface ConsumerCounters {
   readonly pauses: Counter.Internal;
   readonly restarts: Counter.Internal;
 }
 
-/** One actor as the metrics follow it: one object per actor, updated in place. */
-interface Tracked {
-  readonly kind: Kind;
-  readonly machine: string;
-  /** The cells of time spent in each state of this actor's machine, by state name (shared per machine). */
-  readonly states: Map<string, HistogramCell>;
-  /** Deliveries' and consumers' queue. */
-  readonly queue: string | undefined;
-  value: unknown;
-  state: string;
-  since: number;
-  readonly startedAt: number;
-  ended: boolean;
-  /** Deliveries: this queue's duration cells by outcome. */
-  readonly outcomes: Map<string, HistogramCell> | undefined;
-  readonly consumer: ConsumerCounters | undefined;
-  /** The supervisor: restarts per child, as last seen. */
-  restarts: Readonly<Record<string, number>> | undefined;
-}
+type OwnerLabel = 'service' | 'consumer' | 'queue';
 
-export class RuntimeMetrics {
+export class RuntimeMetrics implements ObservationListener {
   readonly registry = new Registry();
-  readonly #now: () => number;
-  readonly #tracked = new WeakMap<object, Tracked>();
-  /** The long-lived actors (not deliveries) by system id, for `ackstate_actor_state`. */
-  readonly #named = new Map<string, Tracked>();
+  /** The long-lived actors (not deliveries) by name (system id), for `ackstate_actor_state`. */
+  readonly #named = new Map<string, ObservedActor>();
+  /** Time-in-state cells by machine, then by state. */
   readonly #stateCells = new Map<string, Map<string, HistogramCell>>();
+  /** Delivery duration cells by queue (one consumer per queue), then by outcome. */
   readonly #deliveryCells = new Map<string, Map<string, HistogramCell>>();
   readonly #consumerCounters = new Map<string, ConsumerCounters>();
+  /** The supervisor: restarts per child, as last seen. */
+  readonly #supervisorRestartsSeen = new WeakMap<ObservedActor, Readonly<Record<string, number>>>();
   readonly #probes: (() => Promise<void>)[] = [];
 
   readonly #stateDuration: CellHistogram<'machine' | 'state'>;
-  readonly #deliveryDuration: CellHistogram<'queue' | 'outcome'>;
+  readonly #deliveryDuration: CellHistogram<OwnerLabel | 'outcome'>;
   readonly #confirm: HistogramCell;
   readonly #publishFailures: Counter<'kind'>;
-  readonly #pauses: Counter<'queue'>;
-  readonly #consumerRestarts: Counter<'queue'>;
+  readonly #pauses: Counter<OwnerLabel>;
+  readonly #consumerRestarts: Counter<OwnerLabel>;
   readonly #supervisorRestarts: Counter<'child'>;
   readonly #disconnects: Counter;
   readonly #reconnects: Counter;
   /** Probes count their failures here; a failed probe never fails the scrape. */
   readonly scrapeErrors: Counter<'probe'>;
 
-  constructor({ queues = [], processMetrics = true, now = () => performance.now() }: RuntimeMetricsOptions = {}) {
-    this.#now = now;
+  constructor({ consumers = new Map(), processMetrics = true }: RuntimeMetricsOptions = {}) {
     const registers = [this.registry];
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
     this.#deliveryDuration = new CellHistogram(this.registry, {
       name: 'ackstate_delivery_duration_seconds',
-      help: 'Time from receiving a delivery to its end (acked, nacked for a retry, or dead-lettered and acked), by queue and outcome.',
-      labelNames: ['queue', 'outcome'],
+      help: 'Time from receiving a delivery to its end (acked, nacked for a retry, or dead-lettered and acked), by service, consumer, queue and outcome.',
+      labelNames: ['service', 'consumer', 'queue', 'outcome'],
       buckets: deliveryBuckets,
     });
     new CellCountCounter(
       this.registry,
       'ackstate_deliveries_total',
-      'Deliveries ended, by queue and outcome (acked, duplicate, retried, dead-lettered).',
+      'Deliveries ended, by service, consumer, queue and outcome (acked, duplicate, retried, dead-lettered).',
       this.#deliveryDuration,
     );
     this.#stateDuration = new CellHistogram(this.registry, {
@@ -133,14 +114,14 @@ export class RuntimeMetrics {
       this.#publishFailures.labels(kind).inc(0);
     this.#pauses = new Counter({
       name: 'ackstate_consumer_pauses_total',
-      help: 'Times a consumer paused because a dependency (the database or the broker) was unavailable.',
-      labelNames: ['queue'],
+      help: 'Times a consumer paused because a dependency (the database or the broker) was unavailable, by service, consumer and queue.',
+      labelNames: ['service', 'consumer', 'queue'],
       registers,
     });
     this.#consumerRestarts = new Counter({
       name: 'ackstate_consumer_restarts_total',
-      help: "Times a consumer's subscription was restarted after its channel was lost or could not be opened.",
-      labelNames: ['queue'],
+      help: "Times a consumer's subscription was restarted after its channel was lost or could not be opened, by service, consumer and queue.",
+      labelNames: ['service', 'consumer', 'queue'],
       registers,
     });
     this.#supervisorRestarts = new Counter({
@@ -173,12 +154,12 @@ export class RuntimeMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [actor, tracked] of named) this.labels(actor, tracked.state).set(1);
+        for (const [name, actor] of named) this.labels(name, actor.state ?? '').set(1);
       },
     });
-    for (const queue of queues) {
-      this.#outcomeCells(queue);
-      this.#countersOf(queue);
+    for (const [queue, owner] of consumers) {
+      this.#outcomeCells(queue, owner);
+      this.#countersOf(queue, owner);
     }
   }
 
@@ -202,130 +183,106 @@ export class RuntimeMetrics {
     failed: (error) => this.#publishFailures.labels(publishFailureKind(error)).inc(),
   };
 
-  /** The inspection listener: only snapshots matter, and only when the state changes or the actor ends. */
-  readonly observe = (event: InspectionEvent): void => {
-    if (event.type !== '@xstate.snapshot') return;
-    const actor = event.actorRef;
-    const snapshot = event.snapshot as SnapshotLike;
-    const tracked = this.#tracked.get(actor);
-    if (tracked === undefined) {
-      const begun = this.#begin(actor, snapshot);
-      if (begun && snapshot.status !== 'active') this.#end(begun, snapshot);
+  /** A state left: its time, and the counters its new state moves. The first snapshot only begins the actor. */
+  changed(event: StateChanged): void {
+    const { actor, from, to } = event;
+    if (from === null) {
+      this.#begin(actor, event.context);
       return;
     }
-    if (tracked.ended) return;
-    const value = snapshot.value;
-    if (value !== tracked.value) {
-      tracked.value = value;
-      const state = typeof value === 'string' ? value : stateName(value);
-      if (state !== tracked.state) this.#moved(tracked, state);
-    }
-    if (tracked.kind === 'supervisor') this.#countSupervisorRestarts(tracked, snapshot.context);
-    if (snapshot.status !== 'active') this.#end(tracked, snapshot);
-  };
-
-  #begin(actor: object, snapshot: SnapshotLike): Tracked | undefined {
-    const machine = machineId(actor);
-    if (machine === undefined) return undefined;
-    const kind: Kind =
-      machine === 'delivery' || machine === 'consumer' || machine === 'connection' || machine === 'supervisor'
-        ? machine
-        : 'other';
-    const context = snapshot.context ?? {};
-    const queueValue =
-      kind === 'delivery'
-        ? (context.deliveries as readonly { queue?: unknown }[] | undefined)?.[0]?.queue
-        : context.queue;
-    const queue = typeof queueValue === 'string' ? queueValue : undefined;
-    const now = this.#now();
-    let states = this.#stateCells.get(machine);
-    if (!states) {
+    let states = this.#stateCells.get(actor.machine);
+    if (states === undefined) {
       states = new Map();
-      this.#stateCells.set(machine, states);
+      this.#stateCells.set(actor.machine, states);
     }
-    const tracked: Tracked = {
-      kind,
-      machine,
-      states,
-      queue,
-      value: snapshot.value,
-      state: stateName(snapshot.value),
-      since: now,
-      startedAt: now,
-      ended: false,
-      outcomes: kind === 'delivery' && queue !== undefined ? this.#outcomeCells(queue) : undefined,
-      consumer: kind === 'consumer' && queue !== undefined ? this.#countersOf(queue) : undefined,
-      restarts: undefined,
-    };
-    this.#tracked.set(actor, tracked);
-    if (kind === 'supervisor') {
-      for (const child of (context.children ?? []) as readonly { id: string }[])
-        this.#supervisorRestarts.labels(child.id).inc(0);
-      this.#countSupervisorRestarts(tracked, context);
-    }
-    if (kind !== 'delivery') {
-      const systemId = (actor as { systemId?: unknown }).systemId;
-      this.#named.set(typeof systemId === 'string' ? systemId : machine, tracked);
-    }
-    return tracked;
-  }
-
-  #moved(tracked: Tracked, state: string): void {
-    const now = this.#now();
-    const left = tracked.state;
-    (tracked.states.get(left) ?? this.#stateCell(tracked, left)).observe((now - tracked.since) / 1_000);
-    tracked.state = state;
-    tracked.since = now;
-    if (tracked.consumer) {
-      if (state === 'pausing') tracked.consumer.pauses.inc();
-      else if (state === 'restarting') tracked.consumer.restarts.inc();
-    } else if (tracked.kind === 'connection') {
-      if (state === 'reconnecting') this.#disconnects.inc();
-      else if (left === 'reconnecting' && state === 'connected') this.#reconnects.inc();
+    (states.get(from) ?? this.#stateCell(actor.machine, states, from)).observe(event.ms! / 1_000);
+    if (actor.kind === 'consumer') {
+      if (actor.queue !== undefined && (to === 'pausing' || to === 'restarting')) {
+        const counters = this.#countersOf(actor.queue, actor.owner);
+        (to === 'pausing' ? counters.pauses : counters.restarts).inc();
+      }
+    } else if (actor.kind === 'connection') {
+      if (to === 'reconnecting') this.#disconnects.inc();
+      else if (from === 'reconnecting' && to === 'connected') this.#reconnects.inc();
+    } else if (actor.kind === 'supervisor') {
+      this.#countSupervisorRestarts(actor, event.context);
     }
   }
 
-  #end(tracked: Tracked, snapshot: SnapshotLike): void {
-    tracked.ended = true;
-    if (!tracked.outcomes || snapshot.status === 'stopped') return;
-    const context = (snapshot.context ?? {}) as unknown as DeliveryContext;
+  /** The supervisor counts its children's restarts in its context, without changing state. */
+  updated(event: ContextChanged): void {
+    if (event.actor.kind === 'supervisor') this.#countSupervisorRestarts(event.actor, event.context);
+  }
+
+  /** A delivery's duration and outcome, once per delivery of its batch. */
+  ended(event: ActorEnded): void {
+    const { actor, status } = event;
+    if (actor.kind !== 'delivery' || actor.queue === undefined || status === 'stopped') return;
+    const context = event.context as unknown as DeliveryContext;
     // A split batch is counted through the batches of one it handed its deliveries to.
     if (context.outcome === 'split') return;
-    // A done snapshot has just entered its final state: `since` is this moment, no need to read the clock.
-    const seconds = ((snapshot.status === 'done' ? tracked.since : this.#now()) - tracked.startedAt) / 1_000;
+    const seconds = event.ms / 1_000;
+    const cells = this.#outcomeCells(actor.queue, actor.owner);
     const count = context.deliveries?.length ?? 1;
     for (let index = 0; index < count; index += 1) {
       // A machine that fails (a bug, not a message failure) ends in `error`; the consumer nacks its messages.
-      const outcome = snapshot.status === 'done' ? (outcomeAt(context, index) ?? 'retried') : 'error';
-      (tracked.outcomes.get(outcome) ?? this.#outcomeCell(tracked, outcome)).observe(seconds);
+      const outcome = status === 'done' ? (outcomeAt(context, index) ?? 'retried') : 'error';
+      (cells.get(outcome) ?? this.#outcomeCell(cells, actor.queue, actor.owner, outcome)).observe(seconds);
     }
   }
 
-  #stateCell(tracked: Tracked, state: string): HistogramCell {
-    const cell = this.#stateDuration.cell({ machine: tracked.machine, state });
-    tracked.states.set(state, cell);
+  #begin(actor: ObservedActor, context: ObservedContext): void {
+    if (actor.queue !== undefined) {
+      if (actor.kind === 'delivery') this.#outcomeCells(actor.queue, actor.owner);
+      else if (actor.kind === 'consumer') this.#countersOf(actor.queue, actor.owner);
+    }
+    if (actor.kind === 'supervisor') {
+      for (const child of (context.children ?? []) as readonly { id: string }[])
+        this.#supervisorRestarts.labels(child.id).inc(0);
+      this.#countSupervisorRestarts(actor, context);
+    }
+    // A respawned child takes its predecessor's name.
+    if (actor.kind !== 'delivery') this.#named.set(actor.name, actor);
+  }
+
+  #stateCell(machine: string, states: Map<string, HistogramCell>, state: string): HistogramCell {
+    const cell = this.#stateDuration.cell({ machine, state });
+    states.set(state, cell);
     return cell;
   }
 
-  #outcomeCell(tracked: Tracked, outcome: string): HistogramCell {
-    const cell = this.#deliveryDuration.cell({ queue: tracked.queue!, outcome });
-    tracked.outcomes!.set(outcome, cell);
+  #outcomeCell(
+    cells: Map<string, HistogramCell>,
+    queue: string,
+    owner: ObservedConsumer | undefined,
+    outcome: string,
+  ): HistogramCell {
+    const cell = this.#deliveryDuration.cell({
+      service: owner?.service ?? '',
+      consumer: owner?.consumer ?? '',
+      queue,
+      outcome,
+    });
+    cells.set(outcome, cell);
     return cell;
   }
 
-  #outcomeCells(queue: string): Map<string, HistogramCell> {
+  /** A queue's cells, made at zero for every outcome on first use. An unknown queue's service and consumer are empty. */
+  #outcomeCells(queue: string, owner: ObservedConsumer | undefined): Map<string, HistogramCell> {
     let cells = this.#deliveryCells.get(queue);
     if (!cells) {
-      cells = new Map(deliveryOutcomes.map((outcome) => [outcome, this.#deliveryDuration.cell({ queue, outcome })]));
+      cells = new Map();
+      for (const outcome of deliveryOutcomes) this.#outcomeCell(cells, queue, owner, outcome);
       this.#deliveryCells.set(queue, cells);
     }
     return cells;
   }
 
-  #countersOf(queue: string): ConsumerCounters {
+  #countersOf(queue: string, owner: ObservedConsumer | undefined): ConsumerCounters {
     let counters = this.#consumerCounters.get(queue);
     if (!counters) {
-      counters = { pauses: this.#pauses.labels(queue), restarts: this.#consumerRestarts.labels(queue) };
+      const labels = { service: owner?.service ?? '', consumer: owner?.consumer ?? '', queue };
+      counters = { pauses: this.#pauses.labels(labels), restarts: this.#consumerRestarts.labels(labels) };
       counters.pauses.inc(0);
       counters.restarts.inc(0);
       this.#consumerCounters.set(queue, counters);
@@ -333,13 +290,13 @@ export class RuntimeMetrics {
     return counters;
   }
 
-  #countSupervisorRestarts(tracked: Tracked, context: Record<string, unknown> | undefined): void {
-    const restarts = context?.restarts as Readonly<Record<string, number>> | undefined;
-    if (restarts === tracked.restarts || restarts === undefined) return;
-    const previous = tracked.restarts ?? {};
-    tracked.restarts = restarts;
+  #countSupervisorRestarts(actor: ObservedActor, context: ObservedContext): void {
+    const restarts = context.restarts as Readonly<Record<string, number>> | undefined;
+    const previous = this.#supervisorRestartsSeen.get(actor);
+    if (restarts === previous || restarts === undefined) return;
+    this.#supervisorRestartsSeen.set(actor, restarts);
     for (const [child, count] of Object.entries(restarts)) {
-      const added = count - (previous[child] ?? 0);
+      const added = count - (previous?.[child] ?? 0);
       if (added > 0) this.#supervisorRestarts.labels(child).inc(added);
     }
   }

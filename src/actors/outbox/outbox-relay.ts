@@ -13,8 +13,8 @@ import {
   type OutgoingMessage,
 } from '../../db/messaging-queries.js';
 import { outboxRelayMachine, type SweepResult } from '../../machines/outbox-relay.js';
-import { describeError } from '../../policies/classify-error.js';
-import { retryDelayMs } from '../../policies/retry-delay.js';
+import { describeError } from '../../policies/describe-error.js';
+import { retryDelayMs } from '../../policies/backoff.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
 
 export interface OutboxOptions {
@@ -47,7 +47,15 @@ export class Outbox {
   async publish(rows: readonly (OutgoingMessage & { attempts?: number })[]): Promise<number> {
     if (rows.length === 0) return 0;
     const outcomes = await Promise.allSettled(
-      rows.map((row) => this.#publisher.publish({ queue: row.queue, messageId: row.id, body: Buffer.from(row.body) })),
+      rows.map((row) =>
+        this.#publisher.publish({
+          exchange: row.exchange,
+          routingKey: row.routingKey,
+          messageId: row.id,
+          body: Buffer.from(row.body),
+          ...(row.headers !== null && { headers: row.headers }),
+        }),
+      ),
     );
     const sent = rows.filter((_, index) => outcomes[index]!.status === 'fulfilled').map((row) => row.id);
     await this.#markSent(sent);

@@ -1,6 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
 import { sql } from 'kysely';
-import { messagingTables } from '../../db/migrations/messaging.js';
 
 const usersAndCards: Migration = {
   async up(db: Kysely<unknown>) {
@@ -29,7 +28,9 @@ const usersAndCards: Migration = {
   },
 };
 
-export const cardServiceMigrations: Record<string, Migration> = {
-  '0001_messaging_tables': messagingTables,
+export const cardServiceMigrations: Readonly<Record<string, Migration>> = {
+  // The runtime has created the inbox, outbox and attempt tables itself since 0.2 (in ackstate_migration);
+  // the name stays so that databases migrated by 0.1, which ran it here, keep a consistent history.
+  '0001_messaging_tables': { up: async () => {} },
   '0002_users_and_cards': usersAndCards,
 };

@@ -3,65 +3,34 @@
  * and stores, for each user, the card that arrives on the card queue.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config.js';
-import { insertOutbox, messagingTablesOf, type OutgoingMessage } from '../../db/messaging-queries.js';
-import { userServiceMigrations } from './migrations.js';
-import type { UserServiceDatabase } from '../../db/schema.js';
-import { createUsers, storeCard, storeCards } from '../queries.js';
-import { GroupCommit } from '../../db/group-commit.js';
-import { classifyError } from '../../policies/classify-error.js';
-import type { ServiceContext, ServiceSpec } from '../../service.js';
-import {
-  cardMessageSchema,
-  createUserRequestSchema,
-  describeIssues,
-  type CardMessage,
-  type UserMessage,
-} from '../messages.js';
+import { defineConsumer, defineService, describeIssues, HttpError, type Service, type ServiceContext } from 'ackstate';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Transaction } from 'kysely';
 import { z } from 'zod';
-
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import type { Config } from '../config.js';
+import { cardMessageSchema, createUserRequestSchema, type UserMessage } from '../messages.js';
+import { createUsers, storeCard, storeCards } from '../queries.js';
+import type { UserServiceDatabase } from '../schema.js';
+import { userServiceMigrations } from './migrations.js';
 
 const userId = z.uuid();
 
-interface NewUser {
-  readonly user: UserMessage;
-  readonly outgoing: readonly OutgoingMessage[];
-}
-
-function routes(config: Config, leaseMs: number) {
-  return (app: FastifyInstance, { db, publishNow }: ServiceContext<UserServiceDatabase>) => {
+function routes(config: Config) {
+  const userQueue = { queue: config.USER_QUEUE };
+  return (app: FastifyInstance, { db, batch }: ServiceContext<UserServiceDatabase>) => {
     // Users created at the same moment share one transaction: true where the user was created, false where
-    // its email was already taken.
-    const creations = new GroupCommit<NewUser, boolean>(
-      (batch) =>
-        db.transaction().execute(async (trx) => {
-          const inserted = await createUsers(
-            trx,
-            batch.map(({ user }) => [user.id, user.name, user.email, user.created_at] as const),
-          );
-          const created = new Set(inserted.rows.map((row) => row.id));
-          const outgoing = batch.filter(({ user }) => created.has(user.id)).flatMap((each) => each.outgoing);
-          await insertOutbox(messagingTablesOf(trx), outgoing, leaseMs);
-          return batch.map(({ user }) => created.has(user.id));
-        }),
-      // An outage fails every user of the batch alike: no point trying each again alone.
-      {
-        maxBatch: config.MAX_BATCH,
-        concurrency: config.BATCH_CONCURRENCY,
-        split: (error) => classifyError(error).kind !== 'unavailable',
-      },
-    );
+    // its email was already taken (then nothing is published for it).
+    const createUser = batch(async (trx, users: readonly UserMessage[], out) => {
+      const inserted = await createUsers(
+        trx,
+        users.map((user) => [user.id, user.name, user.email, user.created_at] as const),
+      );
+      const created = new Set(inserted.rows.map((row) => row.id));
+      for (const user of users) if (created.has(user.id)) out.publish(userQueue, user);
+      return users.map((user) => created.has(user.id));
+    });
 
-    app.post('/users', async (request, reply) => {
+    app.post('/users', async (request, reply: FastifyReply) => {
       const parsed = createUserRequestSchema.safeParse(request.body);
       if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error));
       const user: UserMessage = {
@@ -70,10 +39,7 @@ function routes(config: Config, leaseMs: number) {
         email: parsed.data.email,
         created_at: new Date().toISOString(),
       };
-      const outgoing = [{ id: randomUUID(), queue: config.USER_QUEUE, body: JSON.stringify(user) }];
-      if (!(await creations.submit({ user, outgoing })))
-        throw new HttpError(409, `email ${user.email} is already taken`);
-      publishNow(outgoing);
+      if (!(await createUser(user))) throw new HttpError(409, `email ${user.email} is already taken`);
       return reply.code(201).send({ ...user, card: null });
     });
 
@@ -108,33 +74,34 @@ function routes(config: Config, leaseMs: number) {
   };
 }
 
-export function userService(config: Config): ServiceSpec<UserServiceDatabase> {
-  return {
-    name: 'user',
-    databaseUrl: config.USER_DB_URL,
-    migrations: userServiceMigrations,
-    consumer: {
-      queue: config.CARD_QUEUE,
-      schema: cardMessageSchema,
-      naturalKey: (card: CardMessage) => `card:${card.id}`,
-      async handle(trx, card: CardMessage) {
-        // A repeat of the same card is harmless; a second, different card for the user breaks the
-        // unique user_id, which makes the message poison (it is dead-lettered with that reason).
-        await storeCard(trx, card.id, card.user_id, card.number, card.created_at);
-        return { outgoing: [] };
-      },
-      async handleMany(trx, cards: readonly CardMessage[]) {
-        await storeCards(
-          trx,
-          cards.map((card) => [card.id, card.user_id, card.number, card.created_at] as const),
-        );
-        return cards.map(() => ({ outgoing: [] }));
-      },
-      describe: {
-        received: (card: CardMessage) => `Processing card: ${card.id} for user ${card.user_id}`,
-        completed: (card: CardMessage) => `Successfully saved and acked card: ${card.id} for user ${card.user_id}`,
-      },
+export function userService(config: Config): Service {
+  const storeIssuedCards = defineConsumer({
+    queue: config.CARD_QUEUE,
+    schema: cardMessageSchema,
+    key: (card) => `card:${card.id}`,
+    async handle(trx: Transaction<UserServiceDatabase>, card) {
+      // A repeat of the same card is harmless; a second, different card for the user breaks the
+      // unique user_id, which makes the message poison (it is dead-lettered with that reason).
+      await storeCard(trx, card.id, card.user_id, card.number, card.created_at);
     },
-    routes: routes(config, config.OUTBOX_LEASE_MS),
-  };
+    async handleMany(trx, cards) {
+      await storeCards(
+        trx,
+        cards.map((card) => [card.id, card.user_id, card.number, card.created_at] as const),
+      );
+      return cards.map(() => undefined);
+    },
+    describe: {
+      received: (card) => `Processing card: ${card.id} for user ${card.user_id}`,
+      completed: (card) => `Successfully saved and acked card: ${card.id} for user ${card.user_id}`,
+    },
+  });
+
+  return defineService({
+    name: 'user',
+    database: { url: config.USER_DB_URL, migrations: userServiceMigrations },
+    consumers: [storeIssuedCards],
+    publishes: [{ queue: config.USER_QUEUE }],
+    routes: routes(config),
+  });
 }

@@ -1,11 +1,16 @@
 import type { Kysely, Migration } from 'kysely';
 import { sql } from 'kysely';
 
-/** The tables every service shares the shape of: inbox, outbox and durable attempt counts. */
-export const messagingTables: Migration = {
+/**
+ * The runtime's own tables in every service database: inbox, outbox and durable attempt counts. They are
+ * migrated by the runtime, in a migration table of its own, before the service's migrations. The first
+ * migration creates only what is missing: databases of ackstate 0.1 already have these tables.
+ */
+const messagingTables: Migration = {
   async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('inbox')
+      .ifNotExists()
       .addColumn('consumer', 'text', (col) => col.notNull())
       .addColumn('message_key', 'text', (col) => col.notNull())
       .addColumn('received_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
@@ -14,6 +19,7 @@ export const messagingTables: Migration = {
 
     await db.schema
       .createTable('outbox')
+      .ifNotExists()
       .addColumn('id', 'uuid', (col) => col.primaryKey())
       .addColumn('queue', 'text', (col) => col.notNull())
       .addColumn('body', 'text', (col) => col.notNull())
@@ -23,10 +29,11 @@ export const messagingTables: Migration = {
       .addColumn('sent_at', 'timestamptz')
       .addColumn('last_error', 'text')
       .execute();
-    await sql`CREATE INDEX outbox_unsent ON outbox (next_attempt_at) WHERE sent_at IS NULL`.execute(db);
+    await sql`CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (next_attempt_at) WHERE sent_at IS NULL`.execute(db);
 
     await db.schema
       .createTable('delivery_attempts')
+      .ifNotExists()
       .addColumn('consumer', 'text', (col) => col.notNull())
       .addColumn('message_key', 'text', (col) => col.notNull())
       .addColumn('attempts', 'integer', (col) => col.notNull())
@@ -41,3 +48,25 @@ export const messagingTables: Migration = {
     await db.schema.dropTable('inbox').execute();
   },
 };
+
+/** Outgoing messages to any exchange with a routing key and headers, not only to a queue. */
+const outboxExchanges: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`ALTER TABLE outbox RENAME COLUMN queue TO routing_key`.execute(db);
+    await sql`ALTER TABLE outbox ADD COLUMN exchange text NOT NULL DEFAULT ''`.execute(db);
+    await sql`ALTER TABLE outbox ADD COLUMN headers jsonb`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`ALTER TABLE outbox DROP COLUMN headers`.execute(db);
+    await sql`ALTER TABLE outbox DROP COLUMN exchange`.execute(db);
+    await sql`ALTER TABLE outbox RENAME COLUMN routing_key TO queue`.execute(db);
+  },
+};
+
+export const messagingMigrations: Readonly<Record<string, Migration>> = {
+  '0001_messaging_tables': messagingTables,
+  '0002_outbox_exchanges': outboxExchanges,
+};
+
+/** Where the runtime records its own migrations, apart from each service's. */
+export const messagingMigrationTable = 'ackstate_migration';

@@ -1,16 +1,24 @@
 /**
- * The visualizer's view of the running process, built from the same inspection stream that feeds the log
- * (it is one of the inspector's listeners): for each machine, how many actors are in each state now, how
- * often each state was entered and each transition taken since start; the current state of the supervisor,
- * the connection, the consumers and the relays; and the recent deliveries with their paths.
+ * The visualizer's view of the running process, built from the same decoded inspection stream that feeds
+ * the log and the metrics (it is one of the decoder's listeners, see `decoder.ts`): for each machine, how
+ * many actors are in each state now, how often each state was entered and each transition taken since
+ * start; the current state of the supervisor, the connection, the consumers and the relays; and the recent
+ * deliveries with their paths, each naming its service and consumer.
  *
- * It follows XState's microsteps rather than snapshots, so it sees the eventless states (`acking`,
+ * It follows the decoder's microsteps rather than its snapshots, so it sees the eventless states (`acking`,
  * `nacking`) that a snapshot skips, and it knows which transition was taken, not only where it led.
  */
-import type { InspectionEvent } from 'xstate';
 import { activePaths, initialKey, pathOf, rootPath, transitionKey } from '../../../viz/chart.js';
 import type { DeliveryContext } from '../../../machines/delivery.js';
-import { initialStateOf, machineId, stateName } from '../inspector.js';
+import {
+  type ActorEnded,
+  type ActorStarted,
+  type Microstep,
+  type ObservationListener,
+  type ObservedActor,
+  type ObservedContext,
+  type TakenTransition,
+} from '../decoder.js';
 import { RecentDeliveries, type DeliveryRecord } from './recent-deliveries.js';
 
 export interface MachineCounts {
@@ -31,6 +39,10 @@ export interface ActorStatus {
   /** Epoch milliseconds when it entered the state. */
   readonly since: number;
   readonly error: string | undefined;
+  /** Consumers: the service and consumer they are, and their queue. */
+  readonly service: string | undefined;
+  readonly consumer: string | undefined;
+  readonly queue: string | undefined;
 }
 
 export interface LiveStats {
@@ -47,58 +59,34 @@ interface Counters {
 }
 
 interface Track {
-  readonly machine: string;
-  readonly name: string;
+  /** The decoder's record: machine, name, owner, and the state it is in (`step`). */
+  readonly actor: ObservedActor;
   paths: string[];
-  state: string;
+  /** Epoch milliseconds when it entered its state. */
   since: number;
-  sincePrecise: number;
   live: boolean;
   /** A delivery batch: one record per delivery, in the batch's order. */
   records: DeliveryRecord[] | undefined;
 }
 
-/** The parts of XState's transition definitions the monitor reads from a microstep. */
-interface TakenTransition {
-  readonly eventType: string;
-  readonly reenter?: boolean;
-  readonly target?: readonly { path: readonly string[] }[];
-  readonly source: {
-    readonly path: readonly string[];
-    readonly transitions: Map<string, readonly unknown[]>;
-    readonly always?: readonly unknown[];
-  };
-}
-
-interface SnapshotLike {
-  readonly value?: unknown;
-  readonly status?: string;
-  readonly context?: Record<string, unknown>;
-}
-
 export interface LiveMonitorOptions {
-  /** Service name per consumed queue, as in the log's `service` field. */
-  readonly services?: ReadonlyMap<string, string>;
   /** How many recent deliveries to keep. */
   readonly capacity?: number;
+  /** Epoch milliseconds, for the times shown. */
   readonly now?: () => number;
 }
 
-const deliveryMachineId = 'delivery';
-
-export class LiveMonitor {
+export class LiveMonitor implements ObservationListener {
   readonly startedAt: number;
-  readonly #services: ReadonlyMap<string, string>;
   readonly #clock: () => number;
-  readonly #tracks = new WeakMap<object, Track>();
+  readonly #tracks = new WeakMap<ObservedActor, Track>();
   readonly #machines = new Map<string, Counters>();
   readonly #actors = new Map<string, { track: Track; error: string | undefined; status: string }>();
   readonly recent: RecentDeliveries;
   #inFlight = 0;
   #version = 0;
 
-  constructor({ services = new Map(), capacity = 200, now = Date.now }: LiveMonitorOptions = {}) {
-    this.#services = services;
+  constructor({ capacity = 200, now = Date.now }: LiveMonitorOptions = {}) {
     this.#clock = now;
     this.startedAt = now();
     this.recent = new RecentDeliveries(capacity);
@@ -108,29 +96,6 @@ export class LiveMonitor {
   get version(): number {
     return this.#version;
   }
-
-  /** The inspection listener. Never throws into the machines: the inspector guards its listeners too. */
-  readonly observe = (event: InspectionEvent): void => {
-    if (event.type !== '@xstate.snapshot' && event.type !== '@xstate.microstep') return;
-    const machine = machineId(event.actorRef);
-    if (!machine) return;
-    const snapshot = event.snapshot as SnapshotLike;
-    let track = this.#tracks.get(event.actorRef);
-    if (!track) {
-      if (snapshot.status !== undefined && snapshot.status !== 'active') return;
-      // A first microstep has already left the initial state (a delivery's eventless `receiving`): begin there.
-      const initial = event.type === '@xstate.microstep' ? initialStateOf(event.actorRef) : undefined;
-      track = this.#begin(event.actorRef, machine, initial === undefined ? snapshot : { ...snapshot, value: initial });
-      if (event.type === '@xstate.snapshot') return;
-    }
-    if (!track.live) return;
-    if (event.type === '@xstate.microstep') {
-      this.#step(track, snapshot, event._transitions as unknown as readonly TakenTransition[]);
-    } else if (stateName(snapshot.value) !== track.state) {
-      this.#step(track, snapshot, []);
-    }
-    if (snapshot.status !== undefined && snapshot.status !== 'active') this.#end(track, snapshot);
-  };
 
   stats(): LiveStats {
     const machines: Record<string, MachineCounts> = {};
@@ -144,16 +109,122 @@ export class LiveMonitor {
     return {
       startedAt: this.startedAt,
       machines,
-      actors: [...this.#actors.values()].map(({ track, error, status }) => ({
-        name: track.name,
-        machine: track.machine,
-        state: track.state,
-        status,
-        since: track.since,
-        error,
-      })),
+      actors: [...this.#actors.values()].map(({ track, error, status }) => {
+        const { actor } = track;
+        const consumer = actor.kind === 'consumer';
+        return {
+          name: actor.name,
+          machine: actor.machine,
+          state: actor.step,
+          status,
+          since: track.since,
+          error,
+          service: consumer ? actor.owner?.service : undefined,
+          consumer: consumer ? actor.owner?.consumer : undefined,
+          queue: consumer ? actor.queue : undefined,
+        };
+      }),
       deliveriesInFlight: this.#inFlight,
     };
+  }
+
+  /** An actor begins where the decoder first saw it (a delivery in `receiving`); one already ended is not followed. */
+  started(event: ActorStarted): void {
+    if (event.status !== 'active') return;
+    const { actor } = event;
+    const now = this.#clock();
+    const paths = activePaths(event.value);
+    const track: Track = { actor, paths, since: now, live: true, records: undefined };
+    this.#tracks.set(actor, track);
+    const counts = this.#counts(actor.machine);
+    add(counts.transitions, initialKey(rootPath));
+    for (const path of paths) {
+      add(counts.entered, path);
+      add(counts.now, path);
+    }
+    if (actor.kind === 'delivery') {
+      const context = event.context as unknown as DeliveryContext;
+      const deliveries = context.deliveries ?? [];
+      const records: DeliveryRecord[] = [];
+      for (const delivery of deliveries) {
+        records.push(
+          this.recent.add({
+            queue: delivery.queue,
+            service: actor.owner?.service,
+            consumer: actor.owner?.consumer,
+            messageId: delivery.messageId,
+            deliveryTag: delivery.deliveryTag,
+            redelivered: delivery.redelivered,
+            batch: deliveries.length,
+            state: event.state,
+            at: now,
+          }),
+        );
+      }
+      track.records = records;
+      this.#inFlight += records.length;
+    } else {
+      // A respawned child takes its predecessor's name: the predecessor no longer counts as anywhere.
+      const previous = this.#actors.get(actor.name);
+      if (previous && previous.track !== track && previous.track.live) this.#leave(previous.track);
+      this.#actors.set(actor.name, { track, error: errorOf(event.context), status: 'active' });
+    }
+    this.#version += 1;
+  }
+
+  microstep(event: Microstep): void {
+    const track = this.#tracks.get(event.actor);
+    if (track === undefined || !track.live) return;
+    const counts = this.#counts(event.actor.machine);
+    let reentered: string[] | undefined;
+    for (const transition of event.transitions) {
+      add(counts.transitions, keyOf(transition));
+      if (transition.reenter) {
+        for (const target of transition.target ?? []) (reentered ??= []).push(pathOf(target.path));
+      }
+    }
+    const paths = activePaths(event.value);
+    const previous = track.paths;
+    for (const path of previous) add(counts.now, path, -1);
+    for (const path of paths) {
+      add(counts.now, path);
+      if (!previous.includes(path) || reentered?.some((target) => path === target || path.startsWith(`${target}.`))) {
+        add(counts.entered, path);
+      }
+    }
+    track.paths = paths;
+    const records = track.records;
+    if (event.moved) {
+      const now = this.#clock();
+      if (records !== undefined) for (const record of records) this.recent.moved(record, event.to, now, event.ms!);
+      track.since = now;
+    }
+    if (records !== undefined) {
+      const context = event.context as unknown as DeliveryContext;
+      for (let index = 0; index < records.length; index += 1) {
+        this.recent.updateFromContext(records[index]!, context, index);
+      }
+    }
+    const actor = this.#actors.get(event.actor.name);
+    if (actor?.track === track) actor.error = errorOf(event.context);
+    this.#version += 1;
+  }
+
+  ended(event: ActorEnded): void {
+    const track = this.#tracks.get(event.actor);
+    if (track === undefined || !track.live) return;
+    this.#leave(track);
+    const records = track.records;
+    if (records !== undefined) {
+      const now = this.#clock();
+      const context = event.context as unknown as DeliveryContext;
+      for (let index = 0; index < records.length; index += 1) {
+        this.recent.finished(records[index]!, now, context, event.status, index);
+      }
+    }
+    const actor = this.#actors.get(event.actor.name);
+    if (actor?.track === track) actor.status = event.status;
+    this.#version += 1;
   }
 
   #counts(machine: string): Counters {
@@ -165,109 +236,10 @@ export class LiveMonitor {
     return counts;
   }
 
-  #begin(actor: object, machine: string, snapshot: SnapshotLike): Track {
-    const now = this.#clock();
-    const paths = activePaths(snapshot.value);
-    const ref = actor as { id?: unknown; systemId?: unknown };
-    const name = typeof ref.systemId === 'string' ? ref.systemId : machine;
-    const track: Track = {
-      machine,
-      name,
-      paths,
-      state: stateName(snapshot.value),
-      since: now,
-      sincePrecise: performance.now(),
-      live: true,
-      records: undefined,
-    };
-    this.#tracks.set(actor, track);
-    const counts = this.#counts(machine);
-    add(counts.transitions, initialKey(rootPath));
-    for (const path of paths) {
-      add(counts.entered, path);
-      add(counts.now, path);
-    }
-    if (machine === deliveryMachineId) {
-      const context = (snapshot.context ?? {}) as unknown as DeliveryContext;
-      track.records = (context.deliveries ?? []).map((delivery) =>
-        this.recent.add({
-          queue: delivery.queue,
-          service: this.#services.get(delivery.queue),
-          messageId: delivery.messageId,
-          deliveryTag: delivery.deliveryTag,
-          redelivered: delivery.redelivered,
-          batch: context.deliveries.length,
-          state: track.state,
-          at: now,
-        }),
-      );
-      this.#inFlight += track.records.length;
-    } else {
-      // A respawned child takes its predecessor's name: the predecessor no longer counts as anywhere.
-      const previous = this.#actors.get(name);
-      if (previous && previous.track !== track && previous.track.live) this.#leave(previous.track);
-      this.#actors.set(name, { track, error: errorOf(snapshot), status: 'active' });
-    }
-    this.#version += 1;
-    return track;
-  }
-
-  #step(track: Track, snapshot: SnapshotLike, transitions: readonly TakenTransition[]): void {
-    const counts = this.#counts(track.machine);
-    let reentered: string[] | undefined;
-    for (const transition of transitions) {
-      add(counts.transitions, keyOf(transition));
-      if (transition.reenter) {
-        for (const target of transition.target ?? []) (reentered ??= []).push(pathOf(target.path));
-      }
-    }
-    const paths = activePaths(snapshot.value);
-    const previous = track.paths;
-    for (const path of previous) add(counts.now, path, -1);
-    for (const path of paths) {
-      add(counts.now, path);
-      if (!previous.includes(path) || reentered?.some((target) => path === target || path.startsWith(`${target}.`))) {
-        add(counts.entered, path);
-      }
-    }
-    track.paths = paths;
-    const state = stateName(snapshot.value);
-    const now = this.#clock();
-    const precise = performance.now();
-    if (state !== track.state || reentered !== undefined) {
-      for (const record of track.records ?? []) this.recent.moved(record, state, now, precise - track.sincePrecise);
-      track.state = state;
-      track.since = now;
-      track.sincePrecise = precise;
-    }
-    for (const [index, record] of (track.records ?? []).entries()) {
-      this.recent.updateFromContext(record, (snapshot.context ?? {}) as unknown as DeliveryContext, index);
-    }
-    const actor = this.#actors.get(track.name);
-    if (actor?.track === track) actor.error = errorOf(snapshot);
-    this.#version += 1;
-  }
-
-  #end(track: Track, snapshot: SnapshotLike): void {
-    this.#leave(track);
-    for (const [index, record] of (track.records ?? []).entries()) {
-      this.recent.finished(
-        record,
-        this.#clock(),
-        (snapshot.context ?? {}) as unknown as DeliveryContext,
-        snapshot.status,
-        index,
-      );
-    }
-    const actor = this.#actors.get(track.name);
-    if (actor?.track === track) actor.status = snapshot.status ?? 'stopped';
-    this.#version += 1;
-  }
-
   #leave(track: Track): void {
     if (!track.live) return;
     track.live = false;
-    const counts = this.#counts(track.machine);
+    const counts = this.#counts(track.actor.machine);
     for (const path of track.paths) add(counts.now, path, -1);
     if (track.records) this.#inFlight -= track.records.length;
   }
@@ -293,7 +265,7 @@ function keyOf(transition: TakenTransition): string {
   return key;
 }
 
-function errorOf(snapshot: SnapshotLike): string | undefined {
-  const error = snapshot.context?.error;
+function errorOf(context: ObservedContext): string | undefined {
+  const error = context.error;
   return typeof error === 'string' ? error : undefined;
 }

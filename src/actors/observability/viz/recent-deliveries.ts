@@ -17,7 +17,9 @@ export interface PathStep {
 export interface DeliveryRecord {
   /** Increasing per delivery seen by this process: the record's identity. */
   readonly seq: number;
+  /** The service and the consumer whose delivery it is, and the queue it came from. */
   readonly service: string | undefined;
+  readonly consumer: string | undefined;
   readonly queue: string | undefined;
   /** The message id, or the inbox key when the message has none (as in the log). */
   messageId: string | undefined;
@@ -43,6 +45,7 @@ export interface DeliveryRecord {
 export interface NewDelivery {
   readonly queue: string | undefined;
   readonly service: string | undefined;
+  readonly consumer: string | undefined;
   readonly messageId: string | undefined;
   readonly deliveryTag: number | undefined;
   readonly redelivered: boolean;
@@ -87,6 +90,7 @@ export class RecentDeliveries {
     const record: DeliveryRecord = {
       seq: this.#seq,
       service: delivery.service,
+      consumer: delivery.consumer,
       queue: delivery.queue,
       messageId: delivery.messageId,
       key: undefined,

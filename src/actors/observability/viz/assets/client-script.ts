@@ -172,7 +172,9 @@ export const vizClientScript = String.raw`
     var head = element('div', 'message-head');
     head.appendChild(element('span', 'outcome', outcome));
     head.appendChild(element('code', 'message-id', record.messageId || '(no id)'));
-    var meta = [record.service, record.queue].filter(Boolean).join(' · ');
+    // The consumer is shown when it is named otherwise than its queue.
+    var consumer = record.consumer !== record.queue ? record.consumer : undefined;
+    var meta = [record.service, consumer, record.queue].filter(Boolean).join(' · ');
     if (record.attempts) meta += ' · attempts ' + record.attempts;
     if (record.redelivered) meta += ' · redelivered';
     if (record.batch > 1) meta += ' · in a batch of ' + record.batch;

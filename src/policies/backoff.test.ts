@@ -1,5 +1,5 @@
 import test from 'ava';
-import { retryDelayMs } from './retry-delay.js';
+import { backoffMs, restartBackoff, retryDelayMs } from './backoff.js';
 
 const policy = { baseMs: 100, maxMs: 5_000 };
 
@@ -35,4 +35,12 @@ test('attempt 0 or below is treated as the first attempt', (t) => {
     retryDelayMs(policy, -3, () => 1),
     100,
   );
+});
+
+test('backoff doubles from the base and stops at the cap, for restarts and probes alike', (t) => {
+  t.deepEqual(
+    [0, 1, 2, 3, 7, 8, 50].map((step) => backoffMs(restartBackoff, step)),
+    [250, 500, 1_000, 2_000, 30_000, 30_000, 30_000],
+  );
+  t.is(backoffMs({ baseMs: 100, maxMs: 5_000 }, -3), 100, 'a negative step is the base');
 });

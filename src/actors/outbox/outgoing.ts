@@ -1,0 +1,62 @@
+/**
+ * The `Publisher` a handler or route writes to: it collects outgoing messages as outbox rows of the
+ * current transaction, after checking that the runtime declared their destination (the broker would
+ * refuse an undeclared exchange only after the commit, closing the publishing channel).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Destination, PublishOptions, Publisher } from '../../api/destination.js';
+import type { OutgoingMessage } from '../../db/messaging-queries.js';
+import { UndeclaredDestinationError } from '../../api/errors.js';
+import type { Topology } from '../broker/topology.js';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What may be published to: the queues and exchanges of the topology. */
+export class DeclaredDestinations {
+  readonly #queues: ReadonlySet<string>;
+  readonly #exchanges: ReadonlyMap<string, string>;
+
+  constructor(topology: Topology) {
+    this.#queues = new Set(topology.queues);
+    this.#exchanges = new Map((topology.exchanges ?? []).map((exchange) => [exchange.name, exchange.type]));
+  }
+
+  /** The exchange and routing key of a destination; throws when it is not declared. */
+  address(destination: Destination): { exchange: string; routingKey: string } {
+    if ('queue' in destination) {
+      if (!this.#queues.has(destination.queue)) {
+        throw new UndeclaredDestinationError(
+          `queue ${destination.queue} is not declared: list it in the publishes of the service or consumer`,
+        );
+      }
+      return { exchange: '', routingKey: destination.queue };
+    }
+    const { exchange, routingKey = '' } = destination;
+    if (this.#exchanges.get(exchange.name) !== exchange.type) {
+      throw new UndeclaredDestinationError(
+        `exchange ${exchange.name} (${exchange.type}) is not declared: list it in the publishes of the service or consumer`,
+      );
+    }
+    return { exchange: exchange.name, routingKey };
+  }
+}
+
+/** Collects the messages of one transaction. */
+export class OutgoingMessages implements Publisher {
+  readonly messages: OutgoingMessage[] = [];
+  readonly #destinations: DeclaredDestinations;
+
+  constructor(destinations: DeclaredDestinations) {
+    this.#destinations = destinations;
+  }
+
+  publish(destination: Destination, body: unknown, options: PublishOptions = {}): string {
+    const { exchange, routingKey } = this.#destinations.address(destination);
+    const text = JSON.stringify(body) as string | undefined;
+    if (text === undefined) throw new TypeError('a message body must be a JSON value');
+    const id = options.messageId ?? randomUUID();
+    if (!uuid.test(id)) throw new TypeError(`messageId ${id} is not a UUID (it keys the message's outbox row)`);
+    this.messages.push({ id, exchange, routingKey, body: text, headers: options.headers ?? null });
+    return id;
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * What a runtime will run, worked out from its options before anything connects: each service's consumers
+ * with their settings, the databases (services naming one URL share it), the broker topology and the
+ * destinations a handler may publish to. Every mistake in the definitions is found here and reported at
+ * once, naming the service, consumer, queue or exchange.
+ */
+import type { Consumer } from '../api/consumer.js';
+import type { Destination } from '../api/destination.js';
+import { consumerSettingsSchema, OptionsError, zodProblems, type ResolvedOptions } from '../api/options.js';
+import type { Service } from '../api/service.js';
+import { resolveSettings, type ResolvedConsumerSettings } from '../api/settings.js';
+import { brokerNameProblem } from '../policies/broker-names.js';
+import type { BindingDeclaration, ExchangeDeclaration, Topology } from '../actors/broker/topology.js';
+
+export interface PlannedConsumer {
+  readonly service: string;
+  readonly definition: Consumer<unknown>;
+  readonly name: string;
+  readonly queue: string;
+  readonly settings: ResolvedConsumerSettings;
+  /** The supervisor's child id: `consumer:<service>`, or `consumer:<service>/<name>` when it has several. */
+  readonly actorId: string;
+  /** Its readiness check: `<service>.consumer`, or `<service>.consumer.<name>` when it has several. */
+  readonly check: string;
+}
+
+export interface PlannedDatabase {
+  readonly url: string;
+  /** The services sharing it, in the order given. */
+  readonly services: readonly Service[];
+  /** `<service>` or `<service>+<service>`: names its outbox relay and its metrics. */
+  readonly label: string;
+  readonly maxConnections: number;
+}
+
+export interface RuntimePlan {
+  readonly services: readonly Service[];
+  readonly consumers: readonly PlannedConsumer[];
+  readonly databases: readonly PlannedDatabase[];
+  readonly topology: Topology;
+}
+
+const serviceName = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+const postgresUrl = /^postgres(ql)?:\/\//;
+
+class Problems {
+  readonly list: string[] = [];
+  add(problem: string): void {
+    this.list.push(problem);
+  }
+  check(ok: boolean, problem: string): void {
+    if (!ok) this.add(problem);
+  }
+  throwIfAny(): void {
+    if (this.list.length > 0) throw new OptionsError(`invalid options: ${this.list.join('; ')}`);
+  }
+}
+
+function checkBrokerName(problems: Problems, what: string, name: unknown): void {
+  const problem = typeof name === 'string' ? brokerNameProblem(name) : 'must be a string';
+  if (problem !== undefined) problems.add(`${what} "${String(name)}" ${problem}`);
+}
+
+function planConsumers(options: ResolvedOptions, problems: Problems): PlannedConsumer[] {
+  const planned: PlannedConsumer[] = [];
+  const consumedBy = new Map<string, string>();
+  for (const service of options.services) {
+    const names = new Set<string>();
+    const several = service.consumers.length > 1;
+    for (const definition of service.consumers) {
+      const where = `services.${service.name}.consumers.${definition.name}`;
+      checkBrokerName(problems, `${where}: queue`, definition.queue);
+      problems.check(!names.has(definition.name), `${where}: two consumers of ${service.name} share the name`);
+      names.add(definition.name);
+      const owner = consumedBy.get(definition.queue);
+      if (owner !== undefined) problems.add(`${where}: queue ${definition.queue} is already consumed by ${owner}`);
+      consumedBy.set(definition.queue, where);
+      const own = consumerSettingsSchema.safeParse(definition.settings);
+      if (!own.success) for (const problem of zodProblems(own.error, where)) problems.add(problem);
+      const settings = resolveSettings(options.consumers, definition.settings);
+      if (settings.retry.baseMs > settings.retry.maxMs)
+        problems.add(`${where}: retry.baseMs must not exceed retry.maxMs`);
+      if (options.broker.queueType === 'quorum' && options.broker.deliveryLimit <= settings.maxAttempts) {
+        problems.add(
+          `${where}: broker.deliveryLimit (${options.broker.deliveryLimit}) must be greater than maxAttempts ` +
+            `(${settings.maxAttempts}); otherwise the broker dead-letters a failing message before the runtime's ` +
+            'attempt count does, without its reason headers',
+        );
+      }
+      planned.push({
+        service: service.name,
+        definition,
+        name: definition.name,
+        queue: definition.queue,
+        settings,
+        actorId: several ? `consumer:${service.name}/${definition.name}` : `consumer:${service.name}`,
+        check: several ? `${service.name}.consumer.${definition.name}` : `${service.name}.consumer`,
+      });
+    }
+  }
+  return planned;
+}
+
+function planDatabases(services: readonly Service[], problems: Problems): PlannedDatabase[] {
+  const byUrl = new Map<string, Service[]>();
+  for (const service of services) {
+    const { url } = service.database;
+    if (typeof url !== 'string' || !postgresUrl.test(url)) {
+      problems.add(`services.${service.name}.database.url: must be a postgres:// or postgresql:// URL`);
+      continue;
+    }
+    byUrl.set(url, [...(byUrl.get(url) ?? []), service]);
+  }
+  return [...byUrl].map(([url, sharing]) => {
+    const tables = new Map<string, string>();
+    for (const service of sharing) {
+      const table = service.database.migrationTable ?? 'kysely_migration';
+      const other = tables.get(table);
+      if (other !== undefined && Object.keys(service.database.migrations ?? {}).length > 0) {
+        problems.add(
+          `services.${service.name}.database.migrationTable: ${service.name} and ${other} share a database and ` +
+            `would both record their migrations in ${table}; give each its own migrationTable`,
+        );
+      }
+      tables.set(table, service.name);
+    }
+    const sizes = sharing.map((service) => service.database.maxConnections ?? 10);
+    return {
+      url,
+      services: sharing,
+      label: sharing.map((service) => service.name).join('+'),
+      maxConnections: Math.max(...sizes),
+    };
+  });
+}
+
+function exchangesOf(services: readonly Service[], problems: Problems): ExchangeDeclaration[] {
+  const exchanges = new Map<string, ExchangeDeclaration>();
+  const add = (where: string, exchange: { name: string; type: string } | undefined) => {
+    if (!exchange || typeof exchange.name !== 'string') {
+      problems.add(`${where}: an exchange must be made by defineExchange`);
+      return;
+    }
+    checkBrokerName(problems, `${where}: exchange`, exchange.name);
+    if (!['direct', 'fanout', 'topic'].includes(exchange.type)) {
+      problems.add(`${where}: exchange ${exchange.name} has type "${exchange.type}"; direct, fanout or topic`);
+      return;
+    }
+    const known = exchanges.get(exchange.name);
+    if (known && known.type !== exchange.type) {
+      problems.add(`${where}: exchange ${exchange.name} is defined both as ${known.type} and as ${exchange.type}`);
+    }
+    exchanges.set(exchange.name, known ?? (exchange as ExchangeDeclaration));
+  };
+  for (const service of services) {
+    const publishing = [
+      ...service.publishes.map((destination) => ({ where: `services.${service.name}.publishes`, destination })),
+      ...service.consumers.flatMap((consumer) =>
+        consumer.publishes.map((destination) => ({
+          where: `services.${service.name}.consumers.${consumer.name}.publishes`,
+          destination,
+        })),
+      ),
+    ];
+    for (const { where, destination } of publishing) if ('exchange' in destination) add(where, destination.exchange);
+    for (const consumer of service.consumers) {
+      for (const binding of consumer.bindings)
+        add(`services.${service.name}.consumers.${consumer.name}.bindings`, binding.exchange);
+    }
+  }
+  return [...exchanges.values()];
+}
+
+function queuesOf(services: readonly Service[], problems: Problems): string[] {
+  const queues = new Set<string>();
+  const published = (where: string, destination: Destination) => {
+    if ('queue' in destination) {
+      checkBrokerName(problems, `${where}: queue`, destination.queue);
+      queues.add(destination.queue);
+    }
+  };
+  for (const service of services) {
+    for (const consumer of service.consumers) queues.add(consumer.queue);
+    for (const destination of service.publishes) published(`services.${service.name}.publishes`, destination);
+    for (const consumer of service.consumers) {
+      for (const destination of consumer.publishes) {
+        published(`services.${service.name}.consumers.${consumer.name}.publishes`, destination);
+      }
+    }
+  }
+  return [...queues];
+}
+
+function bindingsOf(services: readonly Service[], problems: Problems): BindingDeclaration[] {
+  return services.flatMap((service) =>
+    service.consumers.flatMap((consumer) =>
+      consumer.bindings.map((binding) => {
+        const routingKey = binding.routingKey ?? '';
+        problems.check(
+          Buffer.byteLength(routingKey) <= 255,
+          `services.${service.name}.consumers.${consumer.name}.bindings: routing key longer than 255 bytes`,
+        );
+        return { queue: consumer.queue, exchange: binding.exchange.name, routingKey };
+      }),
+    ),
+  );
+}
+
+function checkServices(services: readonly Service[], problems: Problems): void {
+  const names = new Set<string>();
+  for (const service of services) {
+    problems.check(
+      serviceName.test(service.name),
+      `services: name "${service.name}" must start with a letter and hold only letters, digits, _ and - (up to 63)`,
+    );
+    problems.check(!names.has(service.name), `services: two services are named ${service.name}`);
+    names.add(service.name);
+  }
+  problems.check(services.length > 0, 'services: at least one service is needed');
+}
+
+/** Works out the plan, or throws an OptionsError listing every problem found. */
+export function planRuntime(options: ResolvedOptions): RuntimePlan {
+  const problems = new Problems();
+  checkServices(options.services, problems);
+  problems.throwIfAny();
+  const consumers = planConsumers(options, problems);
+  const databases = planDatabases(options.services, problems);
+  const exchanges = exchangesOf(options.services, problems);
+  const topology: Topology = {
+    queues: queuesOf(options.services, problems),
+    exchanges,
+    bindings: bindingsOf(options.services, problems),
+    queueType: options.broker.queueType,
+    deliveryLimit: options.broker.deliveryLimit,
+  };
+  problems.throwIfAny();
+  return { services: options.services, consumers, databases, topology };
+}

@@ -1,0 +1,58 @@
+/**
+ * GET /readyz: ready when the broker and the publishing channel are up, the supervisor runs, and every
+ * service's database answers and every consumer consumes. Each check is named after what it checks:
+ * `broker`, `publisher`, `supervisor`, `<service>.database`, and `<service>.consumer` (or
+ * `<service>.consumer.<name>` for a service with several consumers).
+ */
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import { sql, type Kysely } from 'kysely';
+import type { AnyActorRef } from 'xstate';
+import type { Readiness } from '../actors/http/http-server.js';
+import type { ConfirmPublisher } from '../actors/broker/publisher.js';
+import { describeError } from '../policies/describe-error.js';
+import { withTimeout } from '../with-timeout.js';
+import type { PlannedConsumer } from './plan.js';
+
+export interface ReadinessSources {
+  readonly connection: AmqpConnectionManager;
+  readonly publisher: ConfirmPublisher;
+  readonly supervisor: () => AnyActorRef | undefined;
+  readonly databases: readonly { readonly services: readonly string[]; readonly db: Kysely<unknown> }[];
+  readonly consumers: readonly PlannedConsumer[];
+}
+
+const stateOf = (actor: AnyActorRef | undefined) => String(actor?.getSnapshot().value ?? 'not started');
+
+export function readinessCheck(sources: ReadinessSources): () => Promise<Readiness> {
+  return async () => {
+    const { connection, publisher, databases, consumers } = sources;
+    const supervisor = sources.supervisor();
+    const checks: Record<string, string> = {
+      broker: connection.isConnected() ? 'connected' : 'disconnected',
+      // Its own channel: a failed setup (a queue declared elsewhere with other arguments) closes it alone.
+      publisher: publisher.connected ? 'open' : 'closed',
+      supervisor: stateOf(supervisor),
+    };
+    await Promise.all(
+      databases.map(async ({ services, db }) => {
+        let state = 'reachable';
+        try {
+          await withTimeout(sql`SELECT 1`.execute(db), 2_000, 'database check');
+        } catch (error) {
+          state = `unreachable: ${describeError(error)}`;
+        }
+        for (const service of services) checks[`${service}.database`] = state;
+      }),
+    );
+    for (const consumer of consumers) {
+      checks[consumer.check] = stateOf(supervisor?.system.get(consumer.actorId) as AnyActorRef | undefined);
+    }
+    const ready =
+      checks.broker === 'connected' &&
+      checks.publisher === 'open' &&
+      checks.supervisor === 'running' &&
+      databases.every(({ services }) => services.every((service) => checks[`${service}.database`] === 'reachable')) &&
+      consumers.every((consumer) => checks[consumer.check] === 'consuming');
+    return { ready, checks };
+  };
+}

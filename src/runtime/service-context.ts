@@ -1,0 +1,56 @@
+/**
+ * What a service's HTTP routes are given: its database, transactions whose published messages become
+ * outbox rows of the same transaction (sent once it has committed), and group commit over such transactions.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { BatchOptions, ServiceContext } from '../api/service.js';
+import type { ResolvedConsumerSettings } from '../api/settings.js';
+import { GroupCommit } from '../db/group-commit.js';
+import { insertOutbox, messagingTablesOf } from '../db/messaging-queries.js';
+import { classifyError } from '../policies/classify-error.js';
+import type { Outbox } from '../actors/outbox/outbox-relay.js';
+import { OutgoingMessages, type DeclaredDestinations } from '../actors/outbox/outgoing.js';
+
+export interface ServiceContextOptions {
+  readonly db: Kysely<unknown>;
+  readonly outbox: Outbox;
+  readonly destinations: DeclaredDestinations;
+  /** Batch sizes of group commit when the route names none: the runtime's consumer defaults. */
+  readonly defaults: Pick<ResolvedConsumerSettings, 'maxBatch' | 'batchConcurrency'>;
+}
+
+export function createServiceContext({
+  db,
+  outbox,
+  destinations,
+  defaults,
+}: ServiceContextOptions): ServiceContext<unknown> {
+  /** Runs `work` and writes what it published to the outbox, in one transaction; publishes after the commit. */
+  async function committed<T>(work: (trx: Transaction<unknown>, out: OutgoingMessages) => Promise<T>): Promise<T> {
+    const out = new OutgoingMessages(destinations);
+    const result = await db.transaction().execute(async (trx) => {
+      const value = await work(trx, out);
+      await insertOutbox(messagingTablesOf(trx), out.messages, outbox.leaseMs);
+      return value;
+    });
+    outbox.publishNow(out.messages);
+    return result;
+  }
+
+  return {
+    db,
+    transaction: (work) => committed(work),
+    batch<Item, Result>(
+      work: (trx: Transaction<unknown>, items: readonly Item[], out: OutgoingMessages) => Promise<readonly Result[]>,
+      options: BatchOptions = {},
+    ) {
+      const commits = new GroupCommit<Item, Result>((items) => committed((trx, out) => work(trx, items, out)), {
+        maxBatch: options.maxBatch ?? defaults.maxBatch,
+        concurrency: options.concurrency ?? defaults.batchConcurrency,
+        // An outage fails every item of the batch alike: no point trying each again alone.
+        split: (error) => classifyError(error).kind !== 'unavailable',
+      });
+      return (item: Item) => commits.submit(item);
+    },
+  };
+}
