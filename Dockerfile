@@ -2,7 +2,7 @@
 #   docker build -t ackstate .
 #   docker run ackstate                          # both services in one process
 #   docker run ackstate node dist/main.js user   # or one of them (compose.yml runs them apart)
-# Settings come from the environment: see src/config.ts.
+# Settings come from the environment: see src/app/config.ts.
 
 # ---- build: all dependencies, compile src/ to dist/ ----
 FROM node:20-bookworm-slim AS build

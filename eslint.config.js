@@ -39,7 +39,15 @@ const nodeGlobals = Object.fromEntries(
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'node_modules/', 'docs/', 'bench/results/', 'test/fixtures/', 'examples/**/node_modules', 'test/.snippets-*/'],
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'docs/',
+      'bench/results/',
+      'test/fixtures/',
+      'examples/**/node_modules',
+      'test/.snippets-*/',
+    ],
   },
   {
     files: ['**/*.ts'],

@@ -14,7 +14,13 @@
  *
  * @packageDocumentation
  */
-export { defineConsumer, type Consumer, type ConsumerSpec, type DecodedMessage } from './api/consumer.js';
+export {
+  defineConsumer,
+  type Consumer,
+  type ConsumerSpec,
+  type DecodedMessage,
+  type DeliveryInfo,
+} from './api/consumer.js';
 export {
   defineExchange,
   type Binding,
@@ -40,6 +46,7 @@ export { startRuntime, type Runtime } from './runtime/start-runtime.js';
 export type { Readiness } from './actors/http/http-server.js';
 export { HttpError } from './actors/http/http-error.js';
 export { PoisonMessageError } from './policies/classify-error.js';
+export { deadLetterHeader } from './policies/dead-letter.js';
 export { UndeclaredDestinationError } from './api/errors.js';
 export { createLogger, type Logger } from './actors/observability/logger.js';
 export { prepared, type PreparedQuery, type QueryRunner } from './db/prepared.js';

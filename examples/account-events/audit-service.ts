@@ -11,6 +11,8 @@ interface AuditDatabase {
   audit_log: {
     id: Generated<string>;
     event: string;
+    /** The routing key the event was published with: what the binding's pattern matched. */
+    routing_key: string;
     account_id: string;
     body: ColumnType<unknown, string, never>;
     recorded_at: ColumnType<Date, never, never>;
@@ -24,6 +26,7 @@ const migrations: Record<string, Migration> = {
         .createTable('audit_log')
         .addColumn('id', 'bigint', (col) => col.primaryKey().generatedAlwaysAsIdentity())
         .addColumn('event', 'text', (col) => col.notNull())
+        .addColumn('routing_key', 'text', (col) => col.notNull())
         .addColumn('account_id', 'uuid', (col) => col.notNull())
         .addColumn('body', 'jsonb', (col) => col.notNull())
         .addColumn('recorded_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
@@ -44,10 +47,15 @@ export function auditService(options: {
     bindings: [{ exchange: options.events, routingKey: options.pattern ?? 'account.#' }],
     schema: accountEventSchema,
     key: (event) => `${event.type}:${event.id}`,
-    async handle(trx: Transaction<AuditDatabase>, event) {
+    async handle(trx: Transaction<AuditDatabase>, event, _out, delivery) {
       await trx
         .insertInto('audit_log')
-        .values({ event: event.type, account_id: event.id, body: JSON.stringify(event) })
+        .values({
+          event: event.type,
+          routing_key: delivery.routingKey,
+          account_id: event.id,
+          body: JSON.stringify(event),
+        })
         .execute();
     },
     describe: { completed: (event) => `audited ${event.type} of account ${event.id}` },

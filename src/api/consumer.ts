@@ -12,6 +12,28 @@ import type { ConsumerSettings } from './settings.js';
 import { describeError } from '../policies/describe-error.js';
 
 /**
+ * What a handler may know of a delivery besides its body: where it was published and how.
+ *
+ * @example
+ * ```ts
+ * async handle(trx, event, out, delivery) {
+ *   await trx.insertInto('audit_log').values({ routing_key: delivery.routingKey, body: JSON.stringify(event) }).execute();
+ * }
+ * ```
+ */
+export interface DeliveryInfo {
+  /** The message id on the wire, when the producer set one. */
+  readonly messageId: string | undefined;
+  /** `''` for the default exchange. */
+  readonly exchange: string;
+  /** On the default exchange, the queue's name; on a topic exchange, the key it matched a binding with. */
+  readonly routingKey: string;
+  readonly headers: Readonly<Record<string, unknown>>;
+  /** True when the broker delivered it before (the inbox makes a repeat harmless either way). */
+  readonly redelivered: boolean;
+}
+
+/**
  * What a user writes to define a consumer. `Message` comes from `schema`; `Result` is whatever the
  * handler returns, handed to the `completed` log line.
  *
@@ -49,13 +71,18 @@ export interface ConsumerSpec<DB, Message, Result = void> extends ConsumerSettin
    * together). Throw to fail the delivery: `PoisonMessageError` dead-letters it at once, an outage pauses
    * the consumer without counting an attempt, anything else is retried up to `maxAttempts`.
    */
-  handle(trx: Transaction<DB>, message: Message, out: Publisher): Promise<Result>;
+  handle(trx: Transaction<DB>, message: Message, out: Publisher, delivery: DeliveryInfo): Promise<Result>;
   /**
    * Optional: the same effects as `handle` for several new messages of one batch at once (multi-row
    * statements), returning one result per message, in order. When it fails, the batch is split and each
    * message meets `handle` alone.
    */
-  handleMany?(trx: Transaction<DB>, messages: readonly Message[], out: Publisher): Promise<readonly Result[]>;
+  handleMany?(
+    trx: Transaction<DB>,
+    messages: readonly Message[],
+    out: Publisher,
+    deliveries: readonly DeliveryInfo[],
+  ): Promise<readonly Result[]>;
   /** Exchanges this consumer's queue is bound to (declared with the bindings). */
   readonly bindings?: readonly Binding[];
   /** Destinations the handler publishes to, declared at start (consumed queues need no mention). */
@@ -84,9 +111,15 @@ export interface Consumer<DB> {
   readonly publishes: readonly Destination[];
   /** Validates a parsed JSON body and computes its key. */
   decode(body: unknown): DecodedMessage;
-  handle(trx: Transaction<DB>, message: unknown, out: Publisher): Promise<unknown>;
+  handle(trx: Transaction<DB>, message: unknown, out: Publisher, delivery: DeliveryInfo): Promise<unknown>;
   readonly handleMany:
-    ((trx: Transaction<DB>, messages: readonly unknown[], out: Publisher) => Promise<readonly unknown[]>) | undefined;
+    | ((
+        trx: Transaction<DB>,
+        messages: readonly unknown[],
+        out: Publisher,
+        deliveries: readonly DeliveryInfo[],
+      ) => Promise<readonly unknown[]>)
+    | undefined;
   describeReceived(message: unknown): string;
   describeCompleted(message: unknown, result: unknown): string;
 }
@@ -123,11 +156,12 @@ export function defineConsumer<DB, Message, Result = void>(spec: ConsumerSpec<DB
       }
       return { ok: true, key: messageKey, message: parsed.data };
     },
-    handle: (trx: Transaction<DB>, message: unknown, out: Publisher) => handle(trx, asMessage<Message>(message), out),
+    handle: (trx: Transaction<DB>, message: unknown, out: Publisher, delivery: DeliveryInfo) =>
+      handle(trx, asMessage<Message>(message), out, delivery),
     handleMany:
       handleMany &&
-      ((trx: Transaction<DB>, messages: readonly unknown[], out: Publisher) =>
-        handleMany(trx, messages.map(asMessage<Message>), out)),
+      ((trx: Transaction<DB>, messages: readonly unknown[], out: Publisher, deliveries: readonly DeliveryInfo[]) =>
+        handleMany(trx, messages.map(asMessage<Message>), out, deliveries)),
     describeReceived: (message: unknown) =>
       describe?.received?.(asMessage<Message>(message)) ?? `Processing ${queue} message`,
     describeCompleted: (message: unknown, result: unknown) =>

@@ -11,8 +11,8 @@ const printable = (max: number) =>
     .string()
     .min(1)
     .max(max)
-    // eslint-disable-next-line no-control-regex
-    .refine((value) => !/[\u0000-\u001f\u007f-\u009f]/.test(value), 'must not contain control characters')
+    // \p{Cc} is exactly U+0000–U+001F and U+007F–U+009F.
+    .refine((value) => !/\p{Cc}/u.test(value), 'must not contain control characters')
     // A lone UTF-16 surrogate (JSON allows "\ud800") has no UTF-8 form: PostgreSQL would store U+FFFD instead,
     // so what was stored would differ from what was sent.
     .refine((value) => !/\p{Cs}/u.test(value), 'must be well-formed Unicode (no lone surrogate)');

@@ -10,6 +10,9 @@ export interface DeadLetterSummary {
   readonly failureKind: string | null;
   readonly attempts: number | null;
   readonly originalQueue: string | null;
+  /** The service and consumer that dead-lettered it (none for the broker's own dead-lettering). */
+  readonly service: string | null;
+  readonly consumer: string | null;
   readonly deadLetteredAt: string | null;
   /** From `x-ackstate-dead-lettered-at` to now; null when that header is missing or unreadable. */
   readonly ageMs: number | null;
@@ -48,6 +51,8 @@ export function summarizeDeadLetter(message: DeadLetterMessage, position: number
     failureKind: text(headers[deadLetterHeader.kind]),
     attempts: count(headers[deadLetterHeader.attempts]),
     originalQueue: text(headers[deadLetterHeader.queue]) ?? text(headers[brokerDeathHeader.queue]),
+    service: text(headers[deadLetterHeader.service]),
+    consumer: text(headers[deadLetterHeader.consumer]),
     deadLetteredAt,
     ageMs: Number.isNaN(time) ? null : Math.max(0, now.getTime() - time),
     size: message.content.length,

@@ -36,6 +36,7 @@ export function formatShowText(deadLetterQueue: string, total: number, shown: Sh
     `failure kind:   ${safe(summary.failureKind)}`,
     `attempts:       ${summary.attempts ?? '-'}`,
     `original queue: ${safe(summary.originalQueue)}`,
+    `consumed by:    ${summary.service === null ? '-' : `${safe(summary.service)} / ${safe(summary.consumer)}`}`,
     `dead-lettered:  ${safe(summary.deadLetteredAt)}${age}`,
     `replays:        ${summary.replayCount}`,
     `size:           ${formatSize(summary.size)}`,

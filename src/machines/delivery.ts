@@ -23,6 +23,9 @@ import { classifyError } from '../policies/classify-error.js';
 /** What the machine needs of a delivery; `content` is the raw body. */
 export interface Delivery {
   readonly queue: string;
+  /** Where it was published: `''` for the default exchange. */
+  readonly exchange?: string;
+  readonly routingKey?: string;
   readonly deliveryTag: number;
   readonly redelivered: boolean;
   readonly messageId: string | undefined;

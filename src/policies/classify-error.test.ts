@@ -19,6 +19,7 @@ test('an unreachable or terminated database is unavailable', (t) => {
   t.is(classifyError(withCode('terminating connection due to administrator command', '57P01')).kind, 'unavailable');
   t.is(classifyError(withCode('connection failure', '08006')).kind, 'unavailable');
   t.is(classifyError(withCode('cannot execute INSERT in a read-only transaction', '25006')).kind, 'unavailable');
+  t.is(classifyError(withCode('database "user_service" does not exist', '3D000')).kind, 'unavailable');
   t.is(classifyError(new Error('Connection terminated unexpectedly')).kind, 'unavailable');
   t.is(
     classifyError(new AggregateError([withCode('a', 'ECONNREFUSED'), withCode('b', 'ECONNREFUSED')])).kind,

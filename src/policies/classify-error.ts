@@ -34,6 +34,7 @@ const unavailableCodes = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up)
   '53300', // too_many_connections
+  '3D000', // invalid_catalog_name: the database does not exist (yet: a request while it is being created)
   '25006', // read_only_sql_transaction: a demoted primary after a failover, until the address follows the new one
 ]);
 

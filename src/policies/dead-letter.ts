@@ -6,11 +6,22 @@
 import type { ClassifiedFailure } from './classify-error.js';
 import { headerTableProblem } from './header-table.js';
 
+/**
+ * The headers ackstate writes on every dead letter, by meaning: what a tool reading `<queue>.dead` looks for.
+ *
+ * @example
+ * ```ts
+ * const reason = message.properties.headers?.[deadLetterHeader.reason];
+ * ```
+ */
 export const deadLetterHeader = {
   reason: 'x-ackstate-reason',
   kind: 'x-ackstate-failure-kind',
   attempts: 'x-ackstate-attempts',
   queue: 'x-ackstate-original-queue',
+  /** The service and the consumer that gave up on the message. */
+  service: 'x-ackstate-service',
+  consumer: 'x-ackstate-consumer',
   messageId: 'x-ackstate-original-message-id',
   contentType: 'x-ackstate-original-content-type',
   redelivered: 'x-ackstate-redelivered',
@@ -39,6 +50,8 @@ const maxReasonLength = 2_000;
 
 export interface DeadLetterSource {
   readonly queue: string;
+  readonly service?: string;
+  readonly consumer?: string;
   readonly messageId: string | undefined;
   readonly contentType: string | undefined;
   readonly redelivered: boolean;
@@ -58,6 +71,8 @@ export function deadLetterHeaders(
     [deadLetterHeader.kind]: failure.kind,
     [deadLetterHeader.attempts]: attempts,
     [deadLetterHeader.queue]: source.queue,
+    ...(source.service !== undefined && { [deadLetterHeader.service]: source.service }),
+    ...(source.consumer !== undefined && { [deadLetterHeader.consumer]: source.consumer }),
     [deadLetterHeader.messageId]: source.messageId ?? null,
     [deadLetterHeader.contentType]: source.contentType ?? null,
     [deadLetterHeader.redelivered]: source.redelivered,

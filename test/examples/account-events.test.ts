@@ -108,7 +108,10 @@ test('account events: one topic exchange, two subscribers on their own queues, o
   const welcomeRows = () =>
     query<{ account_id: string; email: string }>(subscribers, 'SELECT account_id, email FROM welcome_emails');
   const auditRows = () =>
-    query<{ event: string; account_id: string }>(subscribers, 'SELECT event, account_id FROM audit_log ORDER BY id');
+    query<{ event: string; routing_key: string; account_id: string }>(
+      subscribers,
+      'SELECT event, routing_key, account_id FROM audit_log ORDER BY id',
+    );
   const deliveries = async (queue: string, outcome: string) =>
     sumIn(await scrape(`${baseUrl}/metrics`), 'ackstate_deliveries_total', { queue, outcome });
   const processed = async (accounts: readonly Account[]) => {
@@ -187,6 +190,11 @@ test('account events: one topic exchange, two subscribers on their own queues, o
   await waitUntil(
     async () => (await auditRows()).some((row) => row.event === 'account.closed' && row.account_id === accounts[1]!.id),
     { what: 'the audit row of account.closed' },
+  );
+  t.deepEqual(
+    [...new Set((await auditRows()).map((row) => row.routing_key))].sort(),
+    ['account.closed', 'account.created'],
+    'the handler sees the routing key each event came with',
   );
 
   // A poison event reaches both queues; each subscriber dead-letters it to its own .dead queue with the reason.

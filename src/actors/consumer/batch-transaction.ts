@@ -5,7 +5,7 @@
  * transaction, for the delivery machine's `rollingBack`.
  */
 import type { ControlledTransaction, Transaction } from 'kysely';
-import type { Consumer } from '../../api/consumer.js';
+import type { Consumer, DeliveryInfo } from '../../api/consumer.js';
 import {
   clearAttempts,
   insertOutbox,
@@ -30,14 +30,30 @@ export interface BatchTransactionOptions {
 
 type BatchTransaction = ControlledTransaction<MessagingTables>;
 
+function infoOf(delivery: Delivery): DeliveryInfo {
+  return {
+    messageId: delivery.messageId,
+    exchange: delivery.exchange ?? '',
+    routingKey: delivery.routingKey ?? delivery.queue,
+    headers: delivery.headers,
+    redelivered: delivery.redelivered,
+  };
+}
+
 async function handleAll(
   { consumer }: BatchTransactionOptions,
   transaction: Transaction<unknown>,
-  messages: readonly unknown[],
+  fresh: readonly { readonly message: unknown; readonly delivery: Delivery }[],
   out: OutgoingMessages,
 ): Promise<readonly unknown[]> {
+  const messages = fresh.map((each) => each.message);
   if (messages.length > 1 && consumer.handleMany) {
-    const results = await consumer.handleMany(transaction, messages, out);
+    const results = await consumer.handleMany(
+      transaction,
+      messages,
+      out,
+      fresh.map((each) => infoOf(each.delivery)),
+    );
     if (!Array.isArray(results) || results.length !== messages.length) {
       throw new Error(
         `handleMany returned ${Array.isArray(results) ? results.length : 'no'} results for ${messages.length} messages`,
@@ -46,7 +62,8 @@ async function handleAll(
     return results;
   }
   const results: unknown[] = [];
-  for (const message of messages) results.push(await consumer.handle(transaction, message, out));
+  for (const { message, delivery } of fresh)
+    results.push(await consumer.handle(transaction, message, out, infoOf(delivery)));
   return results;
 }
 
@@ -67,15 +84,16 @@ export async function persistBatch(
       decoded.map(({ key }) => key),
     );
     const duplicates: boolean[] = [];
-    const newMessages: unknown[] = [];
+    const newMessages: { message: unknown; delivery: Delivery }[] = [];
     for (const [index, { key, message }] of decoded.entries()) {
       // Taken from the set, so that a second delivery of the same message in this batch is a duplicate.
       const isNew = fresh.delete(key);
       duplicates.push(!isNew);
       if (!isNew) continue;
-      newMessages.push(message);
       // Counted failures of this message (and of this replay of it) end with its commit.
-      const { headers, redelivered } = deliveries[index]!;
+      const delivery = deliveries[index]!;
+      newMessages.push({ message, delivery });
+      const { headers, redelivered } = delivery;
       const attemptsKey = attemptsKeyOf(key, headers);
       if (redelivered || attemptsKey !== key) {
         await clearAttempts(transaction, consumer, key);

@@ -81,6 +81,8 @@ function toDelivery(queue: string, message: ConsumeMessage): Delivery {
   };
   return {
     queue,
+    exchange: message.fields.exchange,
+    routingKey: message.fields.routingKey,
     deliveryTag: message.fields.deliveryTag,
     redelivered: message.fields.redelivered,
     messageId: typeof messageId === 'string' && messageId.length > 0 && messageId.length <= 255 ? messageId : undefined,
@@ -383,7 +385,7 @@ class QueueSubscription {
               messageId: delivery.messageId ?? randomUUID(),
               body: delivery.content,
               contentType: delivery.contentType ?? 'application/octet-stream',
-              headers: deadLetterHeaders(delivery, failure, attempts),
+              headers: deadLetterHeaders({ ...delivery, service, consumer: definition.name }, failure, attempts),
             });
           },
         ),
