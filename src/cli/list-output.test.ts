@@ -8,7 +8,15 @@ const now = new Date('2026-11-28T12:03:12.000Z');
 
 function letter(messageId: string, reason: string, extraHeaders: Record<string, unknown> = {}) {
   const headers = deadLetterHeaders(
-    { queue: 'user_queue', messageId, contentType: 'application/json', redelivered: false, headers: extraHeaders },
+    {
+      queue: 'user_queue',
+      service: 'card',
+      consumer: 'issue-cards',
+      messageId,
+      contentType: 'application/json',
+      redelivered: false,
+      headers: extraHeaders,
+    },
     { kind: 'transient', reason },
     5,
     deadLetteredAt,
@@ -28,6 +36,8 @@ test('a dead letter is summarised from its headers', (t) => {
     failureKind: 'transient',
     attempts: 5,
     originalQueue: 'user_queue',
+    service: 'card',
+    consumer: 'issue-cards',
     deadLetteredAt: '2026-11-28T12:00:00.000Z',
     ageMs: 192_000,
     size: 10,
