@@ -1,12 +1,14 @@
 /**
- * One per database: keeps the runtime's tables bounded. Every `interval` it sweeps the three tables in
- * turn, each in batches (`removeBatch` removes at most `limit` expired rows of one table in a short
- * transaction), resting between full batches and sizing each batch by how long the last one took. A failed
- * batch backs off and is tried again; what expires is the actor's business (the windows), never the machine's.
+ * One per database: keeps the runtime's tables bounded. Every `interval` it sweeps the three tables, one
+ * batch of each in turn (`removeBatch` removes at most `limit` expired rows of one table in a short
+ * transaction), and goes round again as long as a batch of the round came back full: a backlog in one table
+ * never holds up the others. It rests after each full batch and sizes each batch by how long the last one
+ * took. A failed batch backs off and is tried again. What expires is the actor's business (the windows),
+ * never the machine's.
  *
- *   waiting ─> sweeping ─┬─ full batch ─> resting ─> sweeping
- *      ▲                 ├─ next table ─> sweeping
- *      └─────────────────┴─ last table done          failure ─> backingOff ─> sweeping
+ *   waiting ─> sweeping ─┬─ full batch ─> resting ─> sweeping (the next table)
+ *      ▲                 ├─ more to do ─> sweeping (the next table)
+ *      └─────────────────┴─ a round with no full batch ended       failure ─> backingOff ─> sweeping
  */
 import { assign, fromPromise, setup } from 'xstate';
 import { backoffMs, restartBackoff } from '../policies/backoff.js';
@@ -29,6 +31,8 @@ export interface RetentionContext {
   readonly sizing: BatchSizing;
   /** The index in `retentionTables` of the table being swept. */
   table: number;
+  /** A batch of this round came back full: there may be more to remove, so another round follows. */
+  moreInRound: boolean;
   batchSize: number;
   /** Rows removed since the actor started, per table. */
   removed: Record<RetentionTable, number>;
@@ -62,21 +66,27 @@ export const retentionMachine = setup({
   },
   guards: {
     batchWasFull: ({ context, event }) => outputOf(event).removed >= context.batchSize,
-    moreTables: ({ context }) => context.table + 1 < retentionTables.length,
+    sweepDone: ({ context, event }) =>
+      context.table + 1 === retentionTables.length &&
+      !context.moreInRound &&
+      outputOf(event).removed < context.batchSize,
   },
   actions: {
+    /** Counts the batch, sizes the next one and moves on to the next table (the first, after the last). */
     countBatch: assign(({ context, event }) => {
       const { removed, ms } = outputOf(event);
       const table = retentionTables[context.table]!;
+      const last = context.table + 1 === retentionTables.length;
       return {
         removed: removed > 0 ? { ...context.removed, [table]: context.removed[table] + removed } : context.removed,
         batchSize: nextBatchSize(context.sizing, context.batchSize, removed, ms),
+        table: last ? 0 : context.table + 1,
+        moreInRound: !last && (context.moreInRound || removed >= context.batchSize),
         failures: 0,
         error: undefined,
       };
     }),
-    nextTable: assign({ table: ({ context }) => context.table + 1 }),
-    endSweep: assign({ table: 0, sweeps: ({ context }) => context.sweeps + 1 }),
+    endSweep: assign({ sweeps: ({ context }) => context.sweeps + 1 }),
   },
   delays: {
     interval: 60_000,
@@ -89,6 +99,7 @@ export const retentionMachine = setup({
     database: input.database,
     sizing: retentionSizing(input.batchSize),
     table: 0,
+    moreInRound: false,
     batchSize: input.batchSize,
     removed: { inbox: 0, outbox: 0, delivery_attempts: 0 },
     sweeps: 0,
@@ -106,9 +117,9 @@ export const retentionMachine = setup({
         src: 'removeBatch',
         input: ({ context }) => ({ table: retentionTables[context.table]!, limit: context.batchSize }),
         onDone: [
+          { guard: 'sweepDone', target: 'waiting', actions: ['countBatch', 'endSweep'] },
           { guard: 'batchWasFull', target: 'resting', actions: 'countBatch' },
-          { guard: 'moreTables', target: 'sweeping', reenter: true, actions: ['countBatch', 'nextTable'] },
-          { target: 'waiting', actions: ['countBatch', 'endSweep'] },
+          { target: 'sweeping', reenter: true, actions: 'countBatch' },
         ],
         onError: {
           target: 'backingOff',
