@@ -92,6 +92,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         "dead-letters a failing message before the runtime's attempt count does, without its reason headers",
     );
   }
+  if (parsed.data.DEDUPLICATION_WINDOW_MS <= parsed.data.MAX_ATTEMPTS * parsed.data.RETRY_MAX_MS) {
+    throw new ConfigError(
+      'invalid configuration: DEDUPLICATION_WINDOW_MS must be longer than MAX_ATTEMPTS × RETRY_MAX_MS; otherwise ' +
+        'the attempt count of a message could be removed while it is still being retried',
+    );
+  }
   const tlsProblems = tlsSettingProblems(parsed.data);
   if (tlsProblems.length > 0) throw new ConfigError(`invalid configuration: ${tlsProblems.join('; ')}`);
   return parsed.data;

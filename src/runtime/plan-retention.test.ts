@@ -84,6 +84,12 @@ test("a deduplication window no longer than a consumer's retries is refused, nam
     /services\.shop\.retention\.deduplicationWindowMs: 120000 ms is not longer than the retries of consumer orders/,
   );
   t.regex(problems, /maxAttempts 4 × retry\.maxMs 30000 = 120000 ms/);
+  const byDefault = problemsOf(() =>
+    plan([defineService({ name: 'shop', database: { url }, consumers: [consumer('orders', 4)] })], {
+      retention: { deduplicationWindowMs: 60_000 },
+    }),
+  );
+  t.regex(byDefault, /^invalid options: retention\.deduplicationWindowMs \(the default of shop\): 60000 ms/);
   t.notThrows(() =>
     plan([
       defineService({

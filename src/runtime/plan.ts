@@ -117,11 +117,15 @@ function checkRetention(options: ResolvedOptions, consumers: readonly PlannedCon
       continue;
     }
     const window = own.data.deduplicationWindowMs ?? options.retention.deduplicationWindowMs;
+    const option =
+      own.data.deduplicationWindowMs === undefined
+        ? `retention.deduplicationWindowMs (the default of ${service.name})`
+        : `${where}.deduplicationWindowMs`;
     for (const consumer of consumers.filter((each) => each.service === service.name)) {
       const retries = consumer.settings.maxAttempts * consumer.settings.retry.maxMs;
       if (window <= retries) {
         problems.add(
-          `${where}.deduplicationWindowMs: ${window} ms is not longer than the retries of consumer ` +
+          `${option}: ${window} ms is not longer than the retries of consumer ` +
             `${consumer.name} (maxAttempts ${consumer.settings.maxAttempts} × retry.maxMs ` +
             `${consumer.settings.retry.maxMs} = ${retries} ms); its attempt counts would be removed while it retries`,
         );
