@@ -42,6 +42,7 @@ export {
   type ServiceSpec,
 } from './api/service.js';
 export type { ConsumerSettings } from './api/settings.js';
+export type { RetentionOptions, RetentionSettings } from './api/retention.js';
 export { startRuntime, type Runtime } from './runtime/start-runtime.js';
 export type { Readiness } from './actors/http/http-server.js';
 export { HttpError } from './actors/http/http-error.js';

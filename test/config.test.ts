@@ -98,3 +98,21 @@ test('with classic queues the delivery limit is not used, so MAX_ATTEMPTS may ex
   t.notThrows(() => loadConfig({ MAX_ATTEMPTS: '1000' }));
   t.notThrows(() => loadConfig({ QUEUE_TYPE: 'classic', MAX_ATTEMPTS: '5', QUORUM_DELIVERY_LIMIT: '3' }));
 });
+
+test('the retention settings default to a week, a day and a minute; a window not longer than the retries is refused', (t) => {
+  t.like(loadConfig({}), {
+    DEDUPLICATION_WINDOW_MS: 7 * 86_400_000,
+    SENT_OUTBOX_GRACE_MS: 86_400_000,
+    RETENTION_INTERVAL_MS: 60_000,
+  });
+  const error = t.throws(
+    () => loadConfig({ DEDUPLICATION_WINDOW_MS: '150000', MAX_ATTEMPTS: '5', RETRY_MAX_MS: '30000' }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(error!.message, /DEDUPLICATION_WINDOW_MS must be longer than MAX_ATTEMPTS × RETRY_MAX_MS/);
+  t.is(loadConfig({ DEDUPLICATION_WINDOW_MS: '150001' }).DEDUPLICATION_WINDOW_MS, 150_001);
+  t.regex(
+    t.throws(() => loadConfig({ SENT_OUTBOX_GRACE_MS: '-1' }), { instanceOf: ConfigError })!.message,
+    /SENT_OUTBOX_GRACE_MS/,
+  );
+});

@@ -4,6 +4,12 @@
  */
 import type { Logger } from 'winston';
 import { z } from 'zod';
+import {
+  resolveRetention,
+  retentionOptionsSchema,
+  type ResolvedRetention,
+  type RetentionOptions,
+} from './retention.js';
 import type { Service } from './service.js';
 import {
   defaultConsumerSettings,
@@ -69,6 +75,11 @@ export interface RuntimeOptions {
     /** How often the relay looks for unsent rows. Default 1,000 ms. */
     readonly pollMs?: number;
   };
+  /**
+   * How long the inbox, sent outbox rows and attempt counts are kept, and how the sweeps that remove them
+   * run: the defaults of every service (a service's own `retention` wins). Unsent outbox rows are never removed.
+   */
+  readonly retention?: RetentionOptions;
   /** How long in-flight deliveries may take to finish on stop. Default 15,000 ms. */
   readonly shutdownTimeoutMs?: number;
   /** Where the log goes (winston); a JSON logger on stdout at `info` when omitted (see `createLogger`). */
@@ -95,6 +106,7 @@ export interface ResolvedOptions {
   readonly admin: { readonly host: string; readonly port: number } | undefined;
   readonly consumers: ResolvedConsumerSettings;
   readonly outbox: { readonly leaseMs: number; readonly pollMs: number };
+  readonly retention: ResolvedRetention;
   readonly shutdownTimeoutMs: number;
   readonly logger: Logger | undefined;
   readonly failpoints: string;
@@ -145,6 +157,7 @@ const optionsSchema = z.strictObject({
   outbox: z
     .strictObject({ leaseMs: integer(500, 3_600_000).optional(), pollMs: integer(50, 600_000).optional() })
     .optional(),
+  retention: retentionOptionsSchema.optional(),
   shutdownTimeoutMs: integer(0, 600_000).optional(),
   logger: z
     .custom<Logger>((value) => typeof value === 'object' && value !== null, 'must be a winston logger')
@@ -165,7 +178,7 @@ export function zodProblems(error: z.ZodError, prefix = ''): string[] {
 export function resolveOptions(options: RuntimeOptions): ResolvedOptions {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new OptionsError(`invalid options: ${zodProblems(parsed.error).join('; ')}`);
-  const { broker, http, admin, consumers = {}, outbox } = parsed.data;
+  const { broker, http, admin, consumers = {}, outbox, retention } = parsed.data;
   const resolved: ResolvedOptions = {
     broker: {
       urls: typeof broker.urls === 'string' ? [broker.urls] : broker.urls,
@@ -180,6 +193,7 @@ export function resolveOptions(options: RuntimeOptions): ResolvedOptions {
     admin: admin && { host: admin.host ?? '127.0.0.1', port: admin.port },
     consumers: resolveSettings(defaultConsumerSettings, consumers),
     outbox: { leaseMs: outbox?.leaseMs ?? 15_000, pollMs: outbox?.pollMs ?? 1_000 },
+    retention: resolveRetention(retention),
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 15_000,
     logger: options.logger,
     failpoints: options.failpoints ?? '',

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely, Migration, Transaction } from 'kysely';
 import type { Consumer } from './consumer.js';
 import type { Destination, Publisher } from './destination.js';
+import type { RetentionSettings } from './retention.js';
 
 /** The database of a service. Services that name the same URL share one pool and one outbox. */
 export interface DatabaseSpec {
@@ -70,6 +71,11 @@ export interface ServiceSpec<DB> {
   readonly publishes?: readonly Destination[];
   /** Adds the service's HTTP routes to the runtime's server (fastify). */
   readonly routes?: (app: FastifyInstance, context: ServiceContext<DB>) => void;
+  /**
+   * How long the runtime keeps this service's inbox rows, sent outbox rows and attempt counts; the
+   * runtime's `retention` for what is left out. Services sharing a database get the longest of their windows.
+   */
+  readonly retention?: RetentionSettings;
 }
 
 /** The runtime's side of a service's routes: given the service's own pool and outbox. */
@@ -82,6 +88,7 @@ export interface Service {
   readonly consumers: readonly Consumer<unknown>[];
   readonly publishes: readonly Destination[];
   readonly routes: RouteInstaller | undefined;
+  readonly retention: RetentionSettings;
 }
 
 /** Defines a service. Its consumers and routes share the database type `DB`. */
@@ -94,5 +101,6 @@ export function defineService<DB>(spec: ServiceSpec<DB>): Service {
     consumers: (spec.consumers ?? []) as unknown as readonly Consumer<unknown>[],
     publishes: spec.publishes ?? [],
     routes: spec.routes as unknown as RouteInstaller | undefined,
+    retention: spec.retention ?? {},
   });
 }

@@ -50,6 +50,12 @@ export const configSchema = z.object({
   OUTBOX_LEASE_MS: integer(500, 3_600_000).default(15_000),
   OUTBOX_POLL_MS: integer(50, 600_000).default(1_000),
   MESSAGE_MAX_BYTES: integer(256, 100 * 1024 * 1024).default(64 * 1024),
+  /** How long inbox rows (and quiet attempt counts) are kept: duplicates within it are absorbed. 7 days. */
+  DEDUPLICATION_WINDOW_MS: integer(1_000, 3_650 * 86_400_000).default(7 * 86_400_000),
+  /** How long an outbox row is kept once its message was confirmed. 1 day. */
+  SENT_OUTBOX_GRACE_MS: integer(0, 3_650 * 86_400_000).default(86_400_000),
+  /** The wait between two retention sweeps of a database. */
+  RETENTION_INTERVAL_MS: integer(10, 86_400_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(15_000),
   /** classic: the seed's single-node queues. quorum: replicated queues for a cluster (README, Running in production). */
   QUEUE_TYPE: z.enum(queueTypes).default('classic'),
@@ -84,6 +90,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       'invalid configuration: QUORUM_DELIVERY_LIMIT must be greater than MAX_ATTEMPTS; otherwise the broker ' +
         "dead-letters a failing message before the runtime's attempt count does, without its reason headers",
+    );
+  }
+  if (parsed.data.DEDUPLICATION_WINDOW_MS <= parsed.data.MAX_ATTEMPTS * parsed.data.RETRY_MAX_MS) {
+    throw new ConfigError(
+      'invalid configuration: DEDUPLICATION_WINDOW_MS must be longer than MAX_ATTEMPTS × RETRY_MAX_MS; otherwise ' +
+        'the attempt count of a message could be removed while it is still being retried',
     );
   }
   const tlsProblems = tlsSettingProblems(parsed.data);

@@ -42,6 +42,11 @@ export function runtimeOptions(config: Config, services: readonly Service[], log
       messageMaxBytes: config.MESSAGE_MAX_BYTES,
     },
     outbox: { leaseMs: config.OUTBOX_LEASE_MS, pollMs: config.OUTBOX_POLL_MS },
+    retention: {
+      deduplicationWindowMs: config.DEDUPLICATION_WINDOW_MS,
+      sentOutboxGraceMs: config.SENT_OUTBOX_GRACE_MS,
+      intervalMs: config.RETENTION_INTERVAL_MS,
+    },
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     logger,
     failpoints: config.FAILPOINTS,

@@ -7,6 +7,7 @@
 import type { Consumer } from '../api/consumer.js';
 import type { Destination } from '../api/destination.js';
 import { consumerSettingsSchema, OptionsError, zodProblems, type ResolvedOptions } from '../api/options.js';
+import { retentionOfDatabase, retentionSettingsSchema, type ResolvedRetention } from '../api/retention.js';
 import type { Service } from '../api/service.js';
 import { resolveSettings, type ResolvedConsumerSettings } from '../api/settings.js';
 import { brokerNameProblem } from '../policies/broker-names.js';
@@ -31,6 +32,8 @@ export interface PlannedDatabase {
   /** `<service>` or `<service>+<service>`: names its outbox relay and its metrics. */
   readonly label: string;
   readonly maxConnections: number;
+  /** Its tables' retention: the longest windows of the services sharing it. */
+  readonly retention: ResolvedRetention;
 }
 
 export interface RuntimePlan {
@@ -101,7 +104,38 @@ function planConsumers(options: ResolvedOptions, problems: Problems): PlannedCon
   return planned;
 }
 
-function planDatabases(services: readonly Service[], problems: Problems): PlannedDatabase[] {
+/**
+ * A service's own retention settings, checked; and its window against its consumers' retries: an attempt
+ * count removed between two retries of a failing message would let it retry for ever.
+ */
+function checkRetention(options: ResolvedOptions, consumers: readonly PlannedConsumer[], problems: Problems): void {
+  for (const service of options.services) {
+    const where = `services.${service.name}.retention`;
+    const own = retentionSettingsSchema.safeParse(service.retention ?? {});
+    if (!own.success) {
+      for (const problem of zodProblems(own.error, where)) problems.add(problem);
+      continue;
+    }
+    const window = own.data.deduplicationWindowMs ?? options.retention.deduplicationWindowMs;
+    const option =
+      own.data.deduplicationWindowMs === undefined
+        ? `retention.deduplicationWindowMs (the default of ${service.name})`
+        : `${where}.deduplicationWindowMs`;
+    for (const consumer of consumers.filter((each) => each.service === service.name)) {
+      const retries = consumer.settings.maxAttempts * consumer.settings.retry.maxMs;
+      if (window <= retries) {
+        problems.add(
+          `${option}: ${window} ms is not longer than the retries of consumer ` +
+            `${consumer.name} (maxAttempts ${consumer.settings.maxAttempts} × retry.maxMs ` +
+            `${consumer.settings.retry.maxMs} = ${retries} ms); its attempt counts would be removed while it retries`,
+        );
+      }
+    }
+  }
+}
+
+function planDatabases(options: ResolvedOptions, problems: Problems): PlannedDatabase[] {
+  const { services } = options;
   const byUrl = new Map<string, Service[]>();
   for (const service of services) {
     const { url } = service.database;
@@ -130,6 +164,10 @@ function planDatabases(services: readonly Service[], problems: Problems): Planne
       services: sharing,
       label: sharing.map((service) => service.name).join('+'),
       maxConnections: Math.max(...sizes),
+      retention: retentionOfDatabase(
+        options.retention,
+        sharing.map((service) => service.retention),
+      ),
     };
   });
 }
@@ -225,7 +263,8 @@ export function planRuntime(options: ResolvedOptions): RuntimePlan {
   checkServices(options.services, problems);
   problems.throwIfAny();
   const consumers = planConsumers(options, problems);
-  const databases = planDatabases(options.services, problems);
+  checkRetention(options, consumers, problems);
+  const databases = planDatabases(options, problems);
   const exchanges = exchangesOf(options.services, problems);
   const topology: Topology = {
     queues: queuesOf(options.services, problems),

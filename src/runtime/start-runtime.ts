@@ -21,6 +21,7 @@ import { registerMetricsRoute } from '../actors/observability/metrics.js';
 import { createObservers, type ObservedConsumer, type Observers } from '../actors/observability/observers.js';
 import { registerVizRoutes } from '../actors/observability/viz/routes.js';
 import { Outbox, outboxRelayLogic } from '../actors/outbox/outbox-relay.js';
+import { retentionLogic } from '../actors/retention/retention.js';
 import { DeclaredDestinations } from '../actors/outbox/outgoing.js';
 import { createDatabase, ensureDatabaseExists } from '../db/database.js';
 import { messagingTablesOf } from '../db/messaging-queries.js';
@@ -152,7 +153,12 @@ function childrenOf(parts: Parts): ChildSpec[] {
     id: database.relayId,
     logic: outboxRelayLogic(database.outbox, options.outbox.pollMs),
   }));
-  return [...consumers, ...relays, { id: 'connection', logic: connectionLogic(connection) }];
+  const retention = parts.databases.map((database): ChildSpec => ({
+    id: `retention:${database.plan.label}`,
+    input: { database: database.plan.label, batchSize: database.plan.retention.batchSize },
+    logic: retentionLogic({ db: messagingTablesOf(database.db), retention: database.plan.retention }),
+  }));
+  return [...consumers, ...relays, ...retention, { id: 'connection', logic: connectionLogic(connection) }];
 }
 
 interface Servers {

@@ -7,6 +7,7 @@ import { connectionMachine } from '../machines/connection.js';
 import { consumerMachine } from '../machines/consumer.js';
 import { deliveryMachine } from '../machines/delivery.js';
 import { outboxRelayMachine } from '../machines/outbox-relay.js';
+import { retentionMachine } from '../machines/retention.js';
 import { supervisorMachine } from '../machines/supervisor.js';
 
 export interface MachineEntry {
@@ -52,6 +53,15 @@ export const runtimeMachines: readonly MachineEntry[] = [
     summary: 'One per service: publishes committed outbox rows that are still unconfirmed.',
     source: 'src/machines/outbox-relay.ts',
     machine: outboxRelayMachine,
+    direction: 'DOWN',
+  },
+  {
+    id: retentionMachine.id,
+    title: 'Retention',
+    summary:
+      'One per database: removes expired inbox rows, sent outbox rows and quiet attempt counts in small batches; never an unsent row.',
+    source: 'src/machines/retention.ts',
+    machine: retentionMachine,
     direction: 'DOWN',
   },
   {

@@ -75,6 +75,7 @@ test('GET /viz shows the machines live: states, message paths, dead-letter reaso
     'consumer',
     'delivery',
     'outboxRelay',
+    'retention',
     'supervisor',
   ]);
   const deliveryStates = machines.find((machine) => machine.id === 'delivery')!.states;

@@ -26,12 +26,13 @@ function jsonPaths(state: JsonState, prefix = ''): { path: string; key: string; 
 
 const attribute = (value: string) => value.replace(/&/g, '&#38;').replace(/"/g, '&#34;');
 
-test('the runtime lists the five machines of src/machines', (t) => {
+test('the runtime lists the six machines of src/machines', (t) => {
   t.deepEqual(runtimeMachines.map((entry) => entry.id).sort(), [
     'connection',
     'consumer',
     'delivery',
     'outboxRelay',
+    'retention',
     'supervisor',
   ]);
 });

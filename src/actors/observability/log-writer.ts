@@ -24,8 +24,8 @@ function levelOf(machine: string, to: string, context: ObservedContext): Level {
   ) {
     return 'warn';
   }
-  // The relay's idle sweeps would drown everything else: shown at debug unless something goes wrong.
-  if (machine === 'outboxRelay') return 'debug';
+  // The relay's and retention's idle sweeps would drown everything else: shown at debug unless something goes wrong.
+  if (machine === 'outboxRelay' || machine === 'retention') return 'debug';
   return 'info';
 }
 

@@ -1,5 +1,5 @@
 /**
- * Gauges read at scrape time: the broker link, each service's outbox backlog, and the depth of the queues
+ * Gauges read at scrape time: the broker link, each service's outbox backlog and table sizes, and the depth of the queues
  * (a passive checkQueue on a channel of its own, which never declares or alters a queue). Each probe is
  * bounded by a short timeout so that a scrape never hangs on a dependency that is down; a probe that
  * fails leaves its gauges NaN for that scrape and counts an error, and the scrape still answers.
@@ -9,6 +9,8 @@ import type { Channel, ChannelModel, Replies } from 'amqplib';
 import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
 import type { MessagingDb } from '../../db/messaging-queries.js';
+import { readTableSizes } from '../../db/retention-queries.js';
+import { retentionTables } from '../../machines/retention.js';
 import type { RuntimeMetrics } from './metrics.js';
 import { withTimeout } from '../../with-timeout.js';
 
@@ -113,6 +115,38 @@ export function watchScrapeTimeValues(
       } catch {
         unsent.labels(service).set(Number.NaN);
         oldest.labels(service).set(Number.NaN);
+        metrics.scrapeErrors.labels(probe).inc();
+      }
+    });
+  }
+
+  const tableRows = new Gauge({
+    name: 'ackstate_table_rows',
+    help: "Rows in the runtime's tables (inbox, outbox, delivery_attempts) per service, as PostgreSQL estimates them (pg_class.reltuples; a bounded count before the first analyze); NaN when the database did not answer.",
+    labelNames: ['table', 'service'],
+    registers,
+  });
+  const tableBytes = new Gauge({
+    name: 'ackstate_table_bytes',
+    help: "Size on disk of the runtime's tables with their indexes, per service (NaN when the database did not answer).",
+    labelNames: ['table', 'service'],
+    registers,
+  });
+  for (const { service, db } of outboxes) {
+    const probe = `tables:${service}`;
+    metrics.scrapeErrors.labels(probe).inc(0);
+    metrics.addProbe(async () => {
+      try {
+        const sizes = await withTimeout(readTableSizes(db, Math.ceil(timeoutMs / 2)), timeoutMs, 'table sizes');
+        for (const size of sizes) {
+          tableRows.labels(size.table, service).set(size.rows);
+          tableBytes.labels(size.table, service).set(size.bytes);
+        }
+      } catch {
+        for (const table of retentionTables) {
+          tableRows.labels(table, service).set(Number.NaN);
+          tableBytes.labels(table, service).set(Number.NaN);
+        }
         metrics.scrapeErrors.labels(probe).inc();
       }
     });

@@ -19,6 +19,7 @@ import type {
   ObservedContext,
   StateChanged,
 } from './decoder.js';
+import { RetentionMetrics } from './retention-metrics.js';
 import { NotConnectedError, PublishTimeoutError, UnroutableError, type PublishObserver } from '../broker/publisher.js';
 
 export const deliveryOutcomes = ['acked', 'duplicate', 'retried', 'dead-lettered'] as const;
@@ -73,6 +74,7 @@ export class RuntimeMetrics implements ObservationListener {
   readonly #supervisorRestarts: Counter<'child'>;
   readonly #disconnects: Counter;
   readonly #reconnects: Counter;
+  readonly #retention: RetentionMetrics;
   /** Probes count their failures here; a failed probe never fails the scrape. */
   readonly scrapeErrors: Counter<'probe'>;
 
@@ -140,6 +142,7 @@ export class RuntimeMetrics implements ObservationListener {
       help: 'Times the broker connection was established again after a loss.',
       registers,
     });
+    this.#retention = new RetentionMetrics(this.registry);
     this.scrapeErrors = new Counter({
       name: 'ackstate_scrape_errors_total',
       help: 'Scrape-time probes that failed or timed out (their gauges are NaN for that scrape), by probe.',
@@ -206,12 +209,15 @@ export class RuntimeMetrics implements ObservationListener {
       else if (from === 'reconnecting' && to === 'connected') this.#reconnects.inc();
     } else if (actor.kind === 'supervisor') {
       this.#countSupervisorRestarts(actor, event.context);
+    } else if (actor.machine === 'retention') {
+      this.#retention.observe(actor, event.context);
     }
   }
 
   /** The supervisor counts its children's restarts in its context, without changing state. */
   updated(event: ContextChanged): void {
     if (event.actor.kind === 'supervisor') this.#countSupervisorRestarts(event.actor, event.context);
+    else if (event.actor.machine === 'retention') this.#retention.observe(event.actor, event.context);
   }
 
   /** A delivery's duration and outcome, once per delivery of its batch. */
@@ -241,6 +247,7 @@ export class RuntimeMetrics implements ObservationListener {
         this.#supervisorRestarts.labels(child.id).inc(0);
       this.#countSupervisorRestarts(actor, context);
     }
+    if (actor.machine === 'retention') this.#retention.observe(actor, context);
     // A respawned child takes its predecessor's name.
     if (actor.kind !== 'delivery') this.#named.set(actor.name, actor);
   }
