@@ -2,12 +2,13 @@
  * Retention against the real database and broker, through the public entry: a duplicate inside the
  * deduplication window is still absorbed; inbox rows, sent outbox rows and attempt counts past their window
  * are removed (back-dated with SQL), and a duplicate arriving after the window is processed again; an unsent
- * outbox row survives whatever its age; and retention sweeping all the time beside a few thousand messages
- * fails none of them.
+ * outbox row survives whatever its age; retention sweeping all the time beside a few thousand messages
+ * fails none of them; and a batch that cannot get its lock gives up, backs off and comes back.
  */
 import { randomUUID } from 'node:crypto';
 import { createLogger, defineConsumer, defineService, startRuntime, type Runtime, type RuntimeOptions } from 'ackstate';
 import amqplib from 'amqplib';
+import pg from 'pg';
 import test, { type ExecutionContext } from 'ava';
 import type { Kysely, Migration, Transaction } from 'kysely';
 import { sql } from 'kysely';
@@ -358,4 +359,41 @@ test('retention sweeping all the time beside a few thousand messages fails none 
       `which removed meanwhile ${during.inbox} inbox, ${during.outbox} outbox and ${during.attempts} attempt rows ` +
       `(${sweepsIn(after)} sweeps and ${removedIn(after, 'loaded', 'inbox')} inbox rows by the end)`,
   );
+});
+
+test('a batch that cannot get its lock gives up within the lock timeout, backs off, and sweeps again once it can', async (t) => {
+  const prefix = uniquePrefix();
+  const databaseUrl = `${postgresServer}/ackstate_${prefix}`;
+  const created: Created = { queues: [], databases: [databaseUrl] };
+  const service = defineService({ name: 'locked', database: { url: databaseUrl } });
+  const runtime = await start(t, created, {
+    broker: { urls: amqpUrl },
+    services: [service],
+    retention: { intervalMs: 20 },
+  });
+  const backoffsIn = (samples: readonly Sample[]) =>
+    valueIn(samples, 'ackstate_state_duration_seconds_count', { machine: 'retention', state: 'backingOff' }) ?? 0;
+
+  // A transaction of the test's own holds the inbox while expired rows wait in it.
+  const holder = new pg.Client({ connectionString: databaseUrl });
+  holder.on('error', () => {});
+  await holder.connect();
+  t.teardown(() => holder.end().catch(() => {}));
+  await holder.query(
+    `INSERT INTO inbox (consumer, message_key, received_at)
+     SELECT 'q', 'old:' || g, now() - interval '30 days' FROM generate_series(1, 10) AS g`,
+  );
+  await holder.query('BEGIN');
+  await holder.query('LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE');
+  const locked = performance.now();
+
+  // The retention machine leaves backingOff once it has entered it: wait for it to have backed off and come back.
+  await waitUntil(async () => backoffsIn(await metricsOf(runtime)) >= 1, { what: 'retention backing off' });
+  const gaveUpAfter = performance.now() - locked;
+  await holder.query('COMMIT');
+
+  await waitUntil(async () => (await countOf(databaseUrl, 'inbox')) === 0, { what: 'the expired rows removed' });
+  const samples = await metricsOf(runtime);
+  t.is(removedIn(samples, 'locked', 'inbox'), 10);
+  t.log(`retention was seen backed off ${Math.round(gaveUpAfter)} ms after the lock was taken (lock timeout 1 s)`);
 });
