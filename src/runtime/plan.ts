@@ -10,7 +10,8 @@ import { consumerSettingsSchema, OptionsError, zodProblems, type ResolvedOptions
 import type { Service } from '../api/service.js';
 import { resolveSettings, type ResolvedConsumerSettings } from '../api/settings.js';
 import { brokerNameProblem } from '../policies/broker-names.js';
-import type { BindingDeclaration, ExchangeDeclaration, Topology } from '../actors/broker/topology.js';
+import type { BindingDeclaration, DelayQueue, ExchangeDeclaration, Topology } from '../actors/broker/topology.js';
+import { delayLevels, delayQueueName } from '../policies/delayed-retry.js';
 
 export interface PlannedConsumer {
   readonly service: string;
@@ -80,6 +81,9 @@ function planConsumers(options: ResolvedOptions, problems: Problems): PlannedCon
       const settings = resolveSettings(options.consumers, definition.settings);
       if (settings.retry.baseMs > settings.retry.maxMs)
         problems.add(`${where}: retry.baseMs must not exceed retry.maxMs`);
+      for (const delayMs of delayLevels(settings)) {
+        checkBrokerName(problems, `${where}: delay queue`, delayQueueName(definition.queue, delayMs));
+      }
       if (options.broker.queueType === 'quorum' && options.broker.deliveryLimit <= settings.maxAttempts) {
         problems.add(
           `${where}: broker.deliveryLimit (${options.broker.deliveryLimit}) must be greater than maxAttempts ` +
@@ -206,6 +210,15 @@ function bindingsOf(services: readonly Service[], problems: Problems): BindingDe
   );
 }
 
+/** One delay queue per distinct delay level of each consumer that retries through the broker. */
+function delayQueuesOf(consumers: readonly PlannedConsumer[]): DelayQueue[] {
+  return consumers.flatMap(({ queue, settings }) =>
+    settings.maxAttempts > settings.immediateRetries + 1
+      ? delayLevels(settings).map((ttlMs) => ({ name: delayQueueName(queue, ttlMs), queue, ttlMs }))
+      : [],
+  );
+}
+
 function checkServices(services: readonly Service[], problems: Problems): void {
   const names = new Set<string>();
   for (const service of services) {
@@ -233,6 +246,7 @@ export function planRuntime(options: ResolvedOptions): RuntimePlan {
     bindings: bindingsOf(options.services, problems),
     queueType: options.broker.queueType,
     deliveryLimit: options.broker.deliveryLimit,
+    delayQueues: delayQueuesOf(consumers),
   };
   problems.throwIfAny();
   return { services: options.services, consumers, databases, topology };

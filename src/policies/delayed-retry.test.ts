@@ -1,0 +1,40 @@
+import test from 'ava';
+import {
+  attemptReasonsHeader,
+  attemptReasonsOf,
+  delayedRetryMs,
+  delayLevels,
+  delayQueueName,
+  maxAttemptReasons,
+  maxReasonLength,
+  withReason,
+} from './delayed-retry.js';
+
+const levels = { immediateRetries: 2, delayedRetriesMs: [10_000, 60_000, 300_000] };
+
+test('attempts up to immediateRetries are retried in process; later ones wait in growing delay levels up to the last', (t) => {
+  t.deepEqual(
+    [1, 2, 3, 4, 5, 6, 9].map((attempts) => delayedRetryMs(levels, attempts)),
+    [undefined, undefined, 10_000, 60_000, 300_000, 300_000, 300_000],
+  );
+});
+
+test('no delay levels keep every retry in process; zero immediate retries delay the first', (t) => {
+  t.is(delayedRetryMs({ immediateRetries: 0, delayedRetriesMs: [] }, 4), undefined);
+  t.is(delayedRetryMs({ immediateRetries: 0, delayedRetriesMs: [5_000] }, 1), 5_000);
+});
+
+test('one delay queue per distinct level, named by its seconds', (t) => {
+  t.deepEqual(delayLevels({ immediateRetries: 1, delayedRetriesMs: [1_000, 2_000, 2_000] }), [1_000, 2_000]);
+  t.is(delayQueueName('user_queue', 10_000), 'user_queue.retry.10s');
+});
+
+test('reasons are bounded in number and length, and only strings are read back', (t) => {
+  let reasons: string[] = [];
+  for (let attempt = 1; attempt <= maxAttemptReasons + 5; attempt += 1) reasons = withReason(reasons, `r${attempt}`);
+  t.is(reasons.length, maxAttemptReasons);
+  t.is(reasons.at(-1), `r${maxAttemptReasons + 5}`);
+  t.is(withReason([], 'x'.repeat(5_000))[0]!.length, maxReasonLength + 1);
+  t.deepEqual(attemptReasonsOf({ [attemptReasonsHeader]: ['a', 3, null, 'b'] }), ['a', 'b']);
+  t.deepEqual(attemptReasonsOf({ [attemptReasonsHeader]: 'not a list' }), []);
+});
