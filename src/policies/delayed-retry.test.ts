@@ -24,8 +24,17 @@ test('no delay levels keep every retry in process; zero immediate retries delay 
   t.is(delayedRetryMs({ immediateRetries: 0, delayedRetriesMs: [5_000] }, 1), 5_000);
 });
 
-test('one delay queue per distinct level, named by its seconds', (t) => {
-  t.deepEqual(delayLevels({ immediateRetries: 1, delayedRetriesMs: [1_000, 2_000, 2_000] }), [1_000, 2_000]);
+test('one delay queue per distinct level an attempt reaches, named by its seconds', (t) => {
+  t.deepEqual(
+    delayLevels({ immediateRetries: 1, delayedRetriesMs: [1_000, 2_000, 2_000], maxAttempts: 9 }),
+    [1_000, 2_000],
+  );
+  t.deepEqual(delayLevels({ ...levels, maxAttempts: 4 }), [10_000], 'attempt 3 is delayed, attempt 4 dead-lettered');
+  t.deepEqual(delayLevels({ ...levels, maxAttempts: 3 }), [], 'no attempt is delayed');
+  t.deepEqual(
+    delayLevels({ immediateRetries: 0, delayedRetriesMs: [10_000, 5_000, 10_000, 20_000], maxAttempts: 99 }),
+    [10_000, 5_000, 20_000],
+  );
   t.is(delayQueueName('user_queue', 10_000), 'user_queue.retry.10s');
 });
 

@@ -38,9 +38,18 @@ export function delayedRetryMs(levels: RetryLevels, attempts: number): number | 
   return delayedRetriesMs[Math.min(attempts - immediateRetries, delayedRetriesMs.length) - 1];
 }
 
-/** The distinct delay levels of a consumer: one delay queue each. */
-export function delayLevels(levels: RetryLevels): number[] {
-  return [...new Set(levels.delayedRetriesMs)];
+/**
+ * The distinct delays a consumer can use before its last attempt (`maxAttempts`, which is dead-lettered):
+ * one delay queue each. Levels no attempt reaches are not declared.
+ */
+export function delayLevels(levels: RetryLevels & { readonly maxAttempts: number }): number[] {
+  const used = new Set<number>();
+  const last = Math.min(levels.maxAttempts - 1, levels.immediateRetries + levels.delayedRetriesMs.length);
+  for (let attempts = levels.immediateRetries + 1; attempts <= last; attempts += 1) {
+    const delay = delayedRetryMs(levels, attempts);
+    if (delay !== undefined) used.add(delay);
+  }
+  return [...used];
 }
 
 /** True for a message that a delay queue returned: it failed before, so it runs alone and clears its count. */

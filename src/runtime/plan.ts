@@ -210,12 +210,10 @@ function bindingsOf(services: readonly Service[], problems: Problems): BindingDe
   );
 }
 
-/** One delay queue per distinct delay level of each consumer that retries through the broker. */
+/** One delay queue per distinct delay that an attempt of each consumer reaches. */
 function delayQueuesOf(consumers: readonly PlannedConsumer[]): DelayQueue[] {
   return consumers.flatMap(({ queue, settings }) =>
-    settings.maxAttempts > settings.immediateRetries + 1
-      ? delayLevels(settings).map((ttlMs) => ({ name: delayQueueName(queue, ttlMs), queue, ttlMs }))
-      : [],
+    delayLevels(settings).map((ttlMs) => ({ name: delayQueueName(queue, ttlMs), queue, ttlMs })),
   );
 }
 
