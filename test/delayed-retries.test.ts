@@ -4,16 +4,27 @@
  * queue's TTL; the waits grow from one level to the next; other messages flow meanwhile; a process killed
  * while messages wait loses none of them.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createLogger, defineConsumer, defineService, startRuntime, type DeliveryInfo, type Runtime } from 'ackstate';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  createLogger,
+  deadLetterHeader,
+  defineConsumer,
+  defineService,
+  startRuntime,
+  type DeliveryInfo,
+  type Runtime,
+} from 'ackstate';
 import amqplib from 'amqplib';
 import test, { type ExecutionContext } from 'ava';
 import type { Kysely, Migration, Transaction } from 'kysely';
 import { z } from 'zod';
-import { publishRaw, queueCounts } from './support/broker.js';
+import { peekQueue, publishRaw, queueCounts } from './support/broker.js';
 import { amqpUrl, createTestEnvironment, delayQueuesOf, postgresServer, query } from './support/environment.js';
 import { scrape, sumIn } from './support/metrics-text.js';
-import { startService } from './support/service-process.js';
+import { repoRoot, startService } from './support/service-process.js';
 import { waitUntil } from './support/wait.js';
 
 interface HitsDatabase {
@@ -67,6 +78,8 @@ async function startConsumer(
     databaseUrl: string;
     delaySeconds: readonly number[];
     prefetch?: number;
+    immediateRetries?: number;
+    maxAttempts?: number;
     /** Whether this call fails (`call` counts the calls of the message with this id, from 1). */
     fails: (id: string, call: number, delivery: DeliveryInfo) => boolean;
   },
@@ -78,9 +91,9 @@ async function startConsumer(
     name: 'flaky',
     schema: ping,
     key: (message) => `ping:${message.id}`,
-    immediateRetries: 0,
+    immediateRetries: options.immediateRetries ?? 0,
     delayedRetriesMs: options.delaySeconds.map((seconds) => seconds * 1_000),
-    maxAttempts: 10,
+    maxAttempts: options.maxAttempts ?? 10,
     ...(options.prefetch !== undefined && { prefetch: options.prefetch }),
     async handle(trx: Transaction<HitsDatabase>, message, _out, delivery) {
       arrivals.push({ id: message.id, at: Date.now(), headers: delivery.headers });
@@ -151,6 +164,46 @@ test('a message that fails three times waits in growing delay queues, then is pr
   }
   const [attempts] = await query<{ n: string }>(databaseUrl, 'SELECT count(*) AS n FROM delivery_attempts');
   t.is(attempts!.n, '0', 'the count of a message that succeeded is cleared');
+});
+
+test('after the last attempt the message is dead-lettered with the reason of every attempt, shown by dlq show', async (t) => {
+  const delaySeconds = [1];
+  const { queue, databaseUrl } = names(t, delaySeconds);
+  const consumer = await startConsumer(t, {
+    queue,
+    databaseUrl,
+    delaySeconds,
+    immediateRetries: 1,
+    maxAttempts: 4,
+    fails: () => true,
+  });
+
+  await publishRaw(queue, [JSON.stringify({ id: 'doomed' })], { messageId: 'doomed' });
+  const [deadLetter] = await waitUntil(
+    async () => {
+      const messages = await peekQueue(`${queue}.dead`);
+      return messages.length === 1 ? messages : undefined;
+    },
+    { what: `the dead letter in ${queue}.dead` },
+  );
+  const headers = deadLetter!.properties.headers ?? {};
+  t.is(headers[deadLetterHeader.attempts], 4);
+  t.deepEqual(
+    headers[deadLetterHeader.attemptReasons],
+    [1, 2, 3, 4].map((call) => `flaky failure ${call} of doomed`),
+    'one immediate retry, two delayed ones, then the last attempt: each reason, oldest first',
+  );
+  t.is(consumer.calls.get('doomed'), 4);
+  await waitUntil(async () => (await consumer.metrics('dead-lettered')) === 1, { what: 'the dead-lettered delivery' });
+  t.is(await consumer.metrics('delayed'), 2);
+  t.is(await consumer.metrics('retried'), 1);
+
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [path.join(repoRoot, 'dist/cli.js'), 'dlq', 'show', queue, 'doomed'],
+    { env: { PATH: process.env.PATH ?? '', AMQP_URL: amqpUrl } },
+  );
+  t.regex(stdout, /x-ackstate-attempt-reasons: \["flaky failure 1 of doomed",.*"flaky failure 4 of doomed"\]/);
 });
 
 test('while failed messages wait in a delay queue, other messages flow through the same consumer', async (t) => {
