@@ -207,7 +207,7 @@ test('after the last attempt the message is dead-lettered with the reason of eve
 });
 
 test('while failed messages wait in a delay queue, other messages flow through the same consumer', async (t) => {
-  const delaySeconds = [10];
+  const delaySeconds = [15]; // long enough that 200 messages go through first even on a busy machine
   const { queue, databaseUrl } = names(t, delaySeconds);
   const failing = Array.from({ length: 20 }, (_, index) => `bad-${String(index).padStart(2, '0')}`);
   const good = Array.from({ length: 200 }, (_, index) => `good-${String(index).padStart(3, '0')}`);
