@@ -98,3 +98,13 @@ test('with classic queues the delivery limit is not used, so MAX_ATTEMPTS may ex
   t.notThrows(() => loadConfig({ MAX_ATTEMPTS: '1000' }));
   t.notThrows(() => loadConfig({ QUEUE_TYPE: 'classic', MAX_ATTEMPTS: '5', QUORUM_DELIVERY_LIMIT: '3' }));
 });
+
+test('DELAYED_RETRY_SECONDS lists the delay levels in seconds; none keeps every retry in process', (t) => {
+  t.deepEqual(loadConfig({}).DELAYED_RETRY_SECONDS, [10, 60, 300]);
+  t.is(loadConfig({}).IMMEDIATE_RETRIES, 3);
+  t.deepEqual(loadConfig({ DELAYED_RETRY_SECONDS: '5,30' }).DELAYED_RETRY_SECONDS, [5, 30]);
+  t.deepEqual(loadConfig({ DELAYED_RETRY_SECONDS: 'none' }).DELAYED_RETRY_SECONDS, []);
+  for (const bad of ['0', '5,,30', 'ten', '86401', '1.5']) {
+    t.throws(() => loadConfig({ DELAYED_RETRY_SECONDS: bad }), { message: /DELAYED_RETRY_SECONDS/ }, bad);
+  }
+});
