@@ -34,6 +34,7 @@ test('QUEUE_TYPE=quorum: users run end to end, and all four queues really are qu
   for (const queue of [environment.userQueue, environment.cardQueue]) {
     t.is(types.get(queue), 'quorum', queue);
     t.is(types.get(`${queue}.dead`), 'quorum', `${queue}.dead`);
+    t.is(types.get(`${queue}.retry.10s`), 'quorum', `${queue}.retry.10s, the delay queue of the default settings`);
   }
 });
 
