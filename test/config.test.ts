@@ -116,3 +116,13 @@ test('the retention settings default to a week, a day and a minute; a window not
     /SENT_OUTBOX_GRACE_MS/,
   );
 });
+
+test('DELAYED_RETRY_SECONDS lists the delay levels in seconds; none keeps every retry in process', (t) => {
+  t.deepEqual(loadConfig({}).DELAYED_RETRY_SECONDS, [10, 60, 300]);
+  t.is(loadConfig({}).IMMEDIATE_RETRIES, 3);
+  t.deepEqual(loadConfig({ DELAYED_RETRY_SECONDS: '5,30' }).DELAYED_RETRY_SECONDS, [5, 30]);
+  t.deepEqual(loadConfig({ DELAYED_RETRY_SECONDS: 'none' }).DELAYED_RETRY_SECONDS, []);
+  for (const bad of ['0', '5,,30', 'ten', '86401', '1.5']) {
+    t.throws(() => loadConfig({ DELAYED_RETRY_SECONDS: bad }), { message: /DELAYED_RETRY_SECONDS/ }, bad);
+  }
+});

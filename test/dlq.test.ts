@@ -12,7 +12,7 @@ import test from 'ava';
 import amqplib, { type GetMessage } from 'amqplib';
 import { deadLetterHeader, deadLetterHeaders, replayHeader } from '../src/policies/dead-letter.js';
 import { peekQueue, publishRaw } from './support/broker.js';
-import { amqpUrl, createTestEnvironment, query } from './support/environment.js';
+import { amqpUrl, createTestEnvironment, delayQueuesOf, query } from './support/environment.js';
 import { freePort, repoRoot, startService } from './support/service-process.js';
 import { waitUntil } from './support/wait.js';
 
@@ -51,7 +51,7 @@ function uniqueQueue(t: ExecutionContext, label: string, others: string[] = []):
     const connection = await amqplib.connect(amqpUrl);
     try {
       const channel = await connection.createChannel();
-      for (const name of [queue, `${queue}.dead`, ...others]) await channel.deleteQueue(name);
+      for (const name of [queue, `${queue}.dead`, ...delayQueuesOf(queue), ...others]) await channel.deleteQueue(name);
       await channel.close();
     } finally {
       await connection.close();

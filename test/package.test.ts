@@ -14,7 +14,7 @@ import amqplib from 'amqplib';
 import { dropDatabase } from '../src/db/database.js';
 import { deadLetterHeader } from '../src/policies/dead-letter.js';
 import { peekQueue, publishRaw, queueCounts } from './support/broker.js';
-import { amqpUrl, postgresServer, query } from './support/environment.js';
+import { amqpUrl, delayQueuesOf, postgresServer, query } from './support/environment.js';
 import { repoRoot } from './support/service-process.js';
 import { waitUntil } from './support/wait.js';
 
@@ -223,7 +223,7 @@ test('the packed tarball installs into a new project, type-checks strictly and r
     const connection = await amqplib.connect(amqpUrl);
     try {
       const channel = await connection.createChannel();
-      for (const queue of [input, `${input}.dead`, outputQueue, `${outputQueue}.dead`])
+      for (const queue of [input, `${input}.dead`, ...delayQueuesOf(input), outputQueue, `${outputQueue}.dead`])
         await channel.deleteQueue(queue);
       await channel.close();
     } finally {

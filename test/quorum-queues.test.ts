@@ -34,6 +34,7 @@ test('QUEUE_TYPE=quorum: users run end to end, and all four queues really are qu
   for (const queue of [environment.userQueue, environment.cardQueue]) {
     t.is(types.get(queue), 'quorum', queue);
     t.is(types.get(`${queue}.dead`), 'quorum', `${queue}.dead`);
+    t.is(types.get(`${queue}.retry.10s`), 'quorum', `${queue}.retry.10s, the delay queue of the default settings`);
   }
 });
 
@@ -107,4 +108,39 @@ test('a quorum queue as declared moves a message returned QUORUM_DELIVERY_LIMIT 
   t.is(deadLetter.properties.headers?.['x-first-death-reason'], 'delivery_limit');
   channel.ack(deadLetter);
   t.false(await channel.get(queue, { noAck: false }), 'nothing left in the work queue');
+});
+
+test('a quorum delay queue as declared returns a message to its quorum queue when its TTL ends', async (t) => {
+  const queue = `quorum-delay-${randomUUID()}`;
+  const delayQueue = `${queue}.retry.1s`;
+  const connection = await amqplib.connect(amqpUrl);
+  t.teardown(async () => {
+    const cleanup = await connection.createChannel();
+    for (const name of [queue, `${queue}.dead`, delayQueue]) await cleanup.deleteQueue(name).catch(() => {});
+    await connection.close().catch(() => {});
+  });
+  const channel = await connection.createConfirmChannel();
+  await declareTopology(channel, {
+    queues: [queue],
+    queueType: 'quorum',
+    deliveryLimit: 10,
+    delayQueues: [{ name: delayQueue, queue, ttlMs: 1_000 }],
+  });
+  const published = Date.now();
+  channel.sendToQueue(delayQueue, Buffer.from('{"waiting":true}'), { persistent: true, messageId: 'delay-1' });
+  await channel.waitForConfirms();
+
+  let message: amqplib.GetMessage | false = false;
+  await waitUntil(async () => Boolean((message = await channel.get(queue, { noAck: false }))), {
+    what: 'the message back in the quorum queue',
+  });
+  const back = message as unknown as amqplib.GetMessage;
+  t.log(`back after ${Date.now() - published} ms (TTL 1000 ms)`);
+  t.is(back.properties.messageId, 'delay-1');
+  const [death] = (back.properties.headers?.['x-death'] ?? []) as { queue: string; reason: string }[];
+  t.is(death?.queue, delayQueue);
+  t.is(death?.reason, 'expired');
+  channel.ack(back);
+  const types = await queueTypes();
+  t.is(types.get(delayQueue), 'quorum');
 });

@@ -25,7 +25,7 @@ import test, { type ExecutionContext } from 'ava';
 import type { Kysely, Migration, Transaction } from 'kysely';
 import { z } from 'zod';
 import { peekQueue, queueCounts } from './support/broker.js';
-import { amqpUrl, postgresServer, query } from './support/environment.js';
+import { amqpUrl, delayQueuesOf, postgresServer, query } from './support/environment.js';
 import { scrape, sumIn } from './support/metrics-text.js';
 import { waitUntil } from './support/wait.js';
 
@@ -47,6 +47,7 @@ async function deleteAll({ queues, exchanges, databases }: Created): Promise<voi
     for (const queue of queues) {
       await channel.deleteQueue(queue);
       await channel.deleteQueue(`${queue}.dead`);
+      for (const delayQueue of delayQueuesOf(queue)) await channel.deleteQueue(delayQueue);
     }
     for (const exchange of exchanges) await channel.deleteExchange(exchange);
     await channel.close();

@@ -80,3 +80,39 @@ test('other declaration failures pass through unchanged', async (t) => {
   );
   t.is(error, closed);
 });
+
+test('delay queues hold every message for their TTL, then dead-letter it to the consumer queue; no .dead of their own', (t) => {
+  const delayQueues = [{ name: 'user_queue.retry.10s', queue: 'user_queue', ttlMs: 10_000 }];
+  const classic = queueDeclarations({ queues: ['user_queue'], delayQueues });
+  t.deepEqual(classic.slice(0, 2), queueDeclarations({ queues: ['user_queue'] }), 'the main queue keeps its contract');
+  t.deepEqual(classic.slice(2), [
+    {
+      queue: 'user_queue.retry.10s',
+      options: {
+        durable: true,
+        arguments: {
+          'x-message-ttl': 10_000,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': 'user_queue',
+        },
+      },
+    },
+  ]);
+  const quorum = queueDeclarations({ queues: ['user_queue'], queueType: 'quorum', deliveryLimit: 100, delayQueues });
+  t.deepEqual(quorum.slice(2), [
+    {
+      queue: 'user_queue.retry.10s',
+      options: {
+        durable: true,
+        arguments: {
+          'x-message-ttl': 10_000,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': 'user_queue',
+          'x-queue-type': 'quorum',
+          'x-dead-letter-strategy': 'at-least-once',
+          'x-overflow': 'reject-publish',
+        },
+      },
+    },
+  ]);
+});

@@ -135,7 +135,17 @@ const asMessage = <Message>(value: unknown) => value as Message;
 export function defineConsumer<DB, Message, Result = void>(spec: ConsumerSpec<DB, Message, Result>): Consumer<DB> {
   const { queue, schema, key, handle, handleMany, describe } = spec;
   const { prefetch, maxBatch, batchConcurrency, maxAttempts, retry, messageMaxBytes } = spec;
-  const settings: ConsumerSettings = { prefetch, maxBatch, batchConcurrency, maxAttempts, retry, messageMaxBytes };
+  const { immediateRetries, delayedRetriesMs } = spec;
+  const settings: ConsumerSettings = {
+    prefetch,
+    maxBatch,
+    batchConcurrency,
+    maxAttempts,
+    retry,
+    immediateRetries,
+    delayedRetriesMs,
+    messageMaxBytes,
+  };
   return Object.freeze({
     queue,
     name: spec.name ?? queue,

@@ -130,6 +130,11 @@ export const consumerSettingsSchema = z.strictObject({
   retry: z
     .strictObject({ baseMs: integer(1, 3_600_000).optional(), maxMs: integer(1, 3_600_000).optional() })
     .optional(),
+  immediateRetries: integer(0, 1_000).optional(),
+  delayedRetriesMs: z
+    .array(integer(1_000, 86_400_000).refine((ms) => ms % 1_000 === 0, 'must be a whole number of seconds'))
+    .max(20)
+    .optional(),
   messageMaxBytes: integer(256, 100 * 1024 * 1024).optional(),
 });
 

@@ -8,8 +8,19 @@ export interface ConsumerSettings {
   readonly batchConcurrency?: number | undefined;
   /** Failed attempts (counted durably in PostgreSQL) before a message is dead-lettered. Default 5. */
   readonly maxAttempts?: number | undefined;
-  /** The retry delay: `baseMs * 2^(attempt-1)` with equal jitter, capped at `maxMs`. Default 200 and 30,000. */
+  /** The in-process wait of an immediate retry: `baseMs * 2^(attempt-1)` with equal jitter, capped at `maxMs`. Default 200 and 30,000. */
   readonly retry?: { readonly baseMs?: number | undefined; readonly maxMs?: number | undefined } | undefined;
+  /**
+   * Failed attempts retried in process (a short wait, then a nack) before retries move to the broker's
+   * delay queues. Default 3; 0 sends the first retry to a delay queue.
+   */
+  readonly immediateRetries?: number | undefined;
+  /**
+   * The waits of the delayed retries, in milliseconds (whole seconds): the first delayed retry waits the
+   * first, and so on, the last one for every later retry. Each is a delay queue `<queue>.retry.<seconds>s`.
+   * Default 10 s, 60 s, 300 s; `[]` keeps every retry in process.
+   */
+  readonly delayedRetriesMs?: readonly number[] | undefined;
   /** A larger body is poison. Default 65,536 bytes. */
   readonly messageMaxBytes?: number | undefined;
 }
@@ -21,6 +32,8 @@ export interface ResolvedConsumerSettings {
   readonly batchConcurrency: number;
   readonly maxAttempts: number;
   readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  readonly immediateRetries: number;
+  readonly delayedRetriesMs: readonly number[];
   readonly messageMaxBytes: number;
 }
 
@@ -30,6 +43,8 @@ export const defaultConsumerSettings: ResolvedConsumerSettings = {
   batchConcurrency: 2,
   maxAttempts: 5,
   retry: { baseMs: 200, maxMs: 30_000 },
+  immediateRetries: 3,
+  delayedRetriesMs: [10_000, 60_000, 300_000],
   messageMaxBytes: 64 * 1024,
 };
 
@@ -41,6 +56,8 @@ export function resolveSettings(defaults: ResolvedConsumerSettings, own: Consume
     batchConcurrency: own.batchConcurrency ?? defaults.batchConcurrency,
     maxAttempts: own.maxAttempts ?? defaults.maxAttempts,
     retry: { baseMs: own.retry?.baseMs ?? defaults.retry.baseMs, maxMs: own.retry?.maxMs ?? defaults.retry.maxMs },
+    immediateRetries: own.immediateRetries ?? defaults.immediateRetries,
+    delayedRetriesMs: own.delayedRetriesMs ?? defaults.delayedRetriesMs,
     messageMaxBytes: own.messageMaxBytes ?? defaults.messageMaxBytes,
   };
 }

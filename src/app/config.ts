@@ -46,6 +46,15 @@ export const configSchema = z.object({
   MAX_ATTEMPTS: integer(1, 1000).default(5),
   RETRY_BASE_MS: integer(1, 3_600_000).default(200),
   RETRY_MAX_MS: integer(1, 3_600_000).default(30_000),
+  /** Failed attempts retried in process before retries move to the broker's delay queues. */
+  IMMEDIATE_RETRIES: integer(0, 1000).default(3),
+  /** The waits of the delayed retries, in seconds, comma-separated; `none`: every retry in process. */
+  DELAYED_RETRY_SECONDS: z
+    .string()
+    .regex(/^(none|\d{1,5}(,\d{1,5}){0,19})$/, 'must be seconds separated by commas (1-86400 each), or none')
+    .transform((text) => (text === 'none' ? [] : text.split(',').map(Number)))
+    .refine((seconds) => seconds.every((each) => each >= 1 && each <= 86_400), 'each wait must be 1-86400 seconds')
+    .default([10, 60, 300]),
   PUBLISH_TIMEOUT_MS: integer(100, 600_000).default(5_000),
   OUTBOX_LEASE_MS: integer(500, 3_600_000).default(15_000),
   OUTBOX_POLL_MS: integer(50, 600_000).default(1_000),

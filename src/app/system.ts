@@ -39,6 +39,8 @@ export function runtimeOptions(config: Config, services: readonly Service[], log
       batchConcurrency: config.BATCH_CONCURRENCY,
       maxAttempts: config.MAX_ATTEMPTS,
       retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+      immediateRetries: config.IMMEDIATE_RETRIES,
+      delayedRetriesMs: config.DELAYED_RETRY_SECONDS.map((seconds) => seconds * 1_000),
       messageMaxBytes: config.MESSAGE_MAX_BYTES,
     },
     outbox: { leaseMs: config.OUTBOX_LEASE_MS, pollMs: config.OUTBOX_POLL_MS },

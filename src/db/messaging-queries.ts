@@ -136,26 +136,37 @@ export async function deferOutbox(db: MessagingDb, id: string, error: string, re
     .execute();
 }
 
-/** Counts one more failed attempt of a message, durably, and returns the count. */
+/** A message's failed attempts so far, and the reasons of the latest of them, oldest first. */
+export interface AttemptRecord {
+  readonly attempts: number;
+  readonly reasons: readonly string[];
+}
+
+const upsertAttempt = prepared<
+  AttemptRecord,
+  readonly [consumer: string, messageKey: string, error: string, keep: number]
+>(
+  'INSERT INTO delivery_attempts AS a (consumer, message_key, attempts, last_error, reasons) ' +
+    'VALUES ($1, $2, 1, $3, ARRAY[$3::text]) ON CONFLICT (consumer, message_key) DO UPDATE SET ' +
+    'attempts = a.attempts + 1, last_error = $3, updated_at = now(), ' +
+    'reasons = (a.reasons || $3::text)[greatest(1, cardinality(a.reasons) + 2 - $4::int):] ' +
+    'RETURNING attempts, reasons',
+);
+
+/**
+ * Counts one more failed attempt of a message, durably, with its reason (the latest `keepReasons` are
+ * kept; `error` should already be bounded), and returns the count and the reasons.
+ */
 export async function recordAttempt(
   db: MessagingDb,
   consumer: string,
   messageKey: string,
   error: string,
-): Promise<number> {
-  const row = await db
-    .insertInto('delivery_attempts')
-    .values({ consumer, message_key: messageKey, attempts: 1, last_error: error })
-    .onConflict((conflict) =>
-      conflict.columns(['consumer', 'message_key']).doUpdateSet({
-        attempts: sql<number>`delivery_attempts.attempts + 1`,
-        last_error: error,
-        updated_at: sql<Date>`now()`,
-      }),
-    )
-    .returning('attempts')
-    .executeTakeFirstOrThrow();
-  return row.attempts;
+  keepReasons = 20,
+): Promise<AttemptRecord> {
+  const { rows } = await upsertAttempt(db, consumer, messageKey, error, keepReasons);
+  const [row] = rows as [AttemptRecord];
+  return row;
 }
 
 export async function clearAttempts(db: MessagingDb, consumer: string, messageKey: string): Promise<void> {

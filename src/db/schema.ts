@@ -31,6 +31,8 @@ export interface DeliveryAttemptsTable {
   message_key: string;
   attempts: number;
   last_error: string | null;
+  /** The reasons of the latest attempts, oldest first (bounded: see `policies/delayed-retry.ts`). */
+  reasons: ColumnType<string[], string[] | undefined, string[]>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 

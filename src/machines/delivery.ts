@@ -5,7 +5,11 @@
  *
  *   receiving ─> persisting ─> publishing ─> acking ─> done       (nothing to publish: persisting ─> acking)
  *       │             └─ failure ─> rollingBack ─> recordingFailure ─> backingOff ─> nacking ─> done
- *       └─ poison ─> deadLettering ─> acking              └─ poison / attempts spent ─> deadLettering
+ *       └─ poison ─> deadLettering ─> acking              ├─ poison / attempts spent ─> deadLettering
+ *                                                         └─ past the immediate retries ─> delaying ─> acking
+ *
+ * `delaying` hands the message to the broker for a delayed retry (published, confirmed, to a delay queue
+ * whose TTL returns it to the queue), then acks it; if that publish fails it backs off and nacks instead.
  *
  *   batch of several: poison, or a failure other than an outage ─> splitting ─> done
  *
@@ -19,6 +23,7 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { ClassifiedFailure } from '../policies/classify-error.js';
 import { classifyError } from '../policies/classify-error.js';
+import { delayedRetryMs, type RetryLevels } from '../policies/delayed-retry.js';
 
 /** What the machine needs of a delivery; `content` is the raw body. */
 export interface Delivery {
@@ -66,13 +71,18 @@ export class PersistFailure extends Error {
   }
 }
 
-/** `split`: the batch ended by handing each of its deliveries to a batch of its own. */
-export type DeliveryOutcome = 'acked' | 'duplicate' | 'dead-lettered' | 'retried' | 'split';
+/**
+ * `split`: the batch ended by handing each of its deliveries to a batch of its own. `delayed`: acked once a
+ * delay queue held it for its next attempt.
+ */
+export type DeliveryOutcome = 'acked' | 'duplicate' | 'dead-lettered' | 'retried' | 'delayed' | 'split';
 
 export interface DeliveryContext {
   /** One or more deliveries of one queue, from one channel. */
   readonly deliveries: readonly Delivery[];
   readonly maxAttempts: number;
+  /** When a failed attempt is retried in process, and when through a delay queue. */
+  readonly retryLevels: RetryLevels;
   /** Once decoded: one per delivery, in order. */
   decoded: readonly Decoded[];
   /** Only while rolling back: the transaction that failed. */
@@ -82,6 +92,8 @@ export interface DeliveryContext {
   results: readonly unknown[];
   failure: ClassifiedFailure | undefined;
   attempts: number;
+  /** While delaying: how long the delay queue holds the message before its next attempt. */
+  delayMs: number | undefined;
   /** The last error seen, for the log line of the transition it caused. */
   error: string | undefined;
   outcome: DeliveryOutcome | undefined;
@@ -90,7 +102,15 @@ export interface DeliveryContext {
 export interface DeliveryInput {
   readonly deliveries: readonly Delivery[];
   readonly maxAttempts: number;
+  /** Unset: every retry is immediate (in process), as when no delay queue is declared. */
+  readonly retryLevels?: RetryLevels;
 }
+
+const immediateOnly: RetryLevels = { immediateRetries: Number.MAX_SAFE_INTEGER, delayedRetriesMs: [] };
+
+/** The count recordFailure produced, read before it is assigned to the context. */
+const attemptsIn = (context: DeliveryContext, event: unknown) =>
+  ((event as { output?: unknown }).output as number | undefined) ?? context.attempts;
 
 export interface DeliveryOutput {
   readonly outcome: DeliveryOutcome;
@@ -137,6 +157,10 @@ export const deliveryMachine = setup({
     deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
       notProvided('deadLetter'),
     ),
+    /** Publishes the message, with confirms, to the delay queue of `delayMs`. */
+    delay: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number; delayMs: number }>(
+      notProvided('delay'),
+    ),
   },
   actions: {
     /** Supplied as `assign(({ context }) => DecodeResult)`. */
@@ -154,8 +178,8 @@ export const deliveryMachine = setup({
     dependencyUnavailable: ({ context }) => context.failure?.kind === 'unavailable',
     // Evaluated on recordFailure's result, before it is assigned to the context.
     mustDeadLetter: ({ context, event }) =>
-      context.failure?.kind === 'poison' ||
-      (((event as { output?: unknown }).output as number | undefined) ?? context.attempts) >= context.maxAttempts,
+      context.failure?.kind === 'poison' || attemptsIn(context, event) >= context.maxAttempts,
+    mustDelay: ({ context, event }) => delayedRetryMs(context.retryLevels, attemptsIn(context, event)) !== undefined,
   },
   delays: {
     retryDelay: 1_000,
@@ -165,6 +189,7 @@ export const deliveryMachine = setup({
   context: ({ input }) => ({
     deliveries: input.deliveries,
     maxAttempts: input.maxAttempts,
+    retryLevels: input.retryLevels ?? immediateOnly,
     decoded: [],
     transaction: undefined,
     duplicates: [],
@@ -172,6 +197,7 @@ export const deliveryMachine = setup({
     results: [],
     failure: undefined,
     attempts: 0,
+    delayMs: undefined,
     error: undefined,
     outcome: undefined,
   }),
@@ -237,7 +263,8 @@ export const deliveryMachine = setup({
         'ack',
         assign({
           outcome: ({ context }) =>
-            context.failure ? 'dead-lettered' : context.duplicates.every(Boolean) ? 'duplicate' : 'acked',
+            context.outcome ??
+            (context.failure ? 'dead-lettered' : context.duplicates.every(Boolean) ? 'duplicate' : 'acked'),
         }),
       ],
       always: { target: 'done' },
@@ -273,6 +300,14 @@ export const deliveryMachine = setup({
             target: 'deadLettering',
             actions: assign({ attempts: ({ event }) => event.output }),
           },
+          {
+            guard: 'mustDelay',
+            target: 'delaying',
+            actions: assign({
+              attempts: ({ event }) => event.output,
+              delayMs: ({ context, event }) => delayedRetryMs(context.retryLevels, event.output),
+            }),
+          },
           { target: 'backingOff', actions: assign({ attempts: ({ event }) => event.output }) },
         ],
         // A poison message needs no database to be dead-lettered; anything else waits for the database.
@@ -290,6 +325,27 @@ export const deliveryMachine = setup({
             }),
           },
         ],
+      },
+    },
+    // The publish is bounded by the publish timeout: a SHUTDOWN waits for it like any other step.
+    delaying: {
+      invoke: {
+        src: 'delay',
+        input: ({ context }) => ({
+          delivery: context.deliveries[0]!,
+          failure: context.failure!,
+          attempts: context.attempts,
+          delayMs: context.delayMs!,
+        }),
+        onDone: { target: 'acking', actions: assign({ outcome: 'delayed' }) },
+        // Not held by the broker: keep it, unacked, and retry it in process as before.
+        onError: {
+          target: 'backingOff',
+          actions: assign({
+            delayMs: undefined,
+            error: ({ event }) => `delayed retry failed, retrying in process: ${failureOf(event.error).reason}`,
+          }),
+        },
       },
     },
     backingOff: {

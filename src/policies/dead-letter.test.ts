@@ -56,3 +56,12 @@ test('a replayed dead letter counts its attempts under a key of its own replay; 
   t.is(attemptsKeyOf('user:1', { [replayHeader.count]: 0 }), 'user:1');
   t.is(attemptsKeyOf('user:1', { [replayHeader.count]: 1.5 }), 'user:1');
 });
+
+test('a dead letter carries the reason of every counted attempt, or its own reason alone', (t) => {
+  const failure = { kind: 'transient', reason: 'deadlock detected' } as const;
+  t.deepEqual(deadLetterHeaders(source, failure, 1)[deadLetterHeader.attemptReasons], ['deadlock detected']);
+  const reasons = ['timeout', 'deadlock detected'];
+  t.deepEqual(deadLetterHeaders(source, failure, 2, new Date(0), reasons)[deadLetterHeader.attemptReasons], reasons);
+  const stale = { ...source, headers: { [deadLetterHeader.attemptReasons]: ['from an earlier hop'] } };
+  t.deepEqual(deadLetterHeaders(stale, failure, 2, new Date(0), reasons)[deadLetterHeader.attemptReasons], reasons);
+});

@@ -4,6 +4,7 @@
  * published again (then they are dropped, and a header says why).
  */
 import type { ClassifiedFailure } from './classify-error.js';
+import { attemptReasonsHeader, boundedReason } from './delayed-retry.js';
 import { headerTableProblem } from './header-table.js';
 
 /**
@@ -18,6 +19,8 @@ export const deadLetterHeader = {
   reason: 'x-ackstate-reason',
   kind: 'x-ackstate-failure-kind',
   attempts: 'x-ackstate-attempts',
+  /** The reason of each counted attempt, oldest first (the latest 20, each cut at 500 characters). */
+  attemptReasons: attemptReasonsHeader,
   queue: 'x-ackstate-original-queue',
   /** The service and the consumer that gave up on the message. */
   service: 'x-ackstate-service',
@@ -63,6 +66,7 @@ export function deadLetterHeaders(
   failure: ClassifiedFailure,
   attempts: number,
   now: Date = new Date(),
+  attemptReasons: readonly string[] = [boundedReason(failure.reason)],
 ): Record<string, unknown> {
   const reason =
     failure.reason.length > maxReasonLength ? `${failure.reason.slice(0, maxReasonLength)}…` : failure.reason;
@@ -70,6 +74,7 @@ export function deadLetterHeaders(
     [deadLetterHeader.reason]: reason,
     [deadLetterHeader.kind]: failure.kind,
     [deadLetterHeader.attempts]: attempts,
+    [deadLetterHeader.attemptReasons]: [...attemptReasons],
     [deadLetterHeader.queue]: source.queue,
     ...(source.service !== undefined && { [deadLetterHeader.service]: source.service }),
     ...(source.consumer !== undefined && { [deadLetterHeader.consumer]: source.consumer }),

@@ -136,3 +136,44 @@ test('bad options name the option', (t) => {
     /services\.x\.database\.url: must be a postgres/,
   );
 });
+
+test('each consumer that retries through the broker gets one delay queue per distinct delay', (t) => {
+  const result = plan([
+    defineService({
+      name: 'shop',
+      database: { url },
+      consumers: [
+        consumer('orders', { delayedRetriesMs: [5_000, 30_000, 30_000], maxAttempts: 8 }),
+        // Every failed attempt but the last is an immediate retry: no delay queue.
+        consumer('refunds', { immediateRetries: 4, maxAttempts: 5 }),
+        consumer('mail', { delayedRetriesMs: [] }),
+      ],
+    }),
+  ]);
+  t.deepEqual(result.topology.delayQueues, [
+    { name: 'orders.retry.5s', queue: 'orders', ttlMs: 5_000 },
+    { name: 'orders.retry.30s', queue: 'orders', ttlMs: 30_000 },
+  ]);
+  t.deepEqual(
+    plan([defineService({ name: 'one', database: { url }, consumers: [consumer('a')] })]).topology.delayQueues,
+    [{ name: 'a.retry.10s', queue: 'a', ttlMs: 10_000 }],
+    'by default: maxAttempts 5 and 3 immediate retries leave one delayed retry, at the first level',
+  );
+});
+
+test('delays that are not whole seconds, or too many, are refused naming the setting', (t) => {
+  const problems = problemsOf(() =>
+    plan([
+      defineService({
+        name: 'shop',
+        database: { url },
+        consumers: [consumer('orders', { delayedRetriesMs: [1_500] })],
+      }),
+    ]),
+  );
+  t.regex(problems, /services\.shop\.consumers\.orders\.delayedRetriesMs\.0: must be a whole number of seconds/);
+  t.regex(
+    problemsOf(() => plan([], { consumers: { delayedRetriesMs: Array.from({ length: 21 }, () => 1_000) } })),
+    /consumers\.delayedRetriesMs/,
+  );
+});

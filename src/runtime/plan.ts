@@ -11,7 +11,8 @@ import { retentionOfDatabase, retentionSettingsSchema, type ResolvedRetention } 
 import type { Service } from '../api/service.js';
 import { resolveSettings, type ResolvedConsumerSettings } from '../api/settings.js';
 import { brokerNameProblem } from '../policies/broker-names.js';
-import type { BindingDeclaration, ExchangeDeclaration, Topology } from '../actors/broker/topology.js';
+import type { BindingDeclaration, DelayQueue, ExchangeDeclaration, Topology } from '../actors/broker/topology.js';
+import { delayLevels, delayQueueName, longestRetryMs } from '../policies/delayed-retry.js';
 
 export interface PlannedConsumer {
   readonly service: string;
@@ -83,6 +84,9 @@ function planConsumers(options: ResolvedOptions, problems: Problems): PlannedCon
       const settings = resolveSettings(options.consumers, definition.settings);
       if (settings.retry.baseMs > settings.retry.maxMs)
         problems.add(`${where}: retry.baseMs must not exceed retry.maxMs`);
+      for (const delayMs of delayLevels(settings)) {
+        checkBrokerName(problems, `${where}: delay queue`, delayQueueName(definition.queue, delayMs));
+      }
       if (options.broker.queueType === 'quorum' && options.broker.deliveryLimit <= settings.maxAttempts) {
         problems.add(
           `${where}: broker.deliveryLimit (${options.broker.deliveryLimit}) must be greater than maxAttempts ` +
@@ -122,12 +126,13 @@ function checkRetention(options: ResolvedOptions, consumers: readonly PlannedCon
         ? `retention.deduplicationWindowMs (the default of ${service.name})`
         : `${where}.deduplicationWindowMs`;
     for (const consumer of consumers.filter((each) => each.service === service.name)) {
-      const retries = consumer.settings.maxAttempts * consumer.settings.retry.maxMs;
+      const retries = longestRetryMs(consumer.settings);
       if (window <= retries) {
         problems.add(
-          `${option}: ${window} ms is not longer than the retries of consumer ` +
-            `${consumer.name} (maxAttempts ${consumer.settings.maxAttempts} × retry.maxMs ` +
-            `${consumer.settings.retry.maxMs} = ${retries} ms); its attempt counts would be removed while it retries`,
+          `${option}: ${window} ms is not longer than the retries of consumer ${consumer.name} ` +
+            `(${retries} ms from its first attempt to its last: ${consumer.settings.maxAttempts} attempts, ` +
+            `immediate retries waiting up to retry.maxMs, delayed ones their delayedRetriesMs); ` +
+            'its attempt counts would be removed while it retries',
         );
       }
     }
@@ -244,6 +249,13 @@ function bindingsOf(services: readonly Service[], problems: Problems): BindingDe
   );
 }
 
+/** One delay queue per distinct delay that an attempt of each consumer reaches. */
+function delayQueuesOf(consumers: readonly PlannedConsumer[]): DelayQueue[] {
+  return consumers.flatMap(({ queue, settings }) =>
+    delayLevels(settings).map((ttlMs) => ({ name: delayQueueName(queue, ttlMs), queue, ttlMs })),
+  );
+}
+
 function checkServices(services: readonly Service[], problems: Problems): void {
   const names = new Set<string>();
   for (const service of services) {
@@ -272,6 +284,7 @@ export function planRuntime(options: ResolvedOptions): RuntimePlan {
     bindings: bindingsOf(options.services, problems),
     queueType: options.broker.queueType,
     deliveryLimit: options.broker.deliveryLimit,
+    delayQueues: delayQueuesOf(consumers),
   };
   problems.throwIfAny();
   return { services: options.services, consumers, databases, topology };

@@ -10,7 +10,7 @@ import { accountEventServices, type AccountEventsNames } from '../../examples/ac
 import { dropDatabase } from '../../src/db/database.js';
 import { deadLetterHeader } from '../../src/policies/dead-letter.js';
 import { peekQueue, queueCounts } from '../support/broker.js';
-import { amqpUrl, postgresServer, query } from '../support/environment.js';
+import { amqpUrl, delayQueuesOf, postgresServer, query } from '../support/environment.js';
 import { scrape, sumIn } from '../support/metrics-text.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -60,6 +60,7 @@ async function cleanUp(names: AccountEventsNames): Promise<void> {
     for (const queue of [names.welcomeQueue, names.auditQueue]) {
       await channel.deleteQueue(queue);
       await channel.deleteQueue(`${queue}.dead`);
+      for (const delayQueue of delayQueuesOf(queue)) await channel.deleteQueue(delayQueue);
     }
     await channel.deleteExchange(names.exchange);
     await channel.close();

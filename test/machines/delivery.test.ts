@@ -11,6 +11,7 @@ import {
   type Persisted,
 } from '../../src/machines/delivery.js';
 import type { ClassifiedFailure } from '../../src/policies/classify-error.js';
+import type { RetryLevels } from '../../src/policies/delayed-retry.js';
 import { patience, stateTrace, withCode } from './support.js';
 
 const delivery: Delivery = {
@@ -33,6 +34,7 @@ type TransactionInput = { transaction: unknown };
 type PublishInput = { outgoing: readonly unknown[] };
 type RecordInput = { key: string; failure: ClassifiedFailure; delivery: Delivery };
 type DeadLetterInput = { delivery: Delivery; failure: ClassifiedFailure; attempts: number };
+type DelayInput = DeadLetterInput & { delayMs: number };
 
 /** What each stub does; anything left out succeeds (the happy path). */
 interface Stubs {
@@ -42,6 +44,7 @@ interface Stubs {
   publish?: (input: PublishInput) => Promise<void>;
   recordFailure?: (input: RecordInput) => Promise<number>;
   deadLetter?: (input: DeadLetterInput) => Promise<void>;
+  delay?: (input: DelayInput) => Promise<void>;
 }
 
 interface Calls {
@@ -51,6 +54,7 @@ interface Calls {
   publish: PublishInput[];
   recordFailure: RecordInput[];
   deadLetter: DeadLetterInput[];
+  delay: DelayInput[];
   ack: number;
   nack: number;
   split: number;
@@ -60,6 +64,7 @@ interface Options {
   maxAttempts?: number;
   retryDelay?: number;
   deliveries?: readonly Delivery[];
+  retryLevels?: RetryLevels;
 }
 
 function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
@@ -70,6 +75,7 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
     publish: [],
     recordFailure: [],
     deadLetter: [],
+    delay: [],
     ack: 0,
     nack: 0,
     split: 0,
@@ -96,6 +102,10 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
         calls.deadLetter.push(input);
         if (stubs.deadLetter) await stubs.deadLetter(input);
       }),
+      delay: fromPromise<void, DelayInput>(async ({ input }) => {
+        calls.delay.push(input);
+        if (stubs.delay) await stubs.delay(input);
+      }),
     },
     actions: {
       decode: assign(({ context }) => {
@@ -116,7 +126,11 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
   });
   const trace = stateTrace();
   const actor = createActor(logic, {
-    input: { deliveries: options.deliveries ?? [delivery], maxAttempts: options.maxAttempts ?? 5 },
+    input: {
+      deliveries: options.deliveries ?? [delivery],
+      maxAttempts: options.maxAttempts ?? 5,
+      ...(options.retryLevels && { retryLevels: options.retryLevels }),
+    },
     inspect: trace.inspect,
   });
   return { actor, calls, states: trace.states };
@@ -495,4 +509,56 @@ test('a batch that meets an outage is not split: it backs off and nacks every me
   t.is(calls.split, 0);
   t.is(calls.recordFailure.length, 0);
   t.is(calls.nack, 1);
+});
+
+const twoLevels: RetryLevels = { immediateRetries: 2, delayedRetriesMs: [10_000, 60_000] };
+const deadlock = () => Promise.reject(new PersistFailure(new Error('deadlock detected'), transaction));
+
+test('a failed attempt within the immediate retries backs off and nacks, without a delay queue', async (t) => {
+  const { output, calls, states } = await runDelivery(
+    { persist: deadlock, recordFailure: async () => 2 },
+    { retryLevels: twoLevels },
+  );
+  t.true(states.includes('backingOff'));
+  t.false(states.includes('delaying'));
+  t.is(output.outcome, 'retried');
+  t.deepEqual(calls.delay, []);
+});
+
+test('a failed attempt past the immediate retries is handed to the delay queue of its level, then acked', async (t) => {
+  const { output, calls, states, context } = await runDelivery(
+    { persist: deadlock, recordFailure: async () => 4 },
+    { retryLevels: twoLevels },
+  );
+  t.deepEqual(states, ['receiving', 'persisting', 'rollingBack', 'recordingFailure', 'delaying', 'acking', 'done']);
+  t.is(output.outcome, 'delayed');
+  t.is(output.attempts, 4);
+  t.is(calls.delay.length, 1);
+  t.is(calls.delay[0]?.delayMs, 60_000, 'the second delayed retry waits the second level');
+  t.is(context.delayMs, 60_000);
+  t.is(calls.ack, 1);
+  t.is(calls.nack, 0);
+  t.deepEqual(calls.deadLetter, []);
+});
+
+test('a delay queue that does not take the message falls back to backing off and a nack', async (t) => {
+  const { output, calls, states, context } = await runDelivery(
+    { persist: deadlock, recordFailure: async () => 3, delay: rejectWith(new Error('no confirm within 5000 ms')) },
+    { retryLevels: twoLevels },
+  );
+  t.deepEqual(states.slice(-4), ['delaying', 'backingOff', 'nacking', 'done']);
+  t.is(output.outcome, 'retried');
+  t.is(calls.ack, 0);
+  t.is(calls.nack, 1);
+  t.regex(String(context.error), /delayed retry failed.*no confirm/);
+});
+
+test('the last attempt is dead-lettered, not delayed', async (t) => {
+  const { output, calls } = await runDelivery(
+    { persist: deadlock, recordFailure: async () => 5 },
+    { retryLevels: twoLevels, maxAttempts: 5 },
+  );
+  t.is(output.outcome, 'dead-lettered');
+  t.deepEqual(calls.delay, []);
+  t.is(calls.deadLetter.length, 1);
 });

@@ -10,6 +10,13 @@ import { dropDatabase } from '../../src/db/database.js';
 export const amqpUrl = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const postgresServer = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
+/**
+ * The delay queues a runtime declares for a consumer of `queue` (one per delay level; the default levels
+ * unless a test sets its own), for clean-up: deleting one that was never declared is harmless.
+ */
+export const delayQueuesOf = (queue: string, seconds: readonly number[] = [10, 60, 300]) =>
+  seconds.map((each) => `${queue}.retry.${each}s`);
+
 export interface TestEnvironment {
   readonly id: string;
   readonly userQueue: string;
@@ -53,7 +60,8 @@ export function createTestEnvironment(label: string, extra: Record<string, strin
       const connection = await amqplib.connect(amqpUrl);
       try {
         const channel = await connection.createChannel();
-        for (const queue of [userQueue, cardQueue, `${userQueue}.dead`, `${cardQueue}.dead`]) {
+        const delayQueues = [userQueue, cardQueue].flatMap((queue) => delayQueuesOf(queue, delayLevelsOf(extra)));
+        for (const queue of [userQueue, cardQueue, `${userQueue}.dead`, `${cardQueue}.dead`, ...delayQueues]) {
           await channel.deleteQueue(queue);
         }
         await channel.close();
@@ -64,6 +72,12 @@ export function createTestEnvironment(label: string, extra: Record<string, strin
       await dropDatabase(cardDbUrl);
     },
   };
+}
+
+function delayLevelsOf(env: Record<string, string>): number[] | undefined {
+  const setting = env.DELAYED_RETRY_SECONDS;
+  if (setting === undefined) return undefined;
+  return setting === 'none' ? [] : setting.split(',').map(Number);
 }
 
 /** Runs one query on a database and returns its rows. */

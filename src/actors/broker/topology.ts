@@ -31,6 +31,15 @@ export interface Topology {
   readonly queueType?: QueueType;
   /** Quorum queues only: deliveries after which the broker itself dead-letters a message. */
   readonly deliveryLimit?: number;
+  /** The delay queues of delayed retries (ackstate's own, no `.dead`): each returns its messages to `queue`. */
+  readonly delayQueues?: readonly DelayQueue[];
+}
+
+/** A delay queue: every message in it waits `ttlMs`, then the broker dead-letters it back to `queue`. */
+export interface DelayQueue {
+  readonly name: string;
+  readonly queue: string;
+  readonly ttlMs: number;
 }
 
 export const deadLetterQueue = (queue: string) => `${queue}.dead`;
@@ -46,7 +55,31 @@ export interface QueueDeclaration {
  * broker dead-letters a message to `<queue>.dead` once it was delivered `deliveryLimit` times, a backstop
  * behind the runtime's own attempt count (MAX_ATTEMPTS), which normally dead-letters it first.
  */
-export function queueDeclarations({ queues, queueType = 'classic', deliveryLimit }: Topology): QueueDeclaration[] {
+export function queueDeclarations(topology: Topology): QueueDeclaration[] {
+  return [...mainQueueDeclarations(topology), ...delayQueueDeclarations(topology)];
+}
+
+/**
+ * Delay queues have no consumer and no `.dead`: a message leaves one only when its TTL ends, dead-lettered
+ * to its consumer's queue. Quorum: durable and replicated like the main queues, and dead-lettered
+ * at-least-once (which needs `reject-publish`), so that a message moving back cannot be lost.
+ */
+function delayQueueDeclarations({ delayQueues = [], queueType = 'classic' }: Topology): QueueDeclaration[] {
+  return delayQueues.map(({ name, queue, ttlMs }) => {
+    const returning = { 'x-message-ttl': ttlMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue };
+    const quorum = {
+      'x-queue-type': 'quorum',
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    };
+    return {
+      queue: name,
+      options: { durable: true, arguments: queueType === 'quorum' ? { ...returning, ...quorum } : returning },
+    };
+  });
+}
+
+function mainQueueDeclarations({ queues, queueType = 'classic', deliveryLimit }: Topology): QueueDeclaration[] {
   if (queueType === 'classic') {
     return queues.flatMap((queue) => [
       { queue, options: { durable: true } },

@@ -6,6 +6,7 @@
  */
 import type { ControlledTransaction, Transaction } from 'kysely';
 import type { Consumer, DeliveryInfo } from '../../api/consumer.js';
+import { returnedFromDelay } from '../../policies/delayed-retry.js';
 import {
   clearAttempts,
   insertOutbox,
@@ -95,7 +96,7 @@ export async function persistBatch(
       newMessages.push({ message, delivery });
       const { headers, redelivered } = delivery;
       const attemptsKey = attemptsKeyOf(key, headers);
-      if (redelivered || attemptsKey !== key) {
+      if (redelivered || returnedFromDelay(headers) || attemptsKey !== key) {
         await clearAttempts(transaction, consumer, key);
         if (attemptsKey !== key) await clearAttempts(transaction, consumer, attemptsKey);
       }

@@ -32,6 +32,16 @@ import { describeError } from '../../policies/describe-error.js';
 import { Batcher } from '../../policies/batcher.js';
 import { attemptsKeyOf, deadLetterHeaders } from '../../policies/dead-letter.js';
 import { backoffMs, retryDelayMs } from '../../policies/backoff.js';
+import {
+  attemptReasonsHeader,
+  attemptReasonsOf,
+  boundedReason,
+  delayedFromHeader,
+  delayQueueName,
+  maxAttemptReasons,
+  returnedFromDelay,
+  withReason,
+} from '../../policies/delayed-retry.js';
 import { redact } from '../../redact.js';
 import type { Consumer } from '../../api/consumer.js';
 import type { ResolvedConsumerSettings } from '../../api/settings.js';
@@ -73,21 +83,38 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     });
   });
 
+/** Headers a delayed retry does not carry: the broker sets them again on the way back. */
+const brokerSetHeaders = new Set([
+  'x-delivery-count',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+]);
+
 function toDelivery(queue: string, message: ConsumeMessage): Delivery {
   const { messageId, contentType, headers } = message.properties as {
     messageId?: unknown;
     contentType?: unknown;
     headers?: unknown;
   };
+  const table = headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>) : {};
+  // Back from a delay queue, it arrives from the default exchange: its handler sees where it was first published.
+  const fromExchange = table[delayedFromHeader.exchange];
+  const fromRoutingKey = table[delayedFromHeader.routingKey];
+  const back =
+    returnedFromDelay(table) &&
+    message.fields.exchange === '' &&
+    typeof fromExchange === 'string' &&
+    typeof fromRoutingKey === 'string';
   return {
     queue,
-    exchange: message.fields.exchange,
-    routingKey: message.fields.routingKey,
+    exchange: back ? fromExchange : message.fields.exchange,
+    routingKey: back ? fromRoutingKey : message.fields.routingKey,
     deliveryTag: message.fields.deliveryTag,
     redelivered: message.fields.redelivered,
     messageId: typeof messageId === 'string' && messageId.length > 0 && messageId.length <= 255 ? messageId : undefined,
     contentType: typeof contentType === 'string' ? contentType : undefined,
-    headers: headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>) : {},
+    headers: table,
     content: message.content,
   };
 }
@@ -147,9 +174,14 @@ class QueueSubscription {
   /** The batches holding a place: each one's place is given back once its transaction has ended, or it has. */
   readonly #places = new Map<readonly Delivery[], () => void>();
   readonly #deliveryLogic;
+  readonly #retryLevels;
+  /** The reasons of a delivery's counted attempts, as recorded with its latest one, for its next hop. */
+  readonly #attemptReasons = new WeakMap<Delivery, readonly string[]>();
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
+    const { immediateRetries, delayedRetriesMs } = options.settings;
+    this.#retryLevels = { immediateRetries, delayedRetriesMs };
     this.#deliveryLogic = this.#provideDeliveryActors();
     this.#batcher = new Batcher<Arrival>(
       (arrivals) =>
@@ -280,8 +312,9 @@ class QueueSubscription {
   }
 
   #deliver(channel: Channel, message: ConsumeMessage): void {
-    // A redelivery runs alone, at once: it may be the message that failed its batch.
-    if (message.fields.redelivered) this.#run(this.#deliveriesOf([{ channel, message }]));
+    // A redelivery, or a message back from a delay queue, runs alone, at once: it is one that failed before.
+    const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+    if (message.fields.redelivered || returnedFromDelay(headers)) this.#run(this.#deliveriesOf([{ channel, message }]));
     else this.#batcher.add({ channel, message });
   }
 
@@ -301,7 +334,11 @@ class QueueSubscription {
   #run(deliveries: readonly Delivery[]): void {
     const options = this.#options;
     const delivery = createActor(this.#deliveryLogic, {
-      input: { deliveries, maxAttempts: options.settings.maxAttempts },
+      input: {
+        deliveries,
+        maxAttempts: options.settings.maxAttempts,
+        retryLevels: this.#retryLevels,
+      },
       inspect: options.inspect,
     });
     this.#inFlight.add(delivery);
@@ -347,6 +384,12 @@ class QueueSubscription {
     }
   }
 
+  /** Every counted attempt's reason: as recorded, or (when recording failed) as carried, with this one. */
+  #reasonsOf(delivery: Delivery, failure: ClassifiedFailure): string[] {
+    const recorded = this.#attemptReasons.get(delivery);
+    return recorded ? [...recorded] : withReason(attemptReasonsOf(delivery.headers), failure.reason);
+  }
+
   #provideDeliveryActors() {
     const { consumer: definition, db, publisher, outbox, failpoints, service, destinations } = this.#options;
     const { messageMaxBytes, retry } = this.#options.settings;
@@ -373,8 +416,40 @@ class QueueSubscription {
           await outbox.publish(input.outgoing as readonly OutgoingMessage[]);
         }),
         recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(
-          async ({ input }) =>
-            recordAttempt(db, consumer, attemptsKeyOf(input.key, input.delivery.headers), input.failure.reason),
+          async ({ input }) => {
+            const { key, failure, delivery } = input;
+            const attemptsKey = attemptsKeyOf(key, delivery.headers);
+            const recorded = await recordAttempt(
+              db,
+              consumer,
+              attemptsKey,
+              boundedReason(failure.reason),
+              maxAttemptReasons,
+            );
+            this.#attemptReasons.set(delivery, recorded.reasons);
+            return recorded.attempts;
+          },
+        ),
+        delay: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number; delayMs: number }>(
+          async ({ input }) => {
+            const { delivery, failure, delayMs } = input;
+            const carried = Object.fromEntries(
+              Object.entries(delivery.headers).filter(([name]) => !brokerSetHeaders.has(name)),
+            );
+            await publisher.publish({
+              exchange: '',
+              routingKey: delayQueueName(delivery.queue, delayMs),
+              messageId: delivery.messageId ?? randomUUID(),
+              body: delivery.content,
+              ...(delivery.contentType !== undefined && { contentType: delivery.contentType }),
+              headers: {
+                ...carried,
+                [delayedFromHeader.exchange]: delivery.exchange ?? '',
+                [delayedFromHeader.routingKey]: delivery.routingKey ?? delivery.queue,
+                [attemptReasonsHeader]: this.#reasonsOf(delivery, failure),
+              },
+            });
+          },
         ),
         deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
           async ({ input }) => {
@@ -385,7 +460,13 @@ class QueueSubscription {
               messageId: delivery.messageId ?? randomUUID(),
               body: delivery.content,
               contentType: delivery.contentType ?? 'application/octet-stream',
-              headers: deadLetterHeaders({ ...delivery, service, consumer: definition.name }, failure, attempts),
+              headers: deadLetterHeaders(
+                { ...delivery, service, consumer: definition.name },
+                failure,
+                attempts,
+                new Date(),
+                this.#reasonsOf(delivery, failure),
+              ),
             });
           },
         ),

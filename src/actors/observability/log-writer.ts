@@ -17,6 +17,7 @@ function levelOf(machine: string, to: string, context: ObservedContext): Level {
   if (machine === 'supervisor' && to === 'failed') return 'error';
   if (
     to === 'backingOff' ||
+    to === 'delaying' ||
     to === 'rollingBack' ||
     to === 'deadLettering' ||
     to === 'paused' ||
@@ -109,6 +110,7 @@ export class LogWriter implements ObservationListener {
       batch: single ? undefined : deliveries.length,
       deliveryTags: single ? undefined : deliveries.map((each) => each.deliveryTag),
       attempts: context.attempts || undefined,
+      delayMs: context.delayMs,
       outcome: context.outcome,
       error: context.error,
       level,

@@ -22,7 +22,7 @@ import type {
 import { RetentionMetrics } from './retention-metrics.js';
 import { NotConnectedError, PublishTimeoutError, UnroutableError, type PublishObserver } from '../broker/publisher.js';
 
-export const deliveryOutcomes = ['acked', 'duplicate', 'retried', 'dead-lettered'] as const;
+export const deliveryOutcomes = ['acked', 'duplicate', 'retried', 'delayed', 'dead-lettered'] as const;
 
 const stateBuckets = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600,
@@ -90,7 +90,7 @@ export class RuntimeMetrics implements ObservationListener {
     new CellCountCounter(
       this.registry,
       'ackstate_deliveries_total',
-      'Deliveries ended, by service, consumer, queue and outcome (acked, duplicate, retried, dead-lettered).',
+      'Deliveries ended, by service, consumer, queue and outcome (acked, duplicate, retried, delayed, dead-lettered).',
       this.#deliveryDuration,
     );
     this.#stateDuration = new CellHistogram(this.registry, {

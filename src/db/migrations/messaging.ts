@@ -82,10 +82,21 @@ const retentionIndexes: Migration = {
   },
 };
 
+/** The reason of every counted attempt, for the dead letter of a message that failed them all. */
+const attemptReasons: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`ALTER TABLE delivery_attempts ADD COLUMN reasons text[] NOT NULL DEFAULT '{}'`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`ALTER TABLE delivery_attempts DROP COLUMN reasons`.execute(db);
+  },
+};
+
 export const messagingMigrations: Readonly<Record<string, Migration>> = {
   '0001_messaging_tables': messagingTables,
   '0002_outbox_exchanges': outboxExchanges,
   '0003_retention_indexes': retentionIndexes,
+  '0004_attempt_reasons': attemptReasons,
 };
 
 /** Where the runtime records its own migrations, apart from each service's. */

@@ -81,7 +81,7 @@ export const vizClientScript = String.raw`
     }, 0);
   }
 
-  var warnStates = { pausing: 1, paused: 1, resuming: 1, restarting: 1, reconnecting: 1, blocked: 1, backingOff: 1, starting: 1, stopping: 1, draining: 1, connecting: 1 };
+  var warnStates = { pausing: 1, paused: 1, resuming: 1, restarting: 1, reconnecting: 1, blocked: 1, backingOff: 1, delaying: 1, starting: 1, stopping: 1, draining: 1, connecting: 1 };
   var badStates = { failed: 1, closed: 1, stopped: 1 };
 
   function renderStats() {

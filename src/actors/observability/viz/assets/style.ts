@@ -60,6 +60,7 @@ main {
 .message.outcome-acked { border-left-color: #16a34a; }
 .message.outcome-duplicate { border-left-color: #0891b2; }
 .message.outcome-retried { border-left-color: #d97706; }
+.message.outcome-delayed { border-left-color: #7c3aed; }
 .message.outcome-dead-lettered, .message.outcome-machine-error { border-left-color: #dc2626; }
 .message-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 8px; }
 .message-head .outcome { font-weight: bold; }
