@@ -27,10 +27,28 @@ test('one message failing again and again never trips it: that is the message, n
 test('too few failures, or too small a share of the window, do not trip it', (t) => {
   t.false(shouldTrip([failed('a'), failed('b'), failed('c'), failed('d')], defaultBreakerThresholds));
   const mostlyFine = [
-    ...Array.from({ length: 14 }, () => ok),
-    ...['a', 'b', 'c', 'd', 'e', 'f'].map((key) => failed(key)),
+    ...Array.from({ length: 8 }, () => ok),
+    ...['a', 'b', 'c', 'd', 'e', 'f'].flatMap((key) => [failed(key), ok]),
   ];
-  t.false(shouldTrip(mostlyFine, defaultBreakerThresholds), '6 of 20 is under half');
+  t.false(shouldTrip(mostlyFine, defaultBreakerThresholds), '6 of 20, none in a row, is under half');
+});
+
+test('the latest failures in a row, of several messages, trip it however many successes came before', (t) => {
+  const fine = Array.from({ length: 15 }, () => ok);
+  t.true(
+    shouldTrip([...fine, failed('a'), failed('b'), failed('c'), failed('a'), failed('b')], defaultBreakerThresholds),
+  );
+  t.false(shouldTrip([...fine, failed('a'), failed('b'), failed('c'), failed('a')], defaultBreakerThresholds), 'four');
+  t.false(
+    shouldTrip([...fine, failed('a'), failed('b'), failed('a'), failed('b'), failed('a')], defaultBreakerThresholds),
+  );
+  t.false(
+    shouldTrip(
+      [...fine.slice(5), failed('a'), failed('b'), ok, failed('c'), failed('d'), failed('e')],
+      defaultBreakerThresholds,
+    ),
+    'a success breaks the streak',
+  );
 });
 
 test('only the last `window` results count', (t) => {

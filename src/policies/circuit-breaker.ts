@@ -22,7 +22,7 @@ export interface BreakerThresholds {
   readonly failureRate: number;
 }
 
-/** At least 5 failures of at least 3 different messages, and at least half of the last 20 results. */
+/** At least 5 failures of at least 3 different messages: half of the last 20 results, or the latest 5 in a row. */
 export const defaultBreakerThresholds: BreakerThresholds = {
   window: 20,
   minFailures: 5,
@@ -43,13 +43,23 @@ export type DeliveryResult =
 
 type Failure = Extract<DeliveryResult, { failed: true }>;
 
-/** Whether a window of results trips the breaker (pure). */
+const distinctMessages = (failures: readonly Failure[]) => new Set(failures.map((failure) => failure.key)).size;
+
+/**
+ * Whether a window of results trips the breaker (pure): at least `minFailures` failures of at least
+ * `minDistinctMessages` messages, which are either `failureRate` of the window or the latest results with
+ * no success among them. The second way trips as soon as an outage begins, however many successes came
+ * before it, so that a message retried alone meanwhile does not spend its attempts before the trip.
+ */
 export function shouldTrip(results: readonly DeliveryResult[], thresholds: BreakerThresholds): boolean {
   const considered = results.slice(-thresholds.window);
   const failures = considered.filter((result): result is Failure => result.failed);
   if (failures.length < thresholds.minFailures) return false;
-  if (failures.length < thresholds.failureRate * considered.length) return false;
-  return new Set(failures.map((failure) => failure.key)).size >= thresholds.minDistinctMessages;
+  if (distinctMessages(failures) < thresholds.minDistinctMessages) return false;
+  if (failures.length >= thresholds.failureRate * considered.length) return true;
+  const lastSuccess = considered.findLastIndex((result) => !result.failed);
+  const streak = considered.slice(lastSuccess + 1) as Failure[];
+  return streak.length >= thresholds.minFailures && distinctMessages(streak) >= thresholds.minDistinctMessages;
 }
 
 /** The attempts a list of results recorded, by attempt key: what to give back after an outage. */
