@@ -22,10 +22,11 @@ const during = 40;
 const maxCpuShare = 0.05;
 /**
  * Log lines a second, on average, over the whole outage (the deliveries in flight when it began log their
- * failures once each) and once the breaker is open (probes log nothing; each half-open trial a few lines).
+ * failures once each) and once the breaker is open (those still in flight finish, probes log nothing, and
+ * each half-open trial logs about ten lines).
  */
 const maxLogLinesPerSecond = 20;
-const maxOpenLogLinesPerSecond = 5;
+const maxOpenLogLinesPerSecond = 10;
 
 const admin = `${postgresServer}/postgres`;
 const clockTicks = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU in 1/100 s
