@@ -1,13 +1,13 @@
 // The outage breaker's queries against a real database: the attempts it gives back, and its write probe,
 // which fails where `SELECT 1` passes (a read-only database).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createDatabase, ensureDatabaseExists } from '../src/db/database.js';
 import { giveBackAttempts, messagingTablesOf, probeWrite, recordAttempt } from '../src/db/messaging-queries.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { messagingMigrations, messagingMigrationTable } from '../src/db/migrations/messaging.js';
 import { createTestEnvironment, query } from './support/environment.js';
 
-async function messagingDatabase(t: import('ava').ExecutionContext, label: string) {
+async function messagingDatabase(t: ExecutionContext, label: string) {
   const environment = createTestEnvironment(label);
   await ensureDatabaseExists(environment.cardDbUrl);
   const db = messagingTablesOf(createDatabase<unknown>({ url: environment.cardDbUrl }));
