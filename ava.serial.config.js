@@ -1,6 +1,7 @@
-// The serial run: scenario tests that stop, restart or block RabbitMQ or PostgreSQL, one at a time.
+// The serial run, one file at a time: scenario tests that stop, restart or block RabbitMQ or PostgreSQL,
+// and the outage tests (test/outages/), which stop nothing shared but last minutes and measure CPU.
 export default {
-  files: ['test/scenarios/**/*.test.ts'],
+  files: ['test/scenarios/**/*.test.ts', 'test/outages/**/*.test.ts'],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
   serial: true,

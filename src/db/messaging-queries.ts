@@ -176,3 +176,45 @@ export async function clearAttempts(db: MessagingDb, consumer: string, messageKe
     .where('message_key', '=', messageKey)
     .execute();
 }
+
+/**
+ * Takes back attempts counted by an outage's failures (`owed`: how many, by attempt key), in one
+ * statement; a count that reaches zero removes its row.
+ */
+export async function giveBackAttempts(
+  db: MessagingDb,
+  consumer: string,
+  owed: ReadonlyMap<string, number>,
+): Promise<void> {
+  if (owed.size === 0) return;
+  const keys = [...owed.keys()];
+  const counts = [...owed.values()];
+  await sql`
+    WITH owed AS (SELECT * FROM unnest(${keys}::text[], ${counts}::int[]) AS owed(message_key, n)),
+    lowered AS (
+      UPDATE delivery_attempts AS a SET attempts = a.attempts - owed.n, updated_at = now()
+      FROM owed WHERE a.consumer = ${consumer} AND a.message_key = owed.message_key AND a.attempts > owed.n
+      RETURNING a.message_key
+    )
+    DELETE FROM delivery_attempts AS a USING owed
+    WHERE a.consumer = ${consumer} AND a.message_key = owed.message_key AND a.attempts <= owed.n`.execute(db);
+}
+
+/**
+ * Whether the database takes a write: an insert into the attempts table in a transaction that is rolled
+ * back, under a statement and lock timeout of `timeoutMs`. Throws when it does not.
+ */
+export async function probeWrite(db: MessagingDb, consumer: string, timeoutMs: number): Promise<void> {
+  const transaction = await db.startTransaction().execute();
+  try {
+    const ms = Math.max(1, Math.round(timeoutMs));
+    await sql.raw(`SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}`).execute(transaction);
+    await sql`INSERT INTO delivery_attempts (consumer, message_key, attempts, last_error)
+      VALUES (${consumer}, ${'ackstate:probe'}, 0, 'probe') ON CONFLICT DO NOTHING`.execute(transaction);
+  } finally {
+    await transaction
+      .rollback()
+      .execute()
+      .catch(() => {});
+  }
+}

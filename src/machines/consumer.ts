@@ -3,13 +3,25 @@
  * subscription with a growing delay when the channel is lost. Repeated restarts are marked `escalated`,
  * which the log shows at error level, so a consumer never stops silently.
  *
- *   subscribing ─> consuming ─> pausing ─> paused ─> resuming ─> consuming
- *        ▲             │ channel lost
- *        └─ restarting ◄┘                       STOP (from any state) ─> draining ─> stopped
+ * The outage breaker is the consumer's own states. `consuming` is the breaker closed; `DEPENDENCY_DOWN`
+ * opens it, for an error known as an outage, for a failure rate (`policies/circuit-breaker.ts`), or for
+ * an attempt that could not be recorded. Open, it pauses and probes (`paused`: the database takes a
+ * write, the broker is connected), gives back the attempts the outage counted (`restoring`), and lets a
+ * single trial delivery through (`halfOpen`, prefetch 1). The trial's success closes it (`closing`
+ * widens the prefetch again); its failure opens it again, and each opening after a failed trial waits
+ * longer before its first probe. While the breaker is not closed, no failure but poison is counted.
+ *
+ *   subscribing ─> consuming ─> pausing ─> paused ─> restoring ─> resuming ─> halfOpen ─> closing ─> consuming
+ *        ▲             │ channel lost                   ▲                        │ trial failed
+ *        └─ restarting ◄┘                               └────── pausing ◄────────┘
+ *                                                STOP (from any state) ─> draining ─> stopped
  */
 import { assign, fromPromise, setup } from 'xstate';
 import { describeError as describe } from '../policies/describe-error.js';
 import { backoffMs, restartBackoff } from '../policies/backoff.js';
+
+/** Why the breaker opened: a known outage error, the failure rate, an unrecordable attempt, a failed trial. */
+export type BreakerTrip = 'unavailable' | 'failure-rate' | 'unrecordable' | 'trial-failed';
 
 export interface ConsumerContext {
   readonly queue: string;
@@ -17,6 +29,10 @@ export interface ConsumerContext {
   restarts: number;
   escalated: boolean;
   error: string | undefined;
+  /** Why the breaker last opened; undefined while it is closed. */
+  trippedBy: BreakerTrip | undefined;
+  /** Openings since the consumer last consumed stably: each one after a failed trial waits longer. */
+  openings: number;
 }
 
 export interface ConsumerInput {
@@ -25,7 +41,10 @@ export interface ConsumerInput {
 }
 
 export type ConsumerEvent =
-  { type: 'CHANNEL_LOST'; reason: string } | { type: 'DEPENDENCY_DOWN'; reason: string } | { type: 'STOP' };
+  | { type: 'CHANNEL_LOST'; reason: string }
+  | { type: 'DEPENDENCY_DOWN'; reason: string; cause?: BreakerTrip }
+  | { type: 'TRIAL_PASSED' }
+  | { type: 'STOP' };
 
 const notProvided = (name: string) => () => {
   throw new Error(`consumer machine: "${name}" was not provided`);
@@ -40,8 +59,10 @@ export const consumerMachine = setup({
   actors: {
     subscribe: fromPromise<void, { queue: string }>(notProvided('subscribe')),
     pause: fromPromise<void, { queue: string }>(notProvided('pause')),
-    waitForDependency: fromPromise<void, { queue: string }>(notProvided('waitForDependency')),
+    waitForDependency: fromPromise<void, { queue: string; openings: number }>(notProvided('waitForDependency')),
+    giveBackAttempts: fromPromise<void, { queue: string }>(notProvided('giveBackAttempts')),
     resume: fromPromise<void, { queue: string }>(notProvided('resume')),
+    widen: fromPromise<void, { queue: string }>(notProvided('widen')),
     drain: fromPromise<void, { queue: string }>(notProvided('drain')),
   },
   delays: {
@@ -56,6 +77,8 @@ export const consumerMachine = setup({
     restarts: 0,
     escalated: false,
     error: undefined,
+    trippedBy: undefined,
+    openings: 0,
   }),
   initial: 'subscribing',
   on: { STOP: { target: '.draining' } },
@@ -69,11 +92,19 @@ export const consumerMachine = setup({
       },
     },
     consuming: {
+      entry: assign({ trippedBy: undefined }),
       on: {
         CHANNEL_LOST: { target: 'restarting', actions: assign({ error: ({ event }) => event.reason }) },
-        DEPENDENCY_DOWN: { target: 'pausing', actions: assign({ error: ({ event }) => event.reason }) },
+        DEPENDENCY_DOWN: {
+          target: 'pausing',
+          actions: assign({
+            error: ({ event }) => event.reason,
+            trippedBy: ({ event }) => event.cause ?? 'unavailable',
+            openings: ({ context }) => context.openings + 1,
+          }),
+        },
       },
-      after: { stableAfter: { actions: assign({ restarts: 0, escalated: false }) } },
+      after: { stableAfter: { actions: assign({ restarts: 0, escalated: false, openings: 0 }) } },
     },
     pausing: {
       invoke: {
@@ -87,15 +118,48 @@ export const consumerMachine = setup({
     paused: {
       invoke: {
         src: 'waitForDependency',
-        input: ({ context }) => ({ queue: context.queue }),
-        onDone: { target: 'resuming', actions: assign({ error: undefined }) },
+        input: ({ context }) => ({ queue: context.queue, openings: context.openings }),
+        onDone: { target: 'restoring', actions: assign({ error: undefined }) },
         onError: { target: 'restarting', actions: assign({ error: ({ event }) => describe(event.error) }) },
+      },
+      on: { CHANNEL_LOST: { target: 'restarting', actions: assign({ error: ({ event }) => event.reason }) } },
+    },
+    // The attempts the outage counted are given back before any message is taken again.
+    restoring: {
+      invoke: {
+        src: 'giveBackAttempts',
+        input: ({ context }) => ({ queue: context.queue }),
+        onDone: { target: 'resuming' },
+        onError: { target: 'paused', actions: assign({ error: ({ event }) => describe(event.error) }) },
       },
       on: { CHANNEL_LOST: { target: 'restarting', actions: assign({ error: ({ event }) => event.reason }) } },
     },
     resuming: {
       invoke: {
         src: 'resume',
+        input: ({ context }) => ({ queue: context.queue }),
+        onDone: { target: 'halfOpen' },
+        onError: { target: 'restarting', actions: assign({ error: ({ event }) => describe(event.error) }) },
+      },
+      on: { CHANNEL_LOST: { target: 'restarting', actions: assign({ error: ({ event }) => event.reason }) } },
+    },
+    halfOpen: {
+      on: {
+        TRIAL_PASSED: { target: 'closing' },
+        DEPENDENCY_DOWN: {
+          target: 'pausing',
+          actions: assign({
+            error: ({ event }) => event.reason,
+            trippedBy: 'trial-failed',
+            openings: ({ context }) => context.openings + 1,
+          }),
+        },
+        CHANNEL_LOST: { target: 'restarting', actions: assign({ error: ({ event }) => event.reason }) },
+      },
+    },
+    closing: {
+      invoke: {
+        src: 'widen',
         input: ({ context }) => ({ queue: context.queue }),
         onDone: { target: 'consuming' },
         onError: { target: 'restarting', actions: assign({ error: ({ event }) => describe(event.error) }) },

@@ -20,7 +20,7 @@
  * Each invoked actor is a cost paid per batch, so only the steps that wait on the database or the broker
  * are actors.
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { and, assign, fromPromise, not, setup } from 'xstate';
 import type { ClassifiedFailure } from '../policies/classify-error.js';
 import { classifyError } from '../policies/classify-error.js';
 import { delayedRetryMs, type RetryLevels } from '../policies/delayed-retry.js';
@@ -97,6 +97,8 @@ export interface DeliveryContext {
   /** The last error seen, for the log line of the transition it caused. */
   error: string | undefined;
   outcome: DeliveryOutcome | undefined;
+  /** The failure's attempt could not be recorded: taken for an outage. */
+  unrecorded: boolean;
 }
 
 export interface DeliveryInput {
@@ -118,6 +120,8 @@ export interface DeliveryOutput {
   readonly attempts: number;
   /** How many deliveries the inbox had already seen. */
   readonly duplicates: number;
+  /** The failure's attempt could not be recorded (the failure is then `unavailable`). */
+  readonly unrecorded: boolean;
 }
 
 /** The outcome of the batch's delivery at `index`: a batch that is acked may hold duplicates. */
@@ -136,6 +140,12 @@ const notProvided = (name: string) => () => {
 
 function failureOf(error: unknown): ClassifiedFailure {
   return classifyError(error instanceof PersistFailure ? error.cause : error);
+}
+
+/** While the consumer's breaker is open or half-open, any failure but poison is the outage's. */
+function outageFailureOf(error: unknown): ClassifiedFailure {
+  const failure = failureOf(error);
+  return failure.kind === 'poison' ? failure : { kind: 'unavailable', reason: `${failure.reason} (outage suspected)` };
 }
 
 export const deliveryMachine = setup({
@@ -171,11 +181,14 @@ export const deliveryMachine = setup({
     split: notProvided('split'),
   },
   guards: {
+    /** Provided by the consumer: true while its outage breaker is open or half-open. */
+    outageSuspected: () => false,
     undecodable: ({ context }) => context.failure !== undefined,
     batch: ({ context }) => context.deliveries.length > 1,
     undecodableBatch: ({ context }) => context.failure !== undefined && context.deliveries.length > 1,
     nothingToPublish: ({ event }) => ((event as { output?: Persisted }).output?.outgoing.length ?? 0) === 0,
     dependencyUnavailable: ({ context }) => context.failure?.kind === 'unavailable',
+    poisonFailure: ({ context }) => context.failure?.kind === 'poison',
     // Evaluated on recordFailure's result, before it is assigned to the context.
     mustDeadLetter: ({ context, event }) =>
       context.failure?.kind === 'poison' || attemptsIn(context, event) >= context.maxAttempts,
@@ -200,6 +213,7 @@ export const deliveryMachine = setup({
     delayMs: undefined,
     error: undefined,
     outcome: undefined,
+    unrecorded: false,
   }),
   initial: 'receiving',
   states: {
@@ -234,14 +248,25 @@ export const deliveryMachine = setup({
           },
         ],
         // A failed commit has an unknown outcome: retry, and let the inbox absorb it if it did commit.
-        onError: {
-          target: 'rollingBack',
-          actions: assign({
-            transaction: ({ event }) => (event.error instanceof PersistFailure ? event.error.transaction : undefined),
-            failure: ({ event }) => failureOf(event.error),
-            error: ({ event }) => failureOf(event.error).reason,
-          }),
-        },
+        onError: [
+          {
+            guard: 'outageSuspected',
+            target: 'rollingBack',
+            actions: assign({
+              transaction: ({ event }) => (event.error instanceof PersistFailure ? event.error.transaction : undefined),
+              failure: ({ event }) => outageFailureOf(event.error),
+              error: ({ event }) => outageFailureOf(event.error).reason,
+            }),
+          },
+          {
+            target: 'rollingBack',
+            actions: assign({
+              transaction: ({ event }) => (event.error instanceof PersistFailure ? event.error.transaction : undefined),
+              failure: ({ event }) => failureOf(event.error),
+              error: ({ event }) => failureOf(event.error).reason,
+            }),
+          },
+        ],
       },
     },
     publishing: {
@@ -295,6 +320,12 @@ export const deliveryMachine = setup({
           delivery: context.deliveries[0]!,
         }),
         onDone: [
+          // The breaker opened meanwhile: the attempt is the outage's (the consumer gives it back), never a dead letter.
+          {
+            guard: and(['outageSuspected', not('poisonFailure')]),
+            target: 'backingOff',
+            actions: assign({ attempts: ({ event }) => event.output }),
+          },
           {
             guard: 'mustDeadLetter',
             target: 'deadLettering',
@@ -311,6 +342,7 @@ export const deliveryMachine = setup({
           { target: 'backingOff', actions: assign({ attempts: ({ event }) => event.output }) },
         ],
         // A poison message needs no database to be dead-lettered; anything else waits for the database.
+        // An attempt that cannot even be recorded is an outage, whatever the error: the consumer pauses.
         onError: [
           {
             guard: 'mustDeadLetter',
@@ -320,8 +352,12 @@ export const deliveryMachine = setup({
           {
             target: 'backingOff',
             actions: assign({
-              failure: ({ event }) => failureOf(event.error),
+              failure: ({ event }) => ({
+                kind: 'unavailable' as const,
+                reason: `could not record the attempt: ${failureOf(event.error).reason}`,
+              }),
               error: ({ event }) => `could not record the attempt: ${failureOf(event.error).reason}`,
+              unrecorded: true,
             }),
           },
         ],
@@ -382,5 +418,6 @@ export const deliveryMachine = setup({
     failure: context.failure,
     attempts: context.attempts,
     duplicates: context.duplicates.filter(Boolean).length,
+    unrecorded: context.unrecorded,
   }),
 });

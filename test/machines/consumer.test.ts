@@ -3,7 +3,7 @@ import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { consumerMachine, type ConsumerContext } from '../../src/machines/consumer.js';
 import { deferred, never, patience, stateTrace } from './support.js';
 
-type Step = 'subscribe' | 'pause' | 'waitForDependency' | 'resume' | 'drain';
+type Step = 'subscribe' | 'pause' | 'waitForDependency' | 'giveBackAttempts' | 'resume' | 'widen' | 'drain';
 
 /** What each stub does on its n-th call (0-based); anything left out resolves at once. */
 type Stubs = Partial<Record<Step, (call: number, signal: AbortSignal) => Promise<void>>>;
@@ -12,20 +12,32 @@ function consumerActor(
   stubs: Stubs = {},
   options: { escalateAfter?: number; restartDelay?: number; stableAfter?: number } = {},
 ) {
-  const calls: Record<Step, number> = { subscribe: 0, pause: 0, waitForDependency: 0, resume: 0, drain: 0 };
+  const calls: Record<Step, number> = {
+    subscribe: 0,
+    pause: 0,
+    waitForDependency: 0,
+    giveBackAttempts: 0,
+    resume: 0,
+    widen: 0,
+    drain: 0,
+  };
   const signals: Record<Step, AbortSignal[]> = {
     subscribe: [],
     pause: [],
     waitForDependency: [],
+    giveBackAttempts: [],
     resume: [],
+    widen: [],
     drain: [],
   };
   const queues: string[] = [];
-  const stub = (step: Step) =>
-    fromPromise<void, { queue: string }>(async ({ input, signal }) => {
+  const openings: number[] = [];
+  const stub = <Input extends { queue: string; openings?: number } = { queue: string }>(step: Step) =>
+    fromPromise<void, Input>(async ({ input, signal }) => {
       const call = calls[step]++;
       signals[step].push(signal);
       queues.push(input.queue);
+      if (input.openings !== undefined) openings.push(input.openings);
       const behaviour = stubs[step];
       if (behaviour) await behaviour(call, signal);
     });
@@ -34,8 +46,10 @@ function consumerActor(
     actors: {
       subscribe: stub('subscribe'),
       pause: stub('pause'),
-      waitForDependency: stub('waitForDependency'),
+      waitForDependency: stub<{ queue: string; openings: number }>('waitForDependency'),
+      giveBackAttempts: stub('giveBackAttempts'),
       resume: stub('resume'),
+      widen: stub('widen'),
       drain: stub('drain'),
     },
     delays: {
@@ -53,7 +67,7 @@ function consumerActor(
       ? { queue: 'card.requested' }
       : { queue: 'card.requested', escalateAfter: options.escalateAfter };
   const actor = createActor(logic, { input, inspect: trace.inspect });
-  return { actor, calls, signals, queues, restartDelays, states: trace.states };
+  return { actor, calls, signals, queues, openings, restartDelays, states: trace.states };
 }
 
 const fail = (message: string) => () => Promise.reject(new Error(message));
@@ -153,7 +167,7 @@ test('CHANNEL_LOST while consuming restarts the subscription', async (t) => {
   t.is(snapshot.context.error, undefined, 'a successful subscription clears the error');
 });
 
-test('DEPENDENCY_DOWN pauses, waits for the dependency, resumes and consumes again', async (t) => {
+test('DEPENDENCY_DOWN opens the breaker: pauses, waits for the dependency, gives back attempts, lets a trial through, and closes when it passes', async (t) => {
   const dependencyBack = deferred();
   const { actor, calls, states } = consumerActor({ waitForDependency: () => dependencyBack.promise });
   t.teardown(() => actor.stop());
@@ -162,18 +176,74 @@ test('DEPENDENCY_DOWN pauses, waits for the dependency, resumes and consumes aga
 
   actor.send({ type: 'DEPENDENCY_DOWN', reason: 'database unreachable' });
   const paused = await waitFor(actor, (s) => s.matches('paused'), patience);
-  t.is(paused.context.error, 'database unreachable');
+  t.like(paused.context, { error: 'database unreachable', trippedBy: 'unavailable', openings: 1 });
   t.is(calls.resume, 0, 'no resume before the dependency is back');
+  t.is(calls.giveBackAttempts, 0, 'no attempt given back before the dependency is back');
 
   dependencyBack.resolve();
+  const halfOpen = await waitFor(actor, (s) => s.matches('halfOpen'), patience);
+  t.is(halfOpen.context.error, undefined);
+  actor.send({ type: 'TRIAL_PASSED' });
   const consuming = await waitFor(actor, (s) => s.matches('consuming'), patience);
 
-  t.deepEqual(states, ['subscribing', 'consuming', 'pausing', 'paused', 'resuming', 'consuming']);
-  t.is(calls.pause, 1);
-  t.is(calls.waitForDependency, 1);
-  t.is(calls.resume, 1);
+  t.deepEqual(states, [
+    'subscribing',
+    'consuming',
+    'pausing',
+    'paused',
+    'restoring',
+    'resuming',
+    'halfOpen',
+    'closing',
+    'consuming',
+  ]);
+  t.like(calls, { pause: 1, waitForDependency: 1, giveBackAttempts: 1, resume: 1, widen: 1 });
   t.is(calls.subscribe, 1, 'pausing is not a restart');
-  t.like(consuming.context, { restarts: 0, error: undefined });
+  t.like(consuming.context, { restarts: 0, error: undefined, trippedBy: undefined });
+});
+
+test('a failed trial opens the breaker again, counting the openings the first probe waits by, until consuming is stable', async (t) => {
+  const { actor, calls, openings } = consumerActor({}, { stableAfter: 20 });
+  t.teardown(() => actor.stop());
+  actor.start();
+  await waitFor(actor, (s) => s.matches('consuming'), patience);
+
+  actor.send({ type: 'DEPENDENCY_DOWN', reason: 'most deliveries failed', cause: 'failure-rate' });
+  t.is(actor.getSnapshot().context.trippedBy, 'failure-rate');
+  await waitFor(actor, (s) => s.matches('halfOpen'), patience);
+  actor.send({ type: 'DEPENDENCY_DOWN', reason: 'lock timeout' });
+  t.like(actor.getSnapshot().context, { trippedBy: 'trial-failed', openings: 2 });
+  await waitFor(actor, (s) => s.matches('halfOpen'), patience);
+  actor.send({ type: 'TRIAL_PASSED' });
+  await waitFor(actor, (s) => s.matches('consuming'), patience);
+  t.deepEqual(openings, [1, 2], 'waitForDependency is told how many openings came before');
+  t.is(calls.widen, 1);
+  const stable = await waitFor(actor, (s) => s.context.openings === 0, patience);
+  t.true(stable.matches('consuming'));
+});
+
+test('attempts that cannot be given back keep the breaker open: it probes again', async (t) => {
+  const { actor, calls } = consumerActor({
+    giveBackAttempts: (call) => (call === 0 ? Promise.reject(new Error('read-only')) : Promise.resolve()),
+  });
+  t.teardown(() => actor.stop());
+  actor.start();
+  await waitFor(actor, (s) => s.matches('consuming'), patience);
+  actor.send({ type: 'DEPENDENCY_DOWN', reason: 'could not record the attempt', cause: 'unrecordable' });
+  await waitFor(actor, (s) => s.matches('halfOpen'), patience);
+  t.like(calls, { waitForDependency: 2, giveBackAttempts: 2, resume: 1 });
+});
+
+test('DEPENDENCY_DOWN while half-open is ignored once the breaker is closed again', async (t) => {
+  const { actor } = consumerActor();
+  t.teardown(() => actor.stop());
+  actor.start();
+  await waitFor(actor, (s) => s.matches('consuming'), patience);
+  actor.send({ type: 'DEPENDENCY_DOWN', reason: 'down' });
+  await waitFor(actor, (s) => s.matches('halfOpen'), patience);
+  actor.send({ type: 'CHANNEL_LOST', reason: 'channel closed' });
+  const consuming = await waitFor(actor, (s) => s.matches('consuming'), patience);
+  t.is(consuming.context.trippedBy, undefined, 'a new subscription starts closed');
 });
 
 test('CHANNEL_LOST while paused restarts and abandons the wait for the dependency', async (t) => {

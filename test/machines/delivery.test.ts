@@ -65,6 +65,8 @@ interface Options {
   retryDelay?: number;
   deliveries?: readonly Delivery[];
   retryLevels?: RetryLevels;
+  /** The consumer's breaker is open or half-open. */
+  outageSuspected?: boolean;
 }
 
 function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
@@ -122,6 +124,7 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
         calls.split += 1;
       },
     },
+    guards: { outageSuspected: () => options.outageSuspected ?? false },
     delays: { retryDelay: options.retryDelay ?? 1 },
   });
   const trace = stateTrace();
@@ -150,7 +153,7 @@ test('happy path: decoded, persisted (committed), published, acked once', async 
   const { output, calls, states } = await runDelivery();
 
   t.deepEqual(states, ['receiving', 'persisting', 'publishing', 'acking', 'done']);
-  t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0, duplicates: 0 });
+  t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0, duplicates: 0, unrecorded: false });
   t.is(calls.ack, 1);
   t.is(calls.nack, 0);
   t.deepEqual(calls.decode[0], [delivery]);
@@ -205,6 +208,7 @@ test('a transient persist failure rolls back the transaction it carries, records
     failure: { kind: 'transient', reason: 'could not serialize access (40001)' },
     attempts: 1,
     duplicates: 0,
+    unrecorded: false,
   });
   t.is(calls.nack, 1);
   t.is(calls.ack, 0);
@@ -264,6 +268,7 @@ test('a transient failure whose attempts reach maxAttempts is dead-lettered and 
     failure: { kind: 'transient', reason: 'deadlock detected' },
     attempts: 5,
     duplicates: 0,
+    unrecorded: false,
   });
   t.is(calls.ack, 1);
   t.is(calls.nack, 0);
@@ -412,6 +417,7 @@ test('SHUTDOWN while backing off nacks at once, without waiting for the retry de
     failure: { kind: 'transient', reason: 'deadlock detected' },
     attempts: 1,
     duplicates: 0,
+    unrecorded: false,
   });
   t.is(calls.nack, 1);
   t.is(calls.ack, 0);
@@ -455,7 +461,7 @@ test('a batch is decoded, persisted in one transaction, published and acked once
   );
 
   t.deepEqual(states, ['receiving', 'persisting', 'publishing', 'acking', 'done']);
-  t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0, duplicates: 1 });
+  t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0, duplicates: 1, unrecorded: false });
   t.is(calls.persist.length, 1);
   t.is(calls.persist[0]!.deliveries, deliveries);
   t.is(calls.persist[0]!.decoded.length, 3);
@@ -560,5 +566,40 @@ test('the last attempt is dead-lettered, not delayed', async (t) => {
   );
   t.is(output.outcome, 'dead-lettered');
   t.deepEqual(calls.delay, []);
+  t.is(calls.deadLetter.length, 1);
+});
+
+test('an attempt that cannot be recorded, for any reason, is taken for an outage', async (t) => {
+  const { output, calls, states } = await runDelivery({
+    persist: rejectWith(new PersistFailure(new Error('deadlock detected'), transaction)),
+    recordFailure: rejectWith(withCode('role "card" is not permitted to log in', '28000')),
+  });
+
+  t.deepEqual(states.slice(3), ['recordingFailure', 'backingOff', 'nacking', 'done']);
+  t.is(output.failure?.kind, 'unavailable');
+  t.true(output.unrecorded);
+  t.is(calls.nack, 1);
+});
+
+test('while the breaker is open, a failure that is not poison is the outage: not recorded, not split, nacked', async (t) => {
+  const { output, calls, states } = await runDelivery(
+    { persist: rejectWith(new PersistFailure(new Error('canceling statement due to statement timeout'), transaction)) },
+    { outageSuspected: true, deliveries: [delivery, { ...delivery, deliveryTag: 2 }] },
+  );
+
+  t.deepEqual(states, ['receiving', 'persisting', 'rollingBack', 'backingOff', 'nacking', 'done']);
+  t.is(output.failure?.kind, 'unavailable');
+  t.regex(output.failure?.reason ?? '', /outage suspected/);
+  t.is(calls.recordFailure.length, 0);
+  t.is(calls.split, 0);
+  t.is(calls.nack, 1);
+});
+
+test('while the breaker is open, poison is still dead-lettered', async (t) => {
+  const { output, calls } = await runDelivery(
+    { persist: rejectWith(new PersistFailure(withCode('violates foreign key constraint', '23503'), transaction)) },
+    { outageSuspected: true },
+  );
+  t.is(output.outcome, 'dead-lettered');
   t.is(calls.deadLetter.length, 1);
 });

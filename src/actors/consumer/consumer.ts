@@ -13,9 +13,14 @@ import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import type { ControlledTransaction } from 'kysely';
-import { sql } from 'kysely';
 import { assign, createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
-import { recordAttempt, type MessagingDb, type OutgoingMessage } from '../../db/messaging-queries.js';
+import {
+  giveBackAttempts,
+  probeWrite,
+  recordAttempt,
+  type MessagingDb,
+  type OutgoingMessage,
+} from '../../db/messaging-queries.js';
 import type { MessagingTables } from '../../db/schema.js';
 import type { Failpoints } from '../../failpoints.js';
 import { consumerMachine } from '../../machines/consumer.js';
@@ -24,12 +29,14 @@ import {
   type Decoded,
   type DecodeResult,
   type Delivery,
+  type DeliveryContext,
   type DeliveryOutput,
   type Persisted,
 } from '../../machines/delivery.js';
 import { type ClassifiedFailure } from '../../policies/classify-error.js';
 import { describeError } from '../../policies/describe-error.js';
 import { Batcher } from '../../policies/batcher.js';
+import { FailureWindow, firstProbeDelayMs } from '../../policies/circuit-breaker.js';
 import { attemptsKeyOf, deadLetterHeaders } from '../../policies/dead-letter.js';
 import { backoffMs, retryDelayMs } from '../../policies/backoff.js';
 import {
@@ -70,8 +77,10 @@ export interface ConsumerOptions {
   readonly shutdownTimeoutMs: number;
 }
 
-/** A paused consumer probes its dependencies after 200 ms, then less and less often, at least every 5 s. */
+/** A paused consumer probes its dependencies again less and less often, at least every 5 s. */
 const probeBackoff = { baseMs: 100, maxMs: 5_000 };
+/** The write probe's statement timeout: a lock or a stalled disk fails the probe instead of hanging it. */
+const probeTimeoutMs = 2_000;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -177,6 +186,10 @@ class QueueSubscription {
   readonly #retryLevels;
   /** The reasons of a delivery's counted attempts, as recorded with its latest one, for its next hop. */
   readonly #attemptReasons = new WeakMap<Delivery, readonly string[]>();
+  /** The outage breaker's window of recent results (`policies/circuit-breaker.ts`); used while closed. */
+  readonly #window = new FailureWindow();
+  /** Attempts counted by failures that the outage caused, by attempt key: given back before resuming. */
+  readonly #owed = new Map<string, number>();
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
@@ -265,14 +278,19 @@ class QueueSubscription {
     if (channel && tag) await channel.cancel(tag);
   }
 
-  /** Waits until the database answers and the broker is connected, probing with a growing delay. */
-  async waitForDependencies(signal: AbortSignal): Promise<void> {
+  /**
+   * Waits until the broker is connected and the database takes a write (an insert into the attempts
+   * table, rolled back, under a short statement timeout): a `SELECT 1` passes on a read-only database,
+   * with writes locked, or with the disk full. Probes with a growing delay, the first one later after
+   * every failed trial.
+   */
+  async waitForDependencies(signal: AbortSignal, openings: number): Promise<void> {
     for (let attempt = 1; !signal.aborted; attempt += 1) {
-      await sleep(backoffMs(probeBackoff, attempt), signal);
+      await sleep(attempt === 1 ? firstProbeDelayMs(openings) : backoffMs(probeBackoff, attempt), signal);
       if (signal.aborted) return;
       if (!this.#options.connection.isConnected()) continue;
       try {
-        await sql`SELECT 1`.execute(this.#options.db);
+        await probeWrite(this.#options.db, this.queue, probeTimeoutMs);
         return;
       } catch {
         // still down: probe again
@@ -280,11 +298,88 @@ class QueueSubscription {
     }
   }
 
+  /** Gives back the attempts the outage counted; on failure they stay owed (the machine probes again). */
+  async giveBackAttempts(): Promise<void> {
+    if (this.#owed.size === 0) return;
+    const owed = new Map(this.#owed);
+    this.#owed.clear();
+    try {
+      await giveBackAttempts(this.#options.db, this.queue, owed);
+    } catch (error) {
+      for (const [key, count] of owed) this.#owe(key, count);
+      throw error;
+    }
+  }
+
+  #owe(key: string, count: number): void {
+    this.#owed.set(key, (this.#owed.get(key) ?? 0) + count);
+  }
+
+  /** Consumes again with a prefetch of 1: the half-open breaker's single trial delivery. */
   async resume(): Promise<void> {
     this.#paused = false;
     const channel = this.#channel;
     if (!channel) throw new Error('the channel was lost while paused');
+    await channel.prefetch(1);
     await this.#consume(channel);
+  }
+
+  /** The trial passed: a consumer with the full prefetch replaces the trial's. */
+  async widen(): Promise<void> {
+    const channel = this.#channel;
+    const trialTag = this.#consumerTag;
+    if (!channel) throw new Error('the channel was lost during the trial');
+    await channel.prefetch(this.#options.settings.prefetch);
+    await this.#consume(channel);
+    if (trialTag !== undefined) await channel.cancel(trialTag);
+  }
+
+  /** The breaker is closed: the consumer machine is consuming (or not running yet). */
+  #breakerClosed(): boolean {
+    return this.#consumer?.getSnapshot().matches('consuming') ?? true;
+  }
+
+  /**
+   * What a finished delivery tells the breaker. Closed: its result enters the window, which may trip it.
+   * Open or half-open: an attempt it counted is owed back, and a half-open trial's result closes or re-opens it.
+   */
+  #observe(output: DeliveryOutput, context: DeliveryContext): void {
+    if (output.outcome === 'split') return;
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    const failure = output.failure;
+    const halfOpen = consumer.getSnapshot().matches('halfOpen');
+    if (failure === undefined) {
+      if (halfOpen) {
+        this.#window.clear();
+        consumer.send({ type: 'TRIAL_PASSED' });
+      } else if (this.#breakerClosed()) {
+        for (let index = 0; index < context.deliveries.length; index += 1) this.#window.record({ failed: false });
+      }
+      return;
+    }
+    if (failure.kind === 'poison') return;
+    const first = context.decoded[0];
+    const key = first === undefined ? undefined : attemptsKeyOf(first.key, context.deliveries[0]!.headers);
+    const attemptRecorded = output.attempts > 0 && key !== undefined;
+    if (failure.kind === 'unavailable' || !this.#breakerClosed()) {
+      if (attemptRecorded) this.#owe(key, 1);
+      consumer.send({
+        type: 'DEPENDENCY_DOWN',
+        reason: failure.reason,
+        cause: output.unrecorded ? 'unrecordable' : 'unavailable',
+      });
+      return;
+    }
+    if (key === undefined) return;
+    if (this.#window.record({ failed: true, key, attemptRecorded })) {
+      for (const [owedKey, count] of this.#window.take()) this.#owe(owedKey, count);
+      consumer.send({
+        type: 'DEPENDENCY_DOWN',
+        reason: `most recent deliveries failed, the last with: ${failure.reason}`,
+        cause: 'failure-rate',
+      });
+    }
   }
 
   async drain(): Promise<void> {
@@ -350,10 +445,9 @@ class QueueSubscription {
     delivery.subscribe({
       complete: () => {
         finish();
-        const output = delivery.getSnapshot().output as DeliveryOutput;
-        if (output.failure?.kind === 'unavailable') {
-          this.#consumer?.send({ type: 'DEPENDENCY_DOWN', reason: output.failure.reason });
-        }
+        const snapshot = delivery.getSnapshot();
+        const output = snapshot.output as DeliveryOutput;
+        this.#observe(output, snapshot.context as DeliveryContext);
         if (output.duplicates > 0) options.kickRelay();
       },
       // A bug in the machine, not a message failure: leave the messages to the broker, never lose them.
@@ -487,6 +581,9 @@ class QueueSubscription {
           });
         },
       },
+      guards: {
+        outageSuspected: () => !this.#breakerClosed(),
+      },
       delays: {
         retryDelay: ({ context }) => retryDelayMs(retry, Math.max(1, context.attempts)),
       },
@@ -503,8 +600,12 @@ export function consumerLogic(options: ConsumerOptions) {
         await subscription.subscribe(signal);
       }),
       pause: fromPromise(() => subscription.pause()),
-      waitForDependency: fromPromise(({ signal }) => subscription.waitForDependencies(signal)),
+      waitForDependency: fromPromise<void, { queue: string; openings: number }>(({ signal, input }) =>
+        subscription.waitForDependencies(signal, input.openings),
+      ),
+      giveBackAttempts: fromPromise(() => subscription.giveBackAttempts()),
       resume: fromPromise(() => subscription.resume()),
+      widen: fromPromise(() => subscription.widen()),
       drain: fromPromise(() => subscription.drain()),
     },
   });

@@ -67,6 +67,8 @@ export class LogWriter implements ObservationListener {
         consumer: actor.owner?.consumer,
         queue: context.queue,
         restarts: context.restarts,
+        trippedBy: context.trippedBy,
+        openings: context.openings || undefined,
         error: context.error,
       });
     } else if (actor.kind === 'connection') {

@@ -5,7 +5,8 @@
  */
 import test from 'ava';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { assign, createActor, setup } from 'xstate';
+import { assign, createActor, fromPromise, setup, waitFor } from 'xstate';
+import { consumerMachine } from '../../machines/consumer.js';
 import { createDecoder, type ObservedConsumer } from './decoder.js';
 import { CellCountCounter, CellHistogram } from './metrics-histogram.js';
 import { publishFailureKind, RuntimeMetrics } from './metrics.js';
@@ -319,4 +320,41 @@ test('each system has a registry of its own, with the process metrics when asked
   t.not(first.registry, second.registry);
   t.regex(await first.scrape(), /^process_cpu_user_seconds_total /m);
   t.notRegex(await second.scrape(), /^process_cpu_user_seconds_total /m);
+});
+
+test('breaker trips are counted by consumer and reason, every reason from zero', async (t) => {
+  const { metrics, inspect } = observed(['q']);
+  const named = { service: 'svc', consumer: 'q-consumer', queue: 'q' };
+  for (const reason of ['unavailable', 'failure-rate', 'unrecordable', 'trial-failed']) {
+    t.is(await valueOf(metrics, 'ackstate_breaker_trips_total', { ...named, reason }), 0, reason);
+  }
+  const done = <Input>() => fromPromise<void, Input>(async () => {});
+  const consumer = createActor(
+    consumerMachine.provide({
+      actors: {
+        subscribe: done<{ queue: string }>(),
+        pause: done<{ queue: string }>(),
+        waitForDependency: done<{ queue: string; openings: number }>(),
+        giveBackAttempts: done<{ queue: string }>(),
+        resume: done<{ queue: string }>(),
+        widen: done<{ queue: string }>(),
+        drain: done<{ queue: string }>(),
+      },
+    }),
+    { input: { queue: 'q' }, inspect },
+  ).start();
+  t.teardown(() => consumer.stop());
+  await waitFor(consumer, (snapshot) => snapshot.matches('consuming'));
+  consumer.send({ type: 'DEPENDENCY_DOWN', reason: 'most failed', cause: 'failure-rate' });
+  await waitFor(consumer, (snapshot) => snapshot.matches('halfOpen'));
+  consumer.send({ type: 'DEPENDENCY_DOWN', reason: 'trial failed' });
+  await waitFor(consumer, (snapshot) => snapshot.matches('halfOpen'));
+  consumer.send({ type: 'TRIAL_PASSED' });
+  await waitFor(consumer, (snapshot) => snapshot.matches('consuming'));
+  consumer.send({ type: 'DEPENDENCY_DOWN', reason: 'connection refused' });
+
+  t.is(await valueOf(metrics, 'ackstate_breaker_trips_total', { ...named, reason: 'failure-rate' }), 1);
+  t.is(await valueOf(metrics, 'ackstate_breaker_trips_total', { ...named, reason: 'trial-failed' }), 1);
+  t.is(await valueOf(metrics, 'ackstate_breaker_trips_total', { ...named, reason: 'unavailable' }), 1);
+  t.is(await valueOf(metrics, 'ackstate_consumer_pauses_total', named), 3);
 });

@@ -50,6 +50,9 @@ interface ConsumerCounters {
   readonly restarts: Counter.Internal;
 }
 
+/** The `reason` label of a breaker trip: why the consumer's outage breaker opened. */
+export const breakerTripReasons = ['unavailable', 'failure-rate', 'unrecordable', 'trial-failed'] as const;
+
 type OwnerLabel = 'service' | 'consumer' | 'queue';
 
 export class RuntimeMetrics implements ObservationListener {
@@ -71,6 +74,7 @@ export class RuntimeMetrics implements ObservationListener {
   readonly #publishFailures: Counter<'kind'>;
   readonly #pauses: Counter<OwnerLabel>;
   readonly #consumerRestarts: Counter<OwnerLabel>;
+  readonly #breakerTrips: Counter<OwnerLabel | 'reason'>;
   readonly #supervisorRestarts: Counter<'child'>;
   readonly #disconnects: Counter;
   readonly #reconnects: Counter;
@@ -118,6 +122,12 @@ export class RuntimeMetrics implements ObservationListener {
       name: 'ackstate_consumer_pauses_total',
       help: 'Times a consumer paused because a dependency (the database or the broker) was unavailable, by service, consumer and queue.',
       labelNames: ['service', 'consumer', 'queue'],
+      registers,
+    });
+    this.#breakerTrips = new Counter({
+      name: 'ackstate_breaker_trips_total',
+      help: "Times a consumer's outage breaker opened, by service, consumer, queue and reason: unavailable (an error known as an outage), failure-rate (most recent deliveries failed), unrecordable (an attempt could not be recorded), trial-failed (the half-open trial delivery failed).",
+      labelNames: ['service', 'consumer', 'queue', 'reason'],
       registers,
     });
     this.#consumerRestarts = new Counter({
@@ -203,6 +213,8 @@ export class RuntimeMetrics implements ObservationListener {
       if (actor.queue !== undefined && (to === 'pausing' || to === 'restarting')) {
         const counters = this.#countersOf(actor.queue, actor.owner);
         (to === 'pausing' ? counters.pauses : counters.restarts).inc();
+        const reason = event.context.trippedBy;
+        if (to === 'pausing' && typeof reason === 'string') this.#tripsOf(actor.queue, actor.owner, reason).inc();
       }
     } else if (actor.kind === 'connection') {
       if (to === 'reconnecting') this.#disconnects.inc();
@@ -292,9 +304,14 @@ export class RuntimeMetrics implements ObservationListener {
       counters = { pauses: this.#pauses.labels(labels), restarts: this.#consumerRestarts.labels(labels) };
       counters.pauses.inc(0);
       counters.restarts.inc(0);
+      for (const reason of breakerTripReasons) this.#tripsOf(queue, owner, reason).inc(0);
       this.#consumerCounters.set(queue, counters);
     }
     return counters;
+  }
+
+  #tripsOf(queue: string, owner: ObservedConsumer | undefined, reason: string): Counter.Internal {
+    return this.#breakerTrips.labels({ service: owner?.service ?? '', consumer: owner?.consumer ?? '', queue, reason });
   }
 
   #countSupervisorRestarts(actor: ObservedActor, context: ObservedContext): void {
