@@ -273,7 +273,8 @@ test('retention sweeping all the time beside a few thousand messages fails none 
   const runtime = await start(t, created, {
     broker: { urls: amqpUrl },
     services: [service],
-    consumers: { retry: { baseMs: 10, maxMs: 100 } },
+    // Retries stay in process and short, so that a window of 1 s outlasts them (the runtime checks it).
+    consumers: { retry: { baseMs: 10, maxMs: 100 }, delayedRetriesMs: [] },
     retention: { intervalMs: 10, batchSize: 200, batchPauseMs: 0 },
   });
 

@@ -73,17 +73,18 @@ test("a deduplication window no longer than a consumer's retries is refused, nam
           name: 'shop',
           database: { url },
           consumers: [consumer('orders', 4)],
-          retention: { deduplicationWindowMs: 120_000 },
+          retention: { deduplicationWindowMs: 100_000 },
         }),
       ],
-      { consumers: { retry: { maxMs: 30_000 } } },
+      { consumers: { retry: { maxMs: 30_000 }, immediateRetries: 2, delayedRetriesMs: [40_000] } },
     ),
   );
   t.regex(
     problems,
-    /services\.shop\.retention\.deduplicationWindowMs: 120000 ms is not longer than the retries of consumer orders/,
+    /services\.shop\.retention\.deduplicationWindowMs: 100000 ms is not longer than the retries of consumer orders/,
   );
-  t.regex(problems, /maxAttempts 4 × retry\.maxMs 30000 = 120000 ms/);
+  // Two immediate retries at the cap of 30 s, then one delayed retry of 40 s, before the fourth attempt.
+  t.regex(problems, /\(100000 ms from its first attempt to its last: 4 attempts/);
   const byDefault = problemsOf(() =>
     plan([defineService({ name: 'shop', database: { url }, consumers: [consumer('orders', 4)] })], {
       retention: { deduplicationWindowMs: 60_000 },
@@ -96,7 +97,7 @@ test("a deduplication window no longer than a consumer's retries is refused, nam
         name: 'shop',
         database: { url },
         consumers: [consumer('orders', 4)],
-        retention: { deduplicationWindowMs: 120_001 },
+        retention: { deduplicationWindowMs: 90_001 },
       }),
     ]),
   );
