@@ -2,7 +2,7 @@
  * No Docker engine runs here, so compose.yml cannot be started in a test. Instead it is held to
  * the Compose Specification's JSON schema and to the code's own configuration: every variable it
  * sets must be one src/app/config.ts reads and must load, every command must name a real mode, every
- * published port must be the one the process listens on. README.md's Configuration table is held to
+ * published port must be the one the process listens on. docs/configuration.md's table is held to
  * src/app/config.ts the same way.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -321,10 +321,10 @@ test('the Dockerfile runs dist/main.js as the node user and checks /healthz', (t
   t.is(start, 'node dist/main.js', 'package.json start and the image CMD run the same file');
 });
 
-test("README's Configuration table has a row for every setting src/app/config.ts reads, and no other", (t) => {
-  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const section = readme.split(/^## Configuration$/m)[1]?.split(/^## /m)[0] ?? '';
-  t.not(section, '', 'README.md has no Configuration section');
+test('the Configuration table (docs/configuration.md) has a row for every setting src/app/config.ts reads, and no other', (t) => {
+  const page = readFileSync(path.join(repoRoot, 'docs', 'configuration.md'), 'utf8');
+  const section = page.split(/^## Configuration$/m)[1]?.split(/^## /m)[0] ?? '';
+  t.not(section, '', 'docs/configuration.md has no Configuration section');
   const documented = new Set(
     section
       .split('\n')

@@ -66,7 +66,7 @@ export const configSchema = z.object({
   /** The wait between two retention sweeps of a database. */
   RETENTION_INTERVAL_MS: integer(10, 86_400_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(15_000),
-  /** classic: the seed's single-node queues. quorum: replicated queues for a cluster (README, Running in production). */
+  /** classic: the seed's single-node queues. quorum: replicated queues for a cluster (docs/operations.md, Running in production). */
   QUEUE_TYPE: z.enum(queueTypes).default('classic'),
   /** Quorum queues only: deliveries after which the broker dead-letters a message; above MAX_ATTEMPTS. */
   QUORUM_DELIVERY_LIMIT: integer(2, 100_000).default(100),
