@@ -14,7 +14,7 @@ import type { Kysely, Migration, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { publishRaw, queueCounts } from './support/broker.js';
-import { amqpUrl, postgresServer, query } from './support/environment.js';
+import { amqpUrl, delayQueuesOf, postgresServer, query } from './support/environment.js';
 import { scrape, sumIn, valueIn, type Sample } from './support/metrics-text.js';
 import { waitUntil } from './support/wait.js';
 
@@ -30,8 +30,7 @@ async function deleteAll({ queues, databases }: Created): Promise<void> {
   try {
     const channel = await connection.createChannel();
     for (const queue of queues) {
-      await channel.deleteQueue(queue);
-      await channel.deleteQueue(`${queue}.dead`);
+      for (const each of [queue, `${queue}.dead`, ...delayQueuesOf(queue)]) await channel.deleteQueue(each);
     }
     await channel.close();
   } finally {
