@@ -279,7 +279,9 @@ test('while failed messages wait in a delay queue, other messages flow through t
 
 test('a process killed while messages wait in a delay queue loses none: after a restart each is processed once', async (t) => {
   const delaySeconds = [6];
-  const users = 10;
+  // Fewer than the outage breaker's 5 failures in a row (src/policies/circuit-breaker.ts), which it would take
+  // for an outage and pause instead of delaying.
+  const users = 4;
   const environment = createTestEnvironment('delaykill', {
     IMMEDIATE_RETRIES: '0',
     DELAYED_RETRY_SECONDS: delaySeconds.join(','),
