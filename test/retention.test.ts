@@ -6,62 +6,19 @@
  * fails none of them; and a batch that cannot get its lock gives up, backs off and comes back.
  */
 import { randomUUID } from 'node:crypto';
-import { createLogger, defineConsumer, defineService, startRuntime, type Runtime, type RuntimeOptions } from 'ackstate';
-import amqplib from 'amqplib';
+import { defineConsumer, defineService, type Runtime } from 'ackstate';
 import pg from 'pg';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import type { Kysely, Migration, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { publishRaw, queueCounts } from './support/broker.js';
-import { amqpUrl, delayQueuesOf, postgresServer, query } from './support/environment.js';
+import { amqpUrl, postgresServer, query } from './support/environment.js';
 import { scrape, sumIn, valueIn, type Sample } from './support/metrics-text.js';
+import { startTestRuntime, type Created } from './support/runtime.js';
 import { waitUntil } from './support/wait.js';
 
 const uniquePrefix = () => `t_ret_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
-
-interface Created {
-  readonly queues: string[];
-  readonly databases: string[];
-}
-
-async function deleteAll({ queues, databases }: Created): Promise<void> {
-  const connection = await amqplib.connect(amqpUrl);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of queues) {
-      for (const each of [queue, `${queue}.dead`, ...delayQueuesOf(queue)]) await channel.deleteQueue(each);
-    }
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-  for (const url of databases) {
-    const name = new URL(url).pathname.slice(1);
-    await query(`${postgresServer}/postgres`, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  }
-}
-
-/** Starts a runtime whose queues and database are removed when the test ends, whether it passed or not. */
-async function start(t: ExecutionContext, created: Created, options: RuntimeOptions): Promise<Runtime> {
-  let stop = async () => {};
-  t.teardown(async () => {
-    try {
-      await stop();
-    } finally {
-      await deleteAll(created);
-    }
-  });
-  const runtime = await startRuntime({
-    http: { port: 0 },
-    outbox: { leaseMs: 2_000, pollMs: 200 },
-    logger: createLogger('error'),
-    ...options,
-  });
-  let stopped: Promise<void> | undefined;
-  stop = () => (stopped ??= runtime.stop());
-  return runtime;
-}
 
 /** One row per item id, counting how often its message was processed (committed). */
 interface ItemsDatabase {
@@ -121,7 +78,7 @@ test('retention removes what expired, absorbs duplicates inside the window, and 
     consumers: [keep],
   });
   // The default windows (7 days, 1 day), swept every 50 ms.
-  const runtime = await start(t, created, {
+  const { runtime } = await startTestRuntime(t, created, {
     broker: { urls: amqpUrl },
     services: [service],
     retention: { intervalMs: 50 },
@@ -269,7 +226,7 @@ test('retention sweeping all the time beside a few thousand messages fails none 
     // Short windows, so that this run's own rows are removed while it runs.
     retention: { deduplicationWindowMs: 1_000, sentOutboxGraceMs: 0 },
   });
-  const runtime = await start(t, created, {
+  const { runtime } = await startTestRuntime(t, created, {
     broker: { urls: amqpUrl },
     services: [service],
     // Retries stay in process and short, so that a window of 1 s outlasts them (the runtime checks it).
@@ -366,7 +323,7 @@ test('a batch that cannot get its lock gives up within the lock timeout, backs o
   const databaseUrl = `${postgresServer}/ackstate_${prefix}`;
   const created: Created = { queues: [], databases: [databaseUrl] };
   const service = defineService({ name: 'locked', database: { url: databaseUrl } });
-  const runtime = await start(t, created, {
+  const { runtime } = await startTestRuntime(t, created, {
     broker: { urls: amqpUrl },
     services: [service],
     retention: { intervalMs: 20 },

@@ -17,96 +17,21 @@ import {
   UndeclaredDestinationError,
   type Binding,
   type DeliveryInfo,
-  type Runtime,
   type RuntimeOptions,
 } from 'ackstate';
 import amqplib from 'amqplib';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import type { Kysely, Migration, Transaction } from 'kysely';
 import { z } from 'zod';
-import { peekQueue, queueCounts } from './support/broker.js';
-import { amqpUrl, delayQueuesOf, postgresServer, query } from './support/environment.js';
+import { peekQueue, publishToExchange, queueCounts } from './support/broker.js';
+import { amqpUrl, postgresServer, query } from './support/environment.js';
 import { scrape, sumIn } from './support/metrics-text.js';
+import { deleteCreated, startTestRuntime, type Created } from './support/runtime.js';
 import { waitUntil } from './support/wait.js';
 
 /** A fresh prefix of broker and database names: `t_topo_<32 hex digits>`. */
 const uniquePrefix = () => `t_topo_${randomUUID().replaceAll('-', '')}`;
 const databaseUrlOf = (prefix: string) => `${postgresServer}/ackstate_${prefix}`;
-
-/** What a test created: deleted afterwards, whether it passed or not (deleting what is absent is harmless). */
-interface Created {
-  readonly queues: string[];
-  readonly exchanges: string[];
-  readonly databases: string[];
-}
-
-async function deleteAll({ queues, exchanges, databases }: Created): Promise<void> {
-  const connection = await amqplib.connect(amqpUrl);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of queues) {
-      await channel.deleteQueue(queue);
-      await channel.deleteQueue(`${queue}.dead`);
-      for (const delayQueue of delayQueuesOf(queue)) await channel.deleteQueue(delayQueue);
-    }
-    for (const exchange of exchanges) await channel.deleteExchange(exchange);
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-  for (const url of databases) {
-    const name = new URL(url).pathname.slice(1);
-    await query(`${postgresServer}/postgres`, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  }
-}
-
-interface Started {
-  readonly runtime: Runtime;
-  readonly baseUrl: string;
-  stop(): Promise<void>;
-}
-
-/**
- * Registers the clean-up of `created` (after the runtime has stopped), then starts the runtime. The lists
- * in `created` may still grow: the clean-up reads them when it runs.
- */
-async function start(t: ExecutionContext, created: Created, options: RuntimeOptions): Promise<Started> {
-  let stop = async () => {};
-  t.teardown(async () => {
-    try {
-      await stop();
-    } finally {
-      await deleteAll(created);
-    }
-  });
-  const runtime = await startRuntime({
-    http: { port: 0 },
-    outbox: { leaseMs: 2_000, pollMs: 200 },
-    logger: createLogger('error'),
-    ...options,
-  });
-  let stopped: Promise<void> | undefined;
-  stop = () => (stopped ??= runtime.stop());
-  return { runtime, baseUrl: `http://127.0.0.1:${runtime.port}`, stop: () => stop() };
-}
-
-/** Publishes one persistent JSON message with confirms, as an outside producer would. */
-async function publish(exchange: string, routingKey: string, body: unknown): Promise<void> {
-  const connection = await amqplib.connect(amqpUrl);
-  try {
-    const channel = await connection.createConfirmChannel();
-    channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(body)), {
-      persistent: true,
-      contentType: 'application/json',
-      messageId: randomUUID(),
-      mandatory: true,
-    });
-    await channel.waitForConfirms();
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-}
 
 /** Whether a queue exists: `checkQueue` answers 404 (and closes its channel) when it does not. */
 async function queueExists(queue: string): Promise<boolean> {
@@ -228,7 +153,7 @@ test('fanout and direct exchanges: one publish reaches both fanout queues and on
       subscriber('blue', names.blue, [{ exchange: direct, routingKey: 'blue' }]),
     ],
   });
-  const { runtime, baseUrl, stop } = await start(t, created, {
+  const { runtime, baseUrl, stop } = await startTestRuntime(t, created, {
     broker: { urls: amqpUrl },
     services: [producerService, subscriberService],
   });
@@ -267,7 +192,7 @@ test('fanout and direct exchanges: one publish reaches both fanout queues and on
   }
 
   const id = randomUUID();
-  await publish('', names.source, { id, via: 'outside' });
+  await publishToExchange('', names.source, JSON.stringify({ id, via: 'outside' }));
   const expected: Hit[] = [
     { consumer: 'blue', id, via: 'direct', exchange: names.direct, routing_key: 'blue' },
     { consumer: 'left', id, via: 'fanout', exchange: names.fanout, routing_key: '' },
@@ -289,7 +214,7 @@ test('fanout and direct exchanges: one publish reaches both fanout queues and on
   t.is((await queueCounts(names.green)).messages, 0, 'the queue bound with green received nothing');
 
   // The green queue's binding works: a message routed with green reaches it (and no consumer).
-  await publish(names.direct, 'green', { id: randomUUID(), via: 'green' });
+  await publishToExchange(names.direct, 'green', JSON.stringify({ id: randomUUID(), via: 'green' }));
   await waitUntil(async () => (await queueCounts(names.green)).messages === 1, { what: 'the green message' });
 
   await stop();
@@ -324,15 +249,15 @@ test("a consumer's own maxAttempts wins over the runtime's; the runtime's applie
     database: { url: databaseUrl },
     consumers: [failing('own', own, 2), failing('defaulted', defaulted)],
   });
-  const { baseUrl, stop } = await start(t, created, {
+  const { baseUrl, stop } = await startTestRuntime(t, created, {
     broker: { urls: amqpUrl },
     services: [service],
     consumers: { maxAttempts: 5, retry: { baseMs: 10, maxMs: 20 } },
   });
 
   const ids = { own: randomUUID(), defaulted: randomUUID() };
-  await publish('', own, { id: ids.own, via: 'outside' });
-  await publish('', defaulted, { id: ids.defaulted, via: 'outside' });
+  await publishToExchange('', own, JSON.stringify({ id: ids.own, via: 'outside' }));
+  await publishToExchange('', defaulted, JSON.stringify({ id: ids.defaulted, via: 'outside' }));
   for (const queue of [own, defaulted]) {
     await waitUntil(async () => (await queueCounts(`${queue}.dead`)).messages === 1, {
       what: async () => `the dead letter in ${queue}.dead (handler calls so far: ${JSON.stringify(calls)})`,
@@ -396,7 +321,7 @@ test('a publish to an undeclared queue fails the delivery, sends nothing and dea
     database: { url: databaseUrl, migrations: hitsMigrations },
     consumers: [consumer],
   });
-  const { baseUrl, stop } = await start(t, created, {
+  const { baseUrl, stop } = await startTestRuntime(t, created, {
     broker: { urls: amqpUrl },
     services: [service],
     consumers: { retry: { baseMs: 10, maxMs: 20 } },
@@ -404,7 +329,7 @@ test('a publish to an undeclared queue fails the delivery, sends nothing and dea
   t.false(await queueExists(nowhere), 'the runtime did not declare the undeclared queue');
 
   const id = randomUUID();
-  await publish('', queue, { id, via: 'outside' });
+  await publishToExchange('', queue, JSON.stringify({ id, via: 'outside' }));
   await waitUntil(async () => (await queueCounts(`${queue}.dead`)).messages === 1, {
     what: async () => `the dead letter in ${queue}.dead (errors so far: ${errors.map(String).join('; ')})`,
   });
@@ -467,7 +392,7 @@ test('start-up is refused with an OptionsError naming the problem, before anythi
   const alone = `${prefix}_alone`;
   const urls = { a: databaseUrlOf(`${prefix}_a`), b: databaseUrlOf(`${prefix}_b`) };
   const created: Created = { queues: [shared, alone], exchanges: [], databases: [urls.a, urls.b] };
-  t.teardown(() => deleteAll(created));
+  t.teardown(() => deleteCreated(created));
 
   const reader = (name: string, queue: string, settings: { prefetch?: number } = {}) =>
     defineConsumer({

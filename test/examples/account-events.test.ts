@@ -2,16 +2,14 @@
  * The account-events example, run in-process with names of its own: a topic exchange, two subscribers of one
  * event each on its own queue, two services sharing one database. Checked against the real database and broker.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createLogger, startRuntime } from 'ackstate';
-import amqplib from 'amqplib';
+import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { accountEventServices, type AccountEventsNames } from '../../examples/account-events/system.js';
-import { dropDatabase } from '../../src/db/database.js';
-import { deadLetterHeader } from '../../src/policies/dead-letter.js';
-import { peekQueue, queueCounts } from '../support/broker.js';
-import { amqpUrl, delayQueuesOf, postgresServer, query } from '../support/environment.js';
+import { deadLetterHeader } from 'ackstate';
+import { peekQueue, publishToExchange, queueCounts } from '../support/broker.js';
+import { amqpUrl, postgresServer, query } from '../support/environment.js';
 import { scrape, sumIn } from '../support/metrics-text.js';
+import { startTestRuntime } from '../support/runtime.js';
 import { waitUntil } from '../support/wait.js';
 
 interface Account {
@@ -35,42 +33,6 @@ async function createAccount(baseUrl: string, email: string): Promise<Account> {
   return body as Account;
 }
 
-/** Publishes to the exchange by hand, as another producer would: persistent, confirmed, a new message id. */
-async function publishToExchange(exchange: string, routingKey: string, body: string): Promise<void> {
-  const connection = await amqplib.connect(amqpUrl);
-  try {
-    const channel = await connection.createConfirmChannel();
-    channel.publish(exchange, routingKey, Buffer.from(body), {
-      persistent: true,
-      contentType: 'application/json',
-      messageId: randomUUID(),
-      mandatory: true,
-    });
-    await channel.waitForConfirms();
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-}
-
-async function cleanUp(names: AccountEventsNames): Promise<void> {
-  const connection = await amqplib.connect(amqpUrl);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of [names.welcomeQueue, names.auditQueue]) {
-      await channel.deleteQueue(queue);
-      await channel.deleteQueue(`${queue}.dead`);
-      for (const delayQueue of delayQueuesOf(queue)) await channel.deleteQueue(delayQueue);
-    }
-    await channel.deleteExchange(names.exchange);
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-  await dropDatabase(names.accountsDatabaseUrl);
-  await dropDatabase(names.subscribersDatabaseUrl);
-}
-
 test('account events: one topic exchange, two subscribers on their own queues, one shared database', async (t) => {
   const id = `acctev_${randomBytes(4).toString('hex')}`;
   const names: AccountEventsNames = {
@@ -80,31 +42,16 @@ test('account events: one topic exchange, two subscribers on their own queues, o
     accountsDatabaseUrl: `${postgresServer}/ackstate_t_${id}_accounts`,
     subscribersDatabaseUrl: `${postgresServer}/ackstate_t_${id}_subscribers`,
   };
-  let stop = async () => {};
-  t.teardown(async () => {
-    try {
-      await stop();
-    } finally {
-      await cleanUp(names);
-    }
-  });
-
-  const runtime = await startRuntime({
+  const created = {
+    queues: [names.welcomeQueue, names.auditQueue],
+    exchanges: [names.exchange],
+    databases: [names.accountsDatabaseUrl, names.subscribersDatabaseUrl],
+  };
+  const { baseUrl, stop } = await startTestRuntime(t, created, {
     broker: { urls: amqpUrl },
-    http: { port: 0 },
     services: accountEventServices(names),
     consumers: { retry: { baseMs: 50, maxMs: 1_000 } },
-    outbox: { leaseMs: 2_000, pollMs: 200 },
-    logger: createLogger('error'),
   });
-  let stopped = false;
-  stop = async () => {
-    if (!stopped) {
-      stopped = true;
-      await runtime.stop();
-    }
-  };
-  const baseUrl = `http://127.0.0.1:${runtime.port}`;
   const subscribers = names.subscribersDatabaseUrl;
   const welcomeRows = () =>
     query<{ account_id: string; email: string }>(subscribers, 'SELECT account_id, email FROM welcome_emails');

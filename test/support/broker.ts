@@ -1,4 +1,5 @@
 /** Direct access to the local broker, as an outside producer (such as the seed's services) would have it. */
+import { randomUUID } from 'node:crypto';
 import type { ConfirmChannel, GetMessage, Options } from 'amqplib';
 import amqplib from 'amqplib';
 import { amqpUrl } from './environment.js';
@@ -26,6 +27,22 @@ export async function publishRaw(
     for (const body of bodies) {
       channel.sendToQueue(queue, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, ...options });
     }
+    await channel.waitForConfirms();
+  });
+}
+
+/**
+ * Publishes one persistent JSON message to an exchange (`''` for the default one, where the routing key is
+ * a queue), confirmed and `mandatory`, with a new message id: as another producer would.
+ */
+export async function publishToExchange(exchange: string, routingKey: string, body: string): Promise<void> {
+  await withChannel(async (channel) => {
+    channel.publish(exchange, routingKey, Buffer.from(body), {
+      persistent: true,
+      contentType: 'application/json',
+      messageId: randomUUID(),
+      mandatory: true,
+    });
     await channel.waitForConfirms();
   });
 }

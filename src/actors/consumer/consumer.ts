@@ -55,7 +55,7 @@ import type { ResolvedConsumerSettings } from '../../api/settings.js';
 import type { DeclaredDestinations } from '../outbox/outgoing.js';
 import { persistBatch } from './batch-transaction.js';
 import { deadLetterQueue, declareTopology, type Topology } from '../broker/topology.js';
-import type { Inspector } from '../observability/inspector.js';
+import type { Inspector } from '../observability/decoder.js';
 import type { Outbox } from '../outbox/outbox-relay.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
 
