@@ -138,7 +138,8 @@ export const consumerSettingsSchema = z.strictObject({
   messageMaxBytes: integer(256, 100 * 1024 * 1024).optional(),
 });
 
-const optionsSchema = z.strictObject({
+/** The whole options object; docs/configuration.md's Runtime options table is checked against it. */
+export const optionsSchema = z.strictObject({
   broker: z.strictObject({
     urls: z.union([brokerUrl, z.array(brokerUrl).min(1)]),
     tls: z.strictObject({ ca: pem.optional(), cert: pem.optional(), key: pem.optional() }).optional(),
