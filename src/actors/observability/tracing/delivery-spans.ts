@@ -17,6 +17,8 @@ import {
   type Context,
   type Link,
   type Span,
+  type TextMapGetter,
+  type TextMapPropagator,
   type Tracer,
 } from '@opentelemetry/api';
 import { delayQueueName } from '../../../policies/delayed-retry.js';
@@ -27,6 +29,24 @@ import { ackstate, messaging, rabbitmq, spanName } from './names.js';
 
 /** The trace context a message's headers carry, or undefined. */
 export type HeaderContext = (headers: Readonly<Record<string, unknown>>) => Context | undefined;
+
+/** Message headers as amqplib decodes them: a string header may arrive as a Buffer. */
+const headerGetter: TextMapGetter<Readonly<Record<string, unknown>>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const value = carrier[key];
+    if (typeof value === 'string') return value;
+    return Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+  },
+};
+
+/** Reads `traceparent` and `tracestate` from message headers with `propagator`. */
+export function headerContext(propagator: TextMapPropagator): HeaderContext {
+  return (headers) => {
+    const extracted = propagator.extract(ROOT_CONTEXT, headers, headerGetter);
+    return trace.getSpanContext(extracted) === undefined ? undefined : extracted;
+  };
+}
 
 interface ChildSpan {
   readonly span: Span;

@@ -15,7 +15,6 @@ import {
   trace,
   type Context,
   type Link,
-  type TextMapGetter,
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -31,7 +30,7 @@ import type { Delivery } from '../../../machines/delivery.js';
 import { describeError } from '../../../policies/describe-error.js';
 import { redact } from '../../../redact.js';
 import { withTimeout } from '../../../with-timeout.js';
-import { DeliverySpans } from './delivery-spans.js';
+import { DeliverySpans, headerContext } from './delivery-spans.js';
 import { traceRoutes } from './http-spans.js';
 import { ackstate, destinationLabel, messageAttributes, spanName } from './names.js';
 import type { TracingSettings } from './settings.js';
@@ -41,16 +40,6 @@ export interface CreateTracingOptions {
   readonly settings: Extract<TracingSettings, { on: true }>;
   readonly services: readonly string[];
 }
-
-/** Message headers as amqplib decodes them: a string header may arrive as a Buffer. */
-const headerGetter: TextMapGetter<Readonly<Record<string, unknown>>> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => {
-    const value = carrier[key];
-    if (typeof value === 'string') return value;
-    return Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
-  },
-};
 
 async function exporterOf(kind: 'otlp' | 'console', protocol: string): Promise<SpanExporter> {
   if (kind === 'console') return new ConsoleSpanExporter();
@@ -87,10 +76,7 @@ export async function createTracing({ settings, services }: CreateTracingOptions
   const tracer: Tracer = owned ? provider.getTracer('ackstate') : trace.getTracer('ackstate');
   const propagator = new W3CTraceContextPropagator();
 
-  const contextOf = (headers: Readonly<Record<string, unknown>>): Context | undefined => {
-    const extracted = propagator.extract(ROOT_CONTEXT, headers, headerGetter);
-    return trace.getSpanContext(extracted) === undefined ? undefined : extracted;
-  };
+  const contextOf = headerContext(propagator);
   const deliveries = new DeliverySpans(tracer, contextOf);
 
   const transactionTrace = (scope: Context): TransactionTrace => ({
