@@ -211,3 +211,28 @@ test('with tracing off no trace header is written', async (t) => {
     'neither process turned tracing on',
   );
 });
+
+test('spans still waiting to be exported are sent when the processes stop on SIGTERM', async (t) => {
+  const receiver = await startOtlpReceiver();
+  t.teardown(() => receiver.close());
+  // The batch processor would wait ten minutes before exporting: only the shutdown's flush sends the spans.
+  const tracing = {
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    OTEL_BSP_SCHEDULE_DELAY: '600000',
+  };
+  const scenario = await startScenario(t, 'tracesflush', {
+    common: tracing,
+    user: { OTEL_SERVICE_NAME: 'user-service' },
+    card: { OTEL_SERVICE_NAME: 'card-service' },
+  });
+  const client = clientTrace();
+  const userId = await createUser(scenario, client, 'flushed');
+  await waitUntil(() => cardStored(scenario, userId), { what: 'the card to be stored by the user service' });
+  t.is(spansOf(receiver, client.traceId).length, 0, 'nothing exported while running');
+
+  t.is(await scenario.cards.stop(), 0);
+  t.is(await scenario.users.stop(), 0);
+  checkChain(t, scenario, client, spansOf(receiver, client.traceId));
+});
