@@ -54,7 +54,8 @@ export interface Runtime {
   readiness(): Promise<Readiness>;
   /**
    * Stops consuming, lets in-flight deliveries finish (up to `shutdownTimeoutMs`), then closes the HTTP
-   * servers, the broker connection and the pools. Unfinished deliveries are redelivered by the broker.
+   * servers, the broker connection and the pools, and (when tracing is on) exports the spans not yet sent.
+   * Unfinished deliveries are redelivered by the broker.
    */
   stop(): Promise<void>;
 }

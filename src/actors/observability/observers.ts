@@ -1,9 +1,8 @@
 /**
  * Everything that observes the machines of one running system, made in one place: one decoder of XState's
- * inspection events (`decoder.ts`) and its three listeners, the live monitor (`/viz`), the metrics
- * (`/metrics`) and the log, and when tracing is on, the deliveries' spans. The log, `/viz`, `/metrics` and
- * the traces are views of one stream. Each delivery and
- * each consumer is named, in all three, by the service and the consumer it belongs to.
+ * inspection events (`decoder.ts`) and its listeners: the live monitor (`/viz`), the metrics (`/metrics`),
+ * the log, and when tracing is on the deliveries' spans. They are views of one stream. Each delivery and
+ * each consumer is named, in all of them, by the service and the consumer it belongs to.
  */
 import { createDecoder, type Inspector, type ObservationListener, type ObservedConsumer } from './decoder.js';
 import { LogWriter } from './log-writer.js';

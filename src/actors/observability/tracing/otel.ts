@@ -55,7 +55,7 @@ function resourceOf(services: readonly string[]) {
     .merge(detectResources({ detectors: [envDetector] }));
 }
 
-/** The provider registered globally, or undefined when another was there first. */
+/** Registers the provider as the global one; false when another provider was registered first. */
 function registered(provider: NodeTracerProvider): boolean {
   provider.register();
   const global = trace.getTracerProvider();

@@ -17,6 +17,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Delivery } from '../../../machines/delivery.js';
 import type { ObservationListener } from '../decoder.js';
 import type { Logger } from '../logger.js';
+import { describeError } from '../../../policies/describe-error.js';
+import { redact } from '../../../redact.js';
 import { tracingSettings } from './settings.js';
 
 declare const scopeBrand: unique symbol;
@@ -71,13 +73,22 @@ export interface StartTracingOptions {
   readonly logger: Logger;
 }
 
-/** Starts tracing when the environment asks for it; otherwise returns undefined without loading the SDK. */
+/**
+ * Starts tracing when the environment asks for it; otherwise (or when it cannot start, which it logs)
+ * returns undefined without loading the SDK.
+ */
 export async function startTracing({ env, services, logger }: StartTracingOptions): Promise<Tracing | undefined> {
   const settings = tracingSettings(env);
   for (const problem of settings.problems) logger.warn('tracing setting ignored', { problem });
   if (!settings.on) return undefined;
-  const { createTracing } = await import('./otel.js');
-  const tracing = await createTracing({ settings, services });
-  logger.info('tracing on', { exporters: settings.exporters, protocol: settings.protocol });
-  return tracing;
+  try {
+    const { createTracing } = await import('./otel.js');
+    const tracing = await createTracing({ settings, services });
+    logger.info('tracing on', { exporters: settings.exporters, protocol: settings.protocol });
+    return tracing;
+  } catch (error) {
+    // Traces are a view: a service whose exporter cannot be set up still runs, untraced, and says so.
+    logger.error('tracing off: it could not start', { error: redact(describeError(error)) });
+    return undefined;
+  }
 }
