@@ -297,3 +297,57 @@ test('spans still waiting to be exported are sent when the processes stop on SIG
   t.is(await scenario.users.stop(), 0);
   checkChain(t, scenario, client, spansOf(receiver, client.traceId));
 });
+
+test("a batch's span links to the trace of each of its messages", async (t) => {
+  const receiver = await startOtlpReceiver();
+  t.teardown(() => receiver.close());
+  const tracing = {
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  };
+  // One batch at a time: the messages waiting when the card service starts go in batches.
+  const card = { OTEL_SERVICE_NAME: 'card-service', BATCH_CONCURRENCY: '1' };
+  const scenario = await startScenario(t, 'tracesbatch', {
+    common: tracing,
+    user: { OTEL_SERVICE_NAME: 'user-service' },
+    card,
+  });
+  await scenario.cards.stop();
+  const clients = Array.from({ length: 8 }, clientTrace);
+  const users: string[] = [];
+  for (const [index, client] of clients.entries()) users.push(await createUser(scenario, client, `batched${index}`));
+  await scenario.restartCards(card);
+  for (const user of users) await waitUntil(() => cardStored(scenario, user), { what: `the card of ${user}` });
+
+  const { userQueue } = scenario.environment;
+  const batch = await waitUntil(
+    () =>
+      receiver.spans.find(
+        (span) =>
+          span.service === 'card-service' &&
+          span.name === `process ${userQueue}` &&
+          Number(span.attributes['messaging.batch.message_count']) > 1,
+      ),
+    { what: 'a batch of user messages processed by the card service' },
+  );
+  t.is(batch.parentSpanId, undefined, 'a batch starts a trace of its own');
+  t.false(
+    clients.some((client) => client.traceId === batch.traceId),
+    'in no message trace',
+  );
+  t.is(batch.links.length, Number(batch.attributes['messaging.batch.message_count']), 'a link per message');
+  for (const link of batch.links) {
+    t.true(
+      clients.some((client) => client.traceId === link.traceId),
+      `the link ${link.traceId} goes to a user's trace`,
+    );
+    const created = await waitUntil(
+      () => receiver.spans.find((span) => span.traceId === link.traceId && span.name === `create ${userQueue}`),
+      { what: `the user message's create span in ${link.traceId}` },
+    );
+    t.is(link.spanId, created.spanId, "the link points to the message's creation");
+  }
+  t.is(new Set(batch.links.map((link) => link.traceId)).size, batch.links.length, 'each message once');
+});
