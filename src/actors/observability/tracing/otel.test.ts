@@ -33,4 +33,13 @@ test('the default protocol sends protobuf to the endpoint, and shutting down flu
   t.is(received.length, 1);
   t.like(received[0], { url: '/v1/traces', type: 'application/x-protobuf' });
   t.true(received[0]!.bytes > 0);
+
+  // A runtime started again in the same process traces with a provider of its own.
+  const again = await createTracing({
+    settings: { on: true, exporters: ['otlp'], protocol: 'http/protobuf', problems: [] },
+    services: ['user'],
+  });
+  again.routeTransaction('user', [undefined]).end();
+  await again.shutdown(5_000);
+  t.is(received.length, 2, 'the second provider exported too');
 });

@@ -8,6 +8,7 @@
 import {
   context,
   defaultTextMapSetter,
+  propagation,
   ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
@@ -159,7 +160,12 @@ export async function createTracing({ settings, services }: CreateTracingOptions
       };
     },
     async shutdown(timeoutMs) {
-      if (owned) await withTimeout(provider.shutdown(), timeoutMs, 'exporting the last spans').catch(() => {});
+      if (!owned) return;
+      await withTimeout(provider.shutdown(), timeoutMs, 'exporting the last spans').catch(() => {});
+      // Registered no more: a runtime started later in this process registers its own.
+      trace.disable();
+      context.disable();
+      propagation.disable();
     },
   };
 }
