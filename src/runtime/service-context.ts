@@ -10,6 +10,7 @@ import { insertOutbox, messagingTablesOf } from '../db/messaging-queries.js';
 import { classifyError } from '../policies/classify-error.js';
 import type { Outbox } from '../actors/outbox/outbox-relay.js';
 import { OutgoingMessages, type DeclaredDestinations } from '../actors/outbox/outgoing.js';
+import type { TraceScope, Tracing } from '../actors/observability/tracing/tracing.js';
 
 export interface ServiceContextOptions {
   readonly db: Kysely<unknown>;
@@ -17,6 +18,16 @@ export interface ServiceContextOptions {
   readonly destinations: DeclaredDestinations;
   /** Batch sizes of group commit when the route names none: the runtime's consumer defaults. */
   readonly defaults: Pick<ResolvedConsumerSettings, 'maxBatch' | 'batchConcurrency'>;
+  /** The service's name, for its transactions' spans. */
+  readonly service: string;
+  /** Set when tracing is on: a transaction continues the trace of the request (or requests) it commits. */
+  readonly tracing?: Tracing;
+}
+
+/** An item of group commit, with the trace scope of the request that submitted it. */
+interface Submitted<Item> {
+  readonly item: Item;
+  readonly scope: TraceScope | undefined;
 }
 
 export function createServiceContext({
@@ -24,33 +35,60 @@ export function createServiceContext({
   outbox,
   destinations,
   defaults,
+  service,
+  tracing,
 }: ServiceContextOptions): ServiceContext<unknown> {
   /** Runs `work` and writes what it published to the outbox, in one transaction; publishes after the commit. */
-  async function committed<T>(work: (trx: Transaction<unknown>, out: OutgoingMessages) => Promise<T>): Promise<T> {
-    const out = new OutgoingMessages(destinations);
-    const result = await db.transaction().execute(async (trx) => {
-      const value = await work(trx, out);
-      await insertOutbox(messagingTablesOf(trx), out.messages, outbox.leaseMs);
-      return value;
-    });
+  async function committed<T>(
+    work: (trx: Transaction<unknown>, out: OutgoingMessages) => Promise<T>,
+    scopes: readonly (TraceScope | undefined)[],
+  ): Promise<T> {
+    const trace = tracing?.routeTransaction(service, scopes);
+    const out = new OutgoingMessages(destinations, trace);
+    const transact = () =>
+      db.transaction().execute(async (trx) => {
+        const value = await work(trx, out);
+        await insertOutbox(messagingTablesOf(trx), out.messages, outbox.leaseMs);
+        return value;
+      });
+    let result: T;
+    try {
+      result = await (trace ? trace.run(transact) : transact());
+    } catch (error) {
+      trace?.end(error);
+      throw error;
+    }
+    trace?.end();
     outbox.publishNow(out.messages);
     return result;
   }
 
   return {
     db,
-    transaction: (work) => committed(work),
+    transaction: (work) => committed(work, [tracing?.current()]),
     batch<Item, Result>(
       work: (trx: Transaction<unknown>, items: readonly Item[], out: OutgoingMessages) => Promise<readonly Result[]>,
       options: BatchOptions = {},
     ) {
-      const commits = new GroupCommit<Item, Result>((items) => committed((trx, out) => work(trx, items, out)), {
-        maxBatch: options.maxBatch ?? defaults.maxBatch,
-        concurrency: options.concurrency ?? defaults.batchConcurrency,
-        // An outage fails every item of the batch alike: no point trying each again alone.
-        split: (error) => classifyError(error).kind !== 'unavailable',
-      });
-      return (item: Item) => commits.submit(item);
+      const commits = new GroupCommit<Submitted<Item>, Result>(
+        (submitted) =>
+          committed(
+            (trx, out) =>
+              work(
+                trx,
+                submitted.map((each) => each.item),
+                out,
+              ),
+            submitted.map((each) => each.scope),
+          ),
+        {
+          maxBatch: options.maxBatch ?? defaults.maxBatch,
+          concurrency: options.concurrency ?? defaults.batchConcurrency,
+          // An outage fails every item of the batch alike: no point trying each again alone.
+          split: (error) => classifyError(error).kind !== 'unavailable',
+        },
+      );
+      return (item: Item) => commits.submit({ item, scope: tracing?.current() });
     },
   };
 }

@@ -20,6 +20,7 @@ import { watchScrapeTimeValues } from '../actors/observability/metrics-probes.js
 import { registerMetricsRoute } from '../actors/observability/metrics.js';
 import { createObservers, type ObservedConsumer, type Observers } from '../actors/observability/observers.js';
 import { registerVizRoutes } from '../actors/observability/viz/routes.js';
+import { startTracing, type Tracing } from '../actors/observability/tracing/tracing.js';
 import { Outbox, outboxRelayLogic } from '../actors/outbox/outbox-relay.js';
 import { retentionLogic } from '../actors/retention/retention.js';
 import { DeclaredDestinations } from '../actors/outbox/outgoing.js';
@@ -53,7 +54,8 @@ export interface Runtime {
   readiness(): Promise<Readiness>;
   /**
    * Stops consuming, lets in-flight deliveries finish (up to `shutdownTimeoutMs`), then closes the HTTP
-   * servers, the broker connection and the pools. Unfinished deliveries are redelivered by the broker.
+   * servers, the broker connection and the pools, and (when tracing is on) exports the spans not yet sent.
+   * Unfinished deliveries are redelivered by the broker.
    */
   stop(): Promise<void>;
 }
@@ -74,6 +76,8 @@ interface Parts {
   readonly observers: Observers;
   readonly destinations: DeclaredDestinations;
   readonly databases: readonly DatabasePart[];
+  /** Set when the `OTEL_*` environment turns tracing on. */
+  readonly tracing: Tracing | undefined;
   /** The supervisor, once created: children reach each other through its system. */
   supervisor: AnyActorRef | undefined;
 }
@@ -95,10 +99,9 @@ function observedConsumers(plan: RuntimePlan): Map<string, ObservedConsumer> {
   );
 }
 
-function createParts(options: ResolvedOptions, plan: RuntimePlan): Parts {
-  const logger = options.logger ?? createLogger('info');
+function createParts(options: ResolvedOptions, plan: RuntimePlan, logger: Logger, tracing: Tracing | undefined): Parts {
   const connection = connectBroker(options.broker);
-  const observers = createObservers({ logger, consumers: observedConsumers(plan) });
+  const observers = createObservers({ logger, consumers: observedConsumers(plan), tracing: tracing?.listener });
   const publisher = new ConfirmPublisher(
     connection,
     plan.topology,
@@ -107,11 +110,22 @@ function createParts(options: ResolvedOptions, plan: RuntimePlan): Parts {
   );
   const databases = plan.databases.map((database): DatabasePart => {
     const db = createDatabase<unknown>({ url: database.url, maxConnections: database.maxConnections });
-    const outbox = new Outbox(messagingTablesOf(db), publisher, { leaseMs: options.outbox.leaseMs });
+    const outbox = new Outbox(messagingTablesOf(db), publisher, { leaseMs: options.outbox.leaseMs, tracing });
     return { plan: database, db, outbox, relayId: `outbox:${database.label}` };
   });
   const destinations = new DeclaredDestinations(plan.topology);
-  return { options, plan, logger, connection, publisher, observers, destinations, databases, supervisor: undefined };
+  return {
+    options,
+    plan,
+    logger,
+    connection,
+    publisher,
+    observers,
+    destinations,
+    databases,
+    tracing,
+    supervisor: undefined,
+  };
 }
 
 function databaseOf(parts: Parts, service: string): DatabasePart {
@@ -146,6 +160,7 @@ function childrenOf(parts: Parts): ChildSpec[] {
         inspect: observers.inspect,
         failpoints,
         shutdownTimeoutMs: options.shutdownTimeoutMs,
+        tracing: parts.tracing,
       }),
     };
   });
@@ -170,6 +185,7 @@ function createServers(parts: Parts, readiness: () => Promise<Readiness>): Serve
   const { options, plan, logger, observers, connection } = parts;
   const onServerError = (error: unknown) => logger.error('request failed', { error: describeError(error) });
   const http = createHttpServer({ bodyLimit: options.http.bodyLimit, readiness, onServerError });
+  parts.tracing?.traceRoutes(http);
   for (const service of plan.services) {
     const database = databaseOf(parts, service.name);
     service.routes?.(
@@ -179,6 +195,8 @@ function createServers(parts: Parts, readiness: () => Promise<Readiness>): Serve
         outbox: database.outbox,
         destinations: parts.destinations,
         defaults: options.consumers,
+        service: service.name,
+        tracing: parts.tracing,
       }),
     );
   }
@@ -193,6 +211,9 @@ function createServers(parts: Parts, readiness: () => Promise<Readiness>): Serve
   registerMetricsRoute(admin ?? http, observers.metrics);
   return { http, admin };
 }
+
+/** How long stopping waits for the last spans to be exported (a collector that does not answer must not hold it up). */
+const tracingShutdownMs = 5_000;
 
 async function prepareDatabases(parts: Parts): Promise<void> {
   for (const { plan, db } of parts.databases) {
@@ -211,6 +232,8 @@ async function closeAll(parts: Parts, servers: Servers): Promise<void> {
   await parts.publisher.close();
   await parts.connection.close().catch(() => {});
   await Promise.all(parts.databases.map((database) => database.db.destroy().catch(() => {})));
+  // Last, so that the spans of the deliveries that finished while stopping are exported too.
+  await parts.tracing?.shutdown(tracingShutdownMs);
 }
 
 async function listen(parts: Parts, servers: Servers): Promise<{ port: number; adminPort: number | undefined }> {
@@ -276,7 +299,10 @@ function running(supervisor: AnyActorRef): Promise<void> {
 export async function startRuntime(runtimeOptions: RuntimeOptions): Promise<Runtime> {
   const options = resolveOptions(runtimeOptions);
   const plan = planRuntime(options);
-  const parts = createParts(options, plan);
+  const logger = options.logger ?? createLogger('info');
+  const services = plan.services.map((service) => service.name);
+  const tracing = await startTracing({ env: process.env, services, logger });
+  const parts = createParts(options, plan, logger, tracing);
   const readiness = readinessCheck({
     connection: parts.connection,
     publisher: parts.publisher,

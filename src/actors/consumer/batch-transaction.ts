@@ -19,6 +19,7 @@ import type { Failpoints } from '../../failpoints.js';
 import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { OutgoingMessages, type DeclaredDestinations } from '../outbox/outgoing.js';
+import type { Tracing } from '../observability/tracing/tracing.js';
 
 export interface BatchTransactionOptions {
   readonly db: MessagingDb;
@@ -27,6 +28,8 @@ export interface BatchTransactionOptions {
   readonly failpoints: Failpoints;
   readonly service: string;
   readonly leaseMs: number;
+  /** Traced: the messages the handler publishes continue the delivery's trace, and its spans are children of it. */
+  readonly tracing?: Tracing;
 }
 
 type BatchTransaction = ControlledTransaction<MessagingTables>;
@@ -101,9 +104,11 @@ export async function persistBatch(
         if (attemptsKey !== key) await clearAttempts(transaction, consumer, attemptsKey);
       }
     }
-    const out = new OutgoingMessages(options.destinations);
+    const trace = options.tracing?.deliveryTransaction(deliveries);
+    const out = new OutgoingMessages(options.destinations, trace);
     // The service's code knows its own tables: the transaction is handed over with its type erased.
-    const handled = await handleAll(options, transaction as unknown as Transaction<unknown>, newMessages, out);
+    const handle = () => handleAll(options, transaction as unknown as Transaction<unknown>, newMessages, out);
+    const handled = await (trace ? trace.run(handle) : handle());
     const results: unknown[] = [];
     let next = 0;
     for (const duplicate of duplicates) results.push(duplicate ? undefined : handled[next++]);

@@ -58,6 +58,7 @@ import { deadLetterQueue, declareTopology, type Topology } from '../broker/topol
 import type { Inspector } from '../observability/decoder.js';
 import type { Outbox } from '../outbox/outbox-relay.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
+import type { Tracing } from '../observability/tracing/tracing.js';
 
 export interface ConsumerOptions {
   /** The consumer actor's id and system id, through which the subscription reports back to it. */
@@ -75,6 +76,8 @@ export interface ConsumerOptions {
   readonly inspect: Inspector;
   readonly failpoints: Failpoints;
   readonly shutdownTimeoutMs: number;
+  /** Set when tracing is on: handed to the batch transaction (`batch-transaction.ts`). */
+  readonly tracing?: Tracing;
 }
 
 /** A paused consumer probes its dependencies again less and less often, at least every 5 s. */
@@ -485,10 +488,11 @@ class QueueSubscription {
   }
 
   #provideDeliveryActors() {
-    const { consumer: definition, db, publisher, outbox, failpoints, service, destinations } = this.#options;
+    const { consumer: definition, db, publisher, outbox, failpoints, service, destinations, tracing } = this.#options;
     const { messageMaxBytes, retry } = this.#options.settings;
     const consumer = definition.queue;
-    const batchTransaction = { db, consumer: definition, destinations, failpoints, service, leaseMs: outbox.leaseMs };
+    const leaseMs = outbox.leaseMs;
+    const batchTransaction = { db, consumer: definition, destinations, failpoints, service, leaseMs, tracing };
     return deliveryMachine.provide({
       actors: {
         persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(

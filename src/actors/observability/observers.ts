@@ -1,10 +1,10 @@
 /**
  * Everything that observes the machines of one running system, made in one place: one decoder of XState's
- * inspection events (`decoder.ts`) and its three listeners, the live monitor (`/viz`), the metrics
- * (`/metrics`) and the log. The log, `/viz` and `/metrics` are three views of one stream. Each delivery and
- * each consumer is named, in all three, by the service and the consumer it belongs to.
+ * inspection events (`decoder.ts`) and its listeners: the live monitor (`/viz`), the metrics (`/metrics`),
+ * the log, and when tracing is on the deliveries' spans. They are views of one stream. Each delivery and
+ * each consumer is named, in all of them, by the service and the consumer it belongs to.
  */
-import { createDecoder, type Inspector, type ObservedConsumer } from './decoder.js';
+import { createDecoder, type Inspector, type ObservationListener, type ObservedConsumer } from './decoder.js';
 import { LogWriter } from './log-writer.js';
 import type { Logger } from './logger.js';
 import { RuntimeMetrics } from './metrics.js';
@@ -18,6 +18,8 @@ export interface ObserversOptions {
   readonly consumers: ReadonlyMap<string, ObservedConsumer>;
   /** Node's default process metrics in the registry (default true). */
   readonly processMetrics?: boolean;
+  /** When tracing is on: the listener that builds the deliveries' spans. */
+  readonly tracing?: ObservationListener | undefined;
 }
 
 export interface Observers {
@@ -27,10 +29,11 @@ export interface Observers {
   readonly monitor: LiveMonitor;
 }
 
-export function createObservers({ logger, consumers, processMetrics = true }: ObserversOptions): Observers {
+export function createObservers({ logger, consumers, processMetrics = true, tracing }: ObserversOptions): Observers {
   const metrics = new RuntimeMetrics({ consumers, processMetrics });
   const monitor = new LiveMonitor();
   // The views first, the log line last, as each event's order has always been.
-  const inspect = createDecoder({ consumers, listeners: [monitor, metrics, new LogWriter(logger)] });
+  const views = tracing === undefined ? [monitor, metrics] : [monitor, metrics, tracing];
+  const inspect = createDecoder({ consumers, listeners: [...views, new LogWriter(logger)] });
   return { inspect, metrics, monitor };
 }

@@ -16,11 +16,16 @@ import { outboxRelayMachine, type SweepResult } from '../../machines/outbox-rela
 import { describeError } from '../../policies/describe-error.js';
 import { retryDelayMs } from '../../policies/backoff.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
+import type { Tracing } from '../observability/tracing/tracing.js';
 
 export interface OutboxOptions {
   readonly leaseMs: number;
   readonly batchSize?: number;
+  /** Set when tracing is on: each publish is a span in the trace its row's headers carry. */
+  readonly tracing?: Tracing;
 }
+
+type Row = OutgoingMessage & { attempts?: number };
 
 const relayRetry = { baseMs: 500, maxMs: 30_000 };
 
@@ -29,34 +34,26 @@ export class Outbox {
   readonly #publisher: ConfirmPublisher;
   readonly #leaseMs: number;
   readonly #batchSize: number;
+  readonly #tracing: Tracing | undefined;
   /** Confirmed ids waiting for this turn's one UPDATE, and that UPDATE's outcome. */
   #marking: { readonly ids: string[]; readonly done: Promise<void> } | undefined;
 
-  constructor(db: MessagingDb, publisher: ConfirmPublisher, { leaseMs, batchSize = 200 }: OutboxOptions) {
+  constructor(db: MessagingDb, publisher: ConfirmPublisher, { leaseMs, batchSize = 200, tracing }: OutboxOptions) {
     this.#db = db;
     this.#publisher = publisher;
     this.#leaseMs = leaseMs;
     this.#batchSize = batchSize;
+    this.#tracing = tracing;
   }
 
   get leaseMs(): number {
     return this.#leaseMs;
   }
 
-  /** Publishes rows and marks the confirmed ones sent; returns how many were confirmed. */
-  async publish(rows: readonly (OutgoingMessage & { attempts?: number })[]): Promise<number> {
+  /** Publishes rows (`relayed`: claimed by the relay's sweep) and marks the confirmed ones sent; returns how many were confirmed. */
+  async publish(rows: readonly Row[], relayed = false): Promise<number> {
     if (rows.length === 0) return 0;
-    const outcomes = await Promise.allSettled(
-      rows.map((row) =>
-        this.#publisher.publish({
-          exchange: row.exchange,
-          routingKey: row.routingKey,
-          messageId: row.id,
-          body: Buffer.from(row.body),
-          ...(row.headers !== null && { headers: row.headers }),
-        }),
-      ),
-    );
+    const outcomes = await Promise.allSettled(rows.map((row) => this.#publishRow(row, relayed)));
     const sent = rows.filter((_, index) => outcomes[index]!.status === 'fulfilled').map((row) => row.id);
     await this.#markSent(sent);
     const failed = rows.flatMap((row, index) => {
@@ -72,6 +69,25 @@ export class Outbox {
       if (sent.length === 0) throw new Error(`publish failed: ${failed[0]!.reason}`);
     }
     return sent.length;
+  }
+
+  #publishRow(row: Row, relayed: boolean): Promise<void> {
+    const traced = this.#tracing?.publishing(row, relayed);
+    const published = this.#publisher.publish({
+      exchange: row.exchange,
+      routingKey: row.routingKey,
+      messageId: row.id,
+      body: Buffer.from(row.body),
+      ...(row.headers !== null && { headers: row.headers }),
+    });
+    if (traced === undefined) return published;
+    return published.then(
+      () => traced(),
+      (error: unknown) => {
+        traced(error);
+        throw error;
+      },
+    );
   }
 
   /**
@@ -102,7 +118,7 @@ export class Outbox {
   async sweep(): Promise<SweepResult> {
     if (!this.#publisher.connected) return { claimed: 0, published: 0, more: false };
     const rows = await claimDueOutbox(this.#db, this.#batchSize, this.#leaseMs);
-    const published = await this.publish(rows);
+    const published = await this.publish(rows, true);
     return { claimed: rows.length, published, more: rows.length === this.#batchSize };
   }
 }

@@ -8,6 +8,7 @@ import type { Destination, PublishOptions, Publisher } from '../../api/destinati
 import type { OutgoingMessage } from '../../db/messaging-queries.js';
 import { UndeclaredDestinationError } from '../../api/errors.js';
 import type { Topology } from '../broker/topology.js';
+import type { TransactionTrace } from '../observability/tracing/tracing.js';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -41,13 +42,18 @@ export class DeclaredDestinations {
   }
 }
 
-/** Collects the messages of one transaction. */
+/**
+ * Collects the messages of one transaction. Traced, each message's headers carry the trace context of its
+ * creation (`traceparent`, `tracestate`), kept in its outbox row for whenever it is published.
+ */
 export class OutgoingMessages implements Publisher {
   readonly messages: OutgoingMessage[] = [];
   readonly #destinations: DeclaredDestinations;
+  readonly #trace: Pick<TransactionTrace, 'headersFor'> | undefined;
 
-  constructor(destinations: DeclaredDestinations) {
+  constructor(destinations: DeclaredDestinations, trace?: Pick<TransactionTrace, 'headersFor'>) {
     this.#destinations = destinations;
+    this.#trace = trace;
   }
 
   publish(destination: Destination, body: unknown, options: PublishOptions = {}): string {
@@ -56,7 +62,10 @@ export class OutgoingMessages implements Publisher {
     if (text === undefined) throw new TypeError('a message body must be a JSON value');
     const id = options.messageId ?? randomUUID();
     if (!uuid.test(id)) throw new TypeError(`messageId ${id} is not a UUID (it keys the message's outbox row)`);
-    this.messages.push({ id, exchange, routingKey, body: text, headers: options.headers ?? null });
+    const headers = this.#trace
+      ? { ...options.headers, ...this.#trace.headersFor(exchange, routingKey, id) }
+      : (options.headers ?? null);
+    this.messages.push({ id, exchange, routingKey, body: text, headers });
     return id;
   }
 }
