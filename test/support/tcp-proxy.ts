@@ -1,7 +1,9 @@
 /**
  * A TCP proxy on loopback that a test can cut: every open connection is reset and new ones are reset
  * on arrival until it is restored. Put between a service and PostgreSQL or RabbitMQ, it breaks exactly
- * that service's links, as a network fault would, and nothing else.
+ * that service's links, as a network fault would, and nothing else. `moveTo` points it at another port
+ * and drops the connections to the old one, as a virtual IP or a database endpoint moved by a failover
+ * manager would.
  */
 import net from 'node:net';
 
@@ -10,11 +12,14 @@ export interface TcpProxy {
   readonly connections: number;
   cut(): void;
   restore(): void;
+  /** New connections go to `targetPort` from now on; every open one is reset. */
+  moveTo(targetPort: number): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+export async function startTcpProxy(initialPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   let open = true;
+  let targetPort = initialPort;
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -47,6 +52,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     restore() {
       open = true;
+    },
+    moveTo(port) {
+      targetPort = port;
+      for (const socket of sockets) socket.resetAndDestroy();
     },
     async close() {
       open = false;
