@@ -99,3 +99,11 @@ export async function timeWhen(probe: () => Promise<boolean>, what: string): Pro
   await waitUntil(probe, { timeoutMs: 120_000, intervalMs: 50, what });
   return Date.now();
 }
+
+/** Sessions of the server waiting on `event` (`SyncRep`: commits waiting for the standby). */
+export async function sessionsWaitingFor(url: string, event: string): Promise<number> {
+  const [row] = await query<{ n: string }>(url, 'SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event = $1', [
+    event,
+  ]);
+  return Number(row!.n);
+}
