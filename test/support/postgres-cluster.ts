@@ -57,6 +57,16 @@ export interface FailoverTimes {
   readonly movedAt: number;
 }
 
+export interface FailoverOptions {
+  /** Runs once the standby is promoted, before the endpoint leads to it. */
+  readonly beforeMove?: () => Promise<void>;
+  /**
+   * The old primary vanishes without a word, as a host that lost its power: from the kill on the
+   * endpoint black-holes its connections, and they stay hung after the move instead of being reset.
+   */
+  readonly silently?: boolean;
+}
+
 export interface PostgresPair {
   readonly primary: PostgresNode;
   readonly standby: PostgresNode;
@@ -70,9 +80,9 @@ export interface PostgresPair {
   holdBackReplication(): Promise<void>;
   /**
    * Kills the primary (`pg_ctl stop -m immediate`), promotes the standby (`pg_ctl promote`) and moves the
-   * endpoint to it. `beforeMove` runs once the standby is promoted and before the endpoint leads to it.
+   * endpoint to it, resetting the connections that led to the old primary.
    */
-  failover(beforeMove?: () => Promise<void>): Promise<FailoverTimes>;
+  failover(options?: FailoverOptions): Promise<FailoverTimes>;
   /** True once no server of the pair runs, the proxies are closed and the folder is gone. */
   isGone(): boolean;
   /** Stops both servers, closes the proxies, deletes the folder. Safe to call twice. */
@@ -329,8 +339,9 @@ function pairOf({ primary, standby, link, endpoint, root, tearDown, proxiesClose
         what: 'the primary to see its standby gone',
       });
     },
-    async failover(beforeMove) {
+    async failover({ beforeMove, silently = false } = {}) {
       const killedAt = Date.now();
+      if (silently) endpoint.blackHole();
       await asPostgres(root, 'pg_ctl', ['stop', '-D', primary.dataDir, '-m', 'immediate', '-w']);
       await asPostgres(root, 'pg_ctl', ['promote', '-D', standby.dataDir, '-w', '-t', '60']);
       await waitUntil(
@@ -345,7 +356,7 @@ function pairOf({ primary, standby, link, endpoint, root, tearDown, proxiesClose
       );
       const promotedAt = Date.now();
       await beforeMove?.();
-      endpoint.moveTo(standby.port);
+      endpoint.moveTo(standby.port, { reset: !silently });
       current = standby;
       return { killedAt, promotedAt, movedAt: Date.now() };
     },
