@@ -54,8 +54,9 @@ function checkBreakers(t: ExecutionContext, scenario: Scenario, logsAtKill: numb
   for (const [index, service] of [scenario.cards, scenario.users].entries()) {
     const name = index === 0 ? 'card' : 'user';
     const breaker = breakerSince(service, logsAtKill[index]!);
+    const states = breaker.states.slice(-8).join(' → ');
     if (!silently) t.true(breaker.paused, `the ${name} consumer paused during the failover`);
-    if (breaker.paused) t.true(breaker.resumed, `the ${name} consumer resumed after it`);
+    if (breaker.paused) t.true(breaker.resumed, `the ${name} consumer resumed after it (last states: ${states})`);
     t.deepEqual(deadLetteringLines(service), [], `the ${name} service dead-lettered nothing`);
   }
 }
@@ -86,7 +87,19 @@ async function failOverMidStream(
     async () => (await countRows(pair.standby.url(userDb), 'cards')) > storedAtPromotion,
     'a card stored on the new primary',
   );
-  await flowReached(flow, flow.created.length + 40);
+  // Users keep coming until a consumer whose breaker is half-open has had its trial delivery.
+  const enough = flow.created.length + 40;
+  const settled = () =>
+    [scenario.cards, scenario.users].every((service, index) => {
+      const breaker = breakerSince(service, logsAtKill[index]!);
+      return !breaker.paused || breaker.resumed;
+    });
+  await waitUntil(() => flow.created.length >= enough && settled(), {
+    timeoutMs: 120_000,
+    what: () =>
+      `40 users after the failover (${flow.created.length - enough + 40}) and every paused consumer resumed ` +
+      `(last states: ${[scenario.cards, scenario.users].map((service, index) => breakerSince(service, logsAtKill[index]!).states.slice(-8).join(' → ')).join('; ')})`,
+  });
   const created = await flow.stop();
 
   const checkedFrom = Date.now();

@@ -80,14 +80,24 @@ export async function attemptsLeft(url: string): Promise<number> {
   return Number(row!.n);
 }
 
-/** The consumer machine's states after a log position: whether it paused, then consumed again. */
-export function breakerSince(service: ServiceProcess, from: number): { paused: boolean; resumed: boolean } {
+/**
+ * The consumer machine's states after a log position: whether it paused, and whether it consumed again
+ * after its last pause (a half-open breaker closes only once a trial delivery passed).
+ */
+export function breakerSince(
+  service: ServiceProcess,
+  from: number,
+): { paused: boolean; resumed: boolean; states: string[] } {
   const states = service.logs
     .slice(from)
     .filter((line) => line.message === 'transition' && line.machine === 'consumer')
-    .map((line) => line.to);
-  const pausedAt = states.indexOf('paused');
-  return { paused: pausedAt !== -1, resumed: pausedAt !== -1 && states.slice(pausedAt).includes('consuming') };
+    .map((line) => String(line.to));
+  const lastPause = states.lastIndexOf('paused');
+  return {
+    paused: lastPause !== -1,
+    resumed: lastPause !== -1 && states.slice(lastPause).includes('consuming'),
+    states,
+  };
 }
 
 export function deadLetteringLines(service: ServiceProcess) {
