@@ -117,6 +117,10 @@ async function failOverMidStream(
   t.log(
     `deliveries that met a hung connection (query timeout): ${timedOut(scenario.cards) + timedOut(scenario.users)}`,
   );
+  const pauses = [scenario.cards, scenario.users].map(
+    (service, index) => breakerSince(service, logsAtKill[index]!).states.filter((state) => state === 'paused').length,
+  );
+  t.log(`breaker pauses after the kill: card consumer ${pauses[0]}, user consumer ${pauses[1]}`);
 
   t.deepEqual(report.violations, []);
   t.is(report.withExactlyOneCard, report.users);
