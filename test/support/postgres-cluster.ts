@@ -12,27 +12,15 @@
  * Torn down with both servers stopped (killed if they do not stop), the proxies closed and the folder
  * deleted, also from a process-exit hook if the test's own teardown never ran.
  */
-import { execFile } from 'node:child_process';
-import {
-  appendFileSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { query } from './environment.js';
+import { alive, asPostgres, postgresIds, postmasterPid, processesUnder } from './postgres-processes.js';
 import { freePort } from './service-process.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { waitUntil } from './wait.js';
 
-const run = promisify(execFile);
-const bin = '/usr/lib/postgresql/15/bin';
 /** The name the standby connects with; `synchronous_standby_names` lists it. */
 const standbyName = 'standby';
 
@@ -87,74 +75,6 @@ export interface PostgresPair {
   isGone(): boolean;
   /** Stops both servers, closes the proxies, deletes the folder. Safe to call twice. */
   tearDown(): Promise<void>;
-}
-
-function postgresIds(): { uid: number; gid: number } {
-  const entry = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((line) => line.startsWith('postgres:'));
-  if (!entry) throw new Error('no postgres user on this machine');
-  const [, , uid, gid] = entry.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
-/** Runs one of PostgreSQL's programs as the postgres user, from the pair's folder. */
-async function asPostgres(root: string, program: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('runuser', ['-u', 'postgres', '--', path.join(bin, program), ...args], {
-      cwd: root,
-      timeout: 120_000,
-    });
-    return stdout;
-  } catch (error) {
-    const output = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`${program} ${args.join(' ')} failed: ${String(error)} ${output}`);
-  }
-}
-
-/** The postmaster's pid, from its pid file while it runs; remembered, since a stop deletes the file. */
-const knownPids = new Map<string, number>();
-function postmasterPid(dataDir: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    if (Number.isInteger(pid) && pid > 0) knownPids.set(dataDir, pid);
-  } catch {
-    // not running, or its folder removed
-  }
-  return knownPids.get(dataDir);
-}
-
-const alive = (pid: number | undefined) => {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Any process whose command line names the folder: a postmaster started with `-D <folder>/…`. */
-export function processesUnder(root: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSafe('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(root)) found.push(Number(entry));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return found;
-}
-
-function readdirSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 const settings = (entries: Record<string, string | number>) =>
@@ -282,7 +202,7 @@ export async function startPostgresPair(options: PostgresPairOptions): Promise<P
       if (alive(pid)) process.kill(pid!, 'SIGKILL');
     }
     await waitUntil(
-      () => processesUnder(root).length === 0 && nodes.every((node) => !alive(knownPids.get(node.dataDir))),
+      () => processesUnder(root).length === 0 && nodes.every((node) => !alive(postmasterPid(node.dataDir))),
       {
         timeoutMs: 30_000,
         intervalMs: 200,
@@ -361,7 +281,7 @@ function pairOf({ primary, standby, link, endpoint, root, tearDown, proxiesClose
       return { killedAt, promotedAt, movedAt: Date.now() };
     },
     isGone() {
-      const stopped = [primary, standby].every((node) => !alive(knownPids.get(node.dataDir)));
+      const stopped = [primary, standby].every((node) => !alive(postmasterPid(node.dataDir)));
       return stopped && processesUnder(root).length === 0 && proxiesClosed() && !existsSync(root);
     },
     tearDown,
