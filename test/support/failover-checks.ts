@@ -100,6 +100,16 @@ export function breakerSince(
   };
 }
 
+/** The consumer's breaker states after a log position, each with its time since `since` (ms since the epoch). */
+export function breakerTimeline(service: ServiceProcess, from: number, since: number): string {
+  const steps = service.logs
+    .slice(from)
+    .filter((line) => line.message === 'transition' && line.machine === 'consumer')
+    .filter((line) => ['paused', 'halfOpen', 'consuming'].includes(String(line.to)))
+    .map((line) => `${String(line.to)} +${((Date.parse(String(line.timestamp)) - since) / 1_000).toFixed(1)} s`);
+  return steps.length === 0 ? 'never paused' : steps.join(', ');
+}
+
 export function deadLetteringLines(service: ServiceProcess) {
   return service.logs.filter((line) => line.machine === 'delivery' && line.to === 'deadLettering');
 }
