@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import pg from 'pg';
+import { onInterrupt } from './interrupts.js';
 
 export const amqpUrl = process.env.BENCH_AMQP_URL ?? process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const postgresServer =
@@ -44,7 +45,8 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
   const queues = [userQueue, cardQueue, `${userQueue}.dead`, `${cardQueue}.dead`];
   const databases = [`ackstate_b_${id}_user`, `ackstate_b_${id}_card`] as const;
   const [userDbUrl, cardDbUrl] = databases.map((name) => `${postgresServer}/${name}`) as [string, string];
-  return {
+  const forget = onInterrupt(() => environment.cleanUp());
+  const environment: BenchEnvironment = {
     id,
     userQueue,
     cardQueue,
@@ -64,6 +66,7 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
       });
     },
     async cleanUp() {
+      forget();
       const errors: unknown[] = [];
       try {
         const connection = await amqplib.connect(amqpUrl);
@@ -88,4 +91,5 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
       if (errors.length > 0) throw new Error(`clean-up of ${id} failed: ${errors.map(String).join('; ')}`);
     },
   };
+  return environment;
 }

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { withRetries } from './attempts.js';
 import { renderLatest } from './docs-tables.js';
+import { cleanUpOnSignals } from './interrupts.js';
 import { describeMachine } from './machine.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { ackstateMain, repoRoot } from './paths.js';
@@ -29,6 +30,7 @@ if (!existsSync(ackstateMain)) {
   console.error('bench: dist/main.js is missing; run `npm run build` first (npm run bench does)');
   process.exit(2);
 }
+cleanUpOnSignals();
 const outFile = path.resolve(repoRoot, options.out);
 const scripts = await buildScripts();
 const machine = await describeMachine();
@@ -167,7 +169,7 @@ const report: BenchReport = {
       'each pipeline runs as one process holding both services: `node dist/main.js both` for ackstate, the compiled bench/reference/{batched,unbatched}/main.ts for the references',
     isolation:
       'every run has its own queue names and databases, deleted afterwards; the variants alternate within each round',
-    load: 'closed loop: wrk (Debian package) with bench/load/create-users.lua, 2 threads; open loop: bench/load/open-loop/main.ts, a Node process on a precomputed schedule. Each generator runs in a process of its own and its CPU is measured there (wrk: cutime + cstime of the shell that waited for it; the Node generator: process.cpuUsage from its first request to its last answer)',
+    load: 'closed loop: wrk (Debian package) with bench/load/create-users.lua, 2 threads; open loop: wrk with bench/load/paced-users.lua, 64 connections, each waiting in delay() for the next slot of a fixed schedule (the email carries the time of the slot). wrk runs in a process of its own; its CPU is the cutime + cstime of the shell that waited for it (clock ticks of 10 ms)',
     throughput: 'measured users / (first request sent to last card stored), both times from the database (see latency)',
     latency:
       "each request's email carries its send time (the open loop: its scheduled time), in microseconds of the wall clock; end to end = the card row's stored_at in the user database (the storing transaction's start, PostgreSQL's clock on this same machine) minus that time. Resolution 1 µs; an under-estimate by the storing transaction's own duration. Done-ness is a poll of the row counts every pollMs",

@@ -1,5 +1,5 @@
 /**
- * Compiles the bench's child-process scripts (bench/reference/**, bench/load/open-loop/**) to plain
+ * Compiles the reference pipelines (bench/reference/**) to plain
  * JavaScript once per bench run, so that they run as `node main.js` without a TypeScript loader, as
  * ackstate runs from dist/. The output goes under node_modules/.cache (ignored by git) so that `amqplib`
  * and `pg` resolve from the project.
@@ -14,7 +14,6 @@ export const buildOutDir = path.join(repoRoot, 'node_modules/.cache/ackstate-ben
 export interface BuiltScripts {
   readonly unbatchedReference: string;
   readonly batchedReference: string;
-  readonly openLoopGenerator: string;
 }
 
 async function transpileTree(sourceDir: string, outDir: string): Promise<void> {
@@ -44,10 +43,8 @@ export async function buildScripts(): Promise<BuiltScripts> {
   await mkdir(buildOutDir, { recursive: true });
   await writeFile(path.join(buildOutDir, 'package.json'), '{ "type": "module" }\n');
   await transpileTree(path.join(repoRoot, 'bench/reference'), path.join(buildOutDir, 'reference'));
-  await transpileTree(path.join(repoRoot, 'bench/load/open-loop'), path.join(buildOutDir, 'open-loop'));
   return {
     unbatchedReference: path.join(buildOutDir, 'reference/unbatched/main.js'),
     batchedReference: path.join(buildOutDir, 'reference/batched/main.js'),
-    openLoopGenerator: path.join(buildOutDir, 'open-loop/main.js'),
   };
 }

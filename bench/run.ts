@@ -108,7 +108,6 @@ async function createUsers(
     urls: pipeline.userUrls,
     label,
     users,
-    openLoopScript: options.scripts.openLoopGenerator,
   });
   let result: GeneratorResult | undefined;
   const timeoutMs = 120_000 + users * 50;

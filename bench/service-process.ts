@@ -8,6 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/support/service-process.js';
+import { onInterrupt } from './interrupts.js';
 import { countLoggedTransitions, type CountsByMachine } from './transitions.js';
 
 export interface ServiceProcess {
@@ -53,7 +54,13 @@ export async function startProcess(options: {
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   let ended: number | string | undefined;
-  void exited.then((code) => (ended = code));
+  const forget = onInterrupt(() => {
+    child.kill('SIGKILL');
+  });
+  void exited.then((code) => {
+    ended = code;
+    forget();
+  });
   const url = `http://127.0.0.1:${port}`;
   if (child.pid === undefined) throw new Error(`${options.label}: could not start ${options.script}`);
   return {

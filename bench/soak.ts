@@ -141,7 +141,6 @@ export async function runSoak(context: {
       urls: pipeline.userUrls,
       label,
       users: total,
-      openLoopScript: scripts.openLoopGenerator,
     });
     await database.waitForCards(total, 1_000, 600_000 + (total / options.soakRate) * 3_000, async () => {
       await load.finish();

@@ -1,7 +1,8 @@
 /**
- * The closed-loop load: wrk (Debian's package) with create-users.lua, `connections` keep-alive
- * connections over two threads. wrk runs for a duration, so its threads stop after their share of
- * requests and the bench interrupts wrk (SIGINT) once the users are in the database. wrk runs under a
+ * The load: wrk (Debian's package) with `connections` keep-alive connections over two threads; closed
+ * loop with create-users.lua, open loop (`perSecond`) with paced-users.lua. wrk runs for a duration, so
+ * its threads idle after their share of requests and the bench interrupts wrk (SIGINT) once the users
+ * are in the database. wrk runs under a
  * `sh` that reads its own /proc/<pid>/stat after waiting for wrk: the children's CPU (cutime + cstime)
  * is wrk's, to the clock tick.
  */
@@ -10,6 +11,7 @@ import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../paths.js';
+import { onInterrupt } from '../interrupts.js';
 import { ticksPerSecond } from '../process-stats.js';
 
 export interface WrkRun {
@@ -33,7 +35,8 @@ while kill -0 $pid 2>/dev/null; do wait $pid; code=$?; done
 cat /proc/$$/stat > "$STAT_FILE"
 exit $code`;
 
-const script = path.join(repoRoot, 'bench/load/create-users.lua');
+const closedLoopScript = path.join(repoRoot, 'bench/load/create-users.lua');
+const openLoopScript = path.join(repoRoot, 'bench/load/paced-users.lua');
 
 function parseSummary(stdout: string): { statuses: Record<string, number>; socketErrors: number } {
   const line = stdout.split('\n').find((each) => each.startsWith('BENCH-WRK '));
@@ -55,7 +58,13 @@ async function childCpuSeconds(statFile: string): Promise<number> {
   return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond; // fields 16 and 17: cutime, cstime
 }
 
-export function startWrk(options: { url: string; label: string; users: number; connections: number }): WrkRun {
+export function startWrk(options: {
+  url: string;
+  label: string;
+  users: number;
+  connections: number;
+  perSecond?: number;
+}): WrkRun {
   const threads = Math.max(1, Math.min(2, options.connections));
   // +1: wrk calls the first thread's request() once to check the script, and that request is never sent.
   const perThread = Math.ceil(options.users / threads) + 1;
@@ -69,11 +78,12 @@ export function startWrk(options: { url: string; label: string; users: number; c
       '--timeout',
       '30s',
       '-s',
-      script,
+      options.perSecond === undefined ? closedLoopScript : openLoopScript,
       `${options.url}/users`,
       '--',
       options.label,
       String(perThread),
+      ...(options.perSecond === undefined ? [] : [String(options.perSecond / threads), String(threads)]),
     ]),
     { env: { PATH: process.env.PATH ?? '', STAT_FILE: statFile }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -81,9 +91,13 @@ export function startWrk(options: { url: string; label: string; users: number; c
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const forget = onInterrupt(() => {
+    child.kill('SIGUSR1');
+  });
   const exited = new Promise<WrkResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => {
+      forget();
       void childCpuSeconds(statFile).then((cpuSeconds) => {
         if (code !== 0 && !stdout.includes('BENCH-WRK'))
           return reject(new Error(`wrk exited with ${code}: ${stderr.slice(-500)} ${stdout.slice(-500)}`));
