@@ -30,7 +30,7 @@ export const usage = `npm run bench -- [options]
   --warmup N             users created before each measured run, not counted (default 200)
   --poll-ms MS           interval of the row-count poll that notices the last card (default 50)
   --half-rate-seconds S  open-loop runs at half of ackstate's peak, ackstate and ref-batched (default 15; 0 skips)
-  --statements-users N   users of the statements pass, one run per variant through a counting proxy (default 500; 0 skips)
+  --statements-users N   users of the statements pass, one run per variant through a counting proxy (default 300; 0 skips)
   --only LIST            comma-separated subset of ${variantNames.join(',')} (default ${defaultVariants})
   --seed                 adds the seed setting (ackstate with PREFETCH=1; slow) to the variants
   --seed-users N         users per run of the seed setting (default 300)
@@ -80,7 +80,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       warmup: { type: 'string', default: '200' },
       'poll-ms': { type: 'string', default: '50' },
       'half-rate-seconds': { type: 'string', default: '15' },
-      'statements-users': { type: 'string', default: '500' },
+      'statements-users': { type: 'string', default: '300' },
       only: { type: 'string', default: defaultVariants },
       seed: { type: 'boolean', default: false },
       instances: { type: 'string' },
