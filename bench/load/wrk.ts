@@ -74,7 +74,8 @@ export function startWrk(options: {
     ['-c', waitForWrk, 'sh'].concat([
       `-t${threads}`,
       `-c${Math.max(threads, options.connections)}`,
-      '-d600s',
+      // wrk needs a duration: one long enough for the slowest pipeline; the bench interrupts it when done.
+      `-d${600 + Math.ceil((options.users / (options.perSecond ?? 50)) * 2)}s`,
       '--timeout',
       '30s',
       '-s',
