@@ -43,6 +43,8 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
   const userQueue = `b_${id}_user_queue`;
   const cardQueue = `b_${id}_card_queue`;
   const queues = [userQueue, cardQueue, `${userQueue}.dead`, `${cardQueue}.dead`];
+  // ackstate's delay queues at its default DELAYED_RETRY_SECONDS (10,60,300): removed too, if they were made.
+  const delayQueues = [userQueue, cardQueue].flatMap((queue) => [10, 60, 300].map((s) => `${queue}.retry.${s}s`));
   const databases = [`ackstate_b_${id}_user`, `ackstate_b_${id}_card`] as const;
   const [userDbUrl, cardDbUrl] = databases.map((name) => `${postgresServer}/${name}`) as [string, string];
   const forget = onInterrupt(() => environment.cleanUp());
@@ -72,7 +74,7 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
         const connection = await amqplib.connect(amqpUrl);
         try {
           const channel = await connection.createChannel();
-          for (const queue of queues) await channel.deleteQueue(queue);
+          for (const queue of [...queues, ...delayQueues]) await channel.deleteQueue(queue);
           await channel.close();
         } finally {
           await connection.close();
