@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import pg from 'pg';
+import { onInterrupt } from './interrupts.js';
 
 export const amqpUrl = process.env.BENCH_AMQP_URL ?? process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const postgresServer =
@@ -42,9 +43,12 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
   const userQueue = `b_${id}_user_queue`;
   const cardQueue = `b_${id}_card_queue`;
   const queues = [userQueue, cardQueue, `${userQueue}.dead`, `${cardQueue}.dead`];
+  // ackstate's delay queues at its default DELAYED_RETRY_SECONDS (10,60,300): removed too, if they were made.
+  const delayQueues = [userQueue, cardQueue].flatMap((queue) => [10, 60, 300].map((s) => `${queue}.retry.${s}s`));
   const databases = [`ackstate_b_${id}_user`, `ackstate_b_${id}_card`] as const;
   const [userDbUrl, cardDbUrl] = databases.map((name) => `${postgresServer}/${name}`) as [string, string];
-  return {
+  const forget = onInterrupt(() => environment.cleanUp());
+  const environment: BenchEnvironment = {
     id,
     userQueue,
     cardQueue,
@@ -64,12 +68,13 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
       });
     },
     async cleanUp() {
+      forget();
       const errors: unknown[] = [];
       try {
         const connection = await amqplib.connect(amqpUrl);
         try {
           const channel = await connection.createChannel();
-          for (const queue of queues) await channel.deleteQueue(queue);
+          for (const queue of [...queues, ...delayQueues]) await channel.deleteQueue(queue);
           await channel.close();
         } finally {
           await connection.close();
@@ -88,4 +93,5 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
       if (errors.length > 0) throw new Error(`clean-up of ${id} failed: ${errors.map(String).join('; ')}`);
     },
   };
+  return environment;
 }

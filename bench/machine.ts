@@ -47,7 +47,8 @@ export async function describeMachine(): Promise<MachineInfo> {
     tryRun('rabbitmqctl', ['version']),
     postgresVersion(),
     tryRun('git', ['rev-parse', '--short', 'HEAD']),
-    tryRun('git', ['status', '--porcelain', '--', 'src', 'bench']),
+    // The bench's own results do not count as changes to what is measured.
+    tryRun('git', ['status', '--porcelain', '--', 'src', 'bench', ':!bench/results']),
   ]);
   return {
     cpus: os.availableParallelism(),

@@ -1,20 +1,22 @@
 /**
- * `npm run bench [-- options]` (see options.ts): ackstate against a hand-written reference pipeline and
- * against the seed setting (PREFETCH=1), in alternating rounds on the local broker and database; then the
- * latency at half of ackstate's peak. Prints the table and writes bench/results/latest.json.
- * `--memory` runs the memory check instead, `--profile` a CPU profile of each pipeline, `--per-delivery` the
- * CPU of one delivery in the runtime's own layers.
+ * `npm run bench [-- options]` (see options.ts): ackstate (defaults and MAX_BATCH=1) against a batched
+ * and an unbatched hand-written reference, in alternating rounds on the local broker and database; then
+ * the latency at half of ackstate's peak (open loop) and the statements pass. Prints the tables and writes
+ * bench/results/latest.json; `npm run bench:docs` renders them into docs/benchmarks.md.
+ * `--instances` and `--soak` are the scale modes, `--profile` a CPU profile, `--per-delivery` the CPU
+ * of one delivery in the runtime's own layers.
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { withRetries } from './attempts.js';
+import { renderLatest } from './docs-tables.js';
+import { cleanUpOnSignals } from './interrupts.js';
 import { describeMachine } from './machine.js';
-import { runMemoryCheck } from './memory.js';
-import { parseOptions } from './options.js';
+import { parseOptions, type BenchOptions } from './options.js';
 import { ackstateMain, repoRoot } from './paths.js';
-import { runProfiles } from './profile.js';
-import { buildReference } from './reference-build.js';
-import { formatReport, ratiosOf, summarizeVariant, targetsOf, writeReport, type BenchReport } from './report.js';
+import { buildScripts, type BuiltScripts } from './reference-build.js';
+import { ratiosOf, summarizeVariant, targetsOf, writeReport, type BenchReport } from './report.js';
 import { measureRun, type RunResult } from './run.js';
 import { variants, type VariantName } from './variants.js';
 
@@ -28,111 +30,170 @@ if (!existsSync(ackstateMain)) {
   console.error('bench: dist/main.js is missing; run `npm run build` first (npm run bench does)');
   process.exit(2);
 }
+cleanUpOnSignals();
 const outFile = path.resolve(repoRoot, options.out);
-const referenceMain = await buildReference();
+const scripts = await buildScripts();
 const machine = await describeMachine();
+const loadAverageBefore = os.loadavg().map((value) => Math.round(value * 100) / 100);
 const started = Date.now();
 const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
+const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 
-if (options.memory) {
-  await runMemoryCheck(options, machine, referenceMain, outFile);
+export function progress(run: RunResult, round: string): void {
+  console.log(
+    `[${elapsed()}] ${round} ${run.variant.padEnd(15)} ${String(run.users).padStart(5)} users ${String(run.usersPerSecond).padStart(7)} users/s  ` +
+      `CPU ${run.cpuMsPerUser} ms/user  p50 ${run.latencyMs.p50} p99 ${run.latencyMs.p99} ms  RSS ${run.peakRssMiB} MiB  ` +
+      `left ${run.messagesLeft}/${run.unsentOutboxRows}/${run.usersWithoutCard}  commits/user ${run.commitsPerUser}` +
+      `${run.statementsPerUser === undefined ? '' : `  statements/user ${run.statementsPerUser}`}  ` +
+      `${run.generator.tool} ${run.generator.cpuMsPerUser} ms/user  (${run.load})`,
+  );
+}
+
+const measure = (label: string, run: () => Promise<RunResult>) => withRetries(label, 3, run);
+
+if (options.instances) {
+  const { runInstances } = await import('./instances.js');
+  await runInstances({ options, scripts, machine, command, outFile, progress, measure });
+  process.exit(0);
+}
+if (options.soak !== undefined) {
+  const { runSoak } = await import('./soak.js');
+  await runSoak({ options, scripts, machine, command, outFile });
   process.exit(0);
 }
 if (options.profile) {
-  await runProfiles(options, machine, referenceMain, outFile);
+  const { runProfiles } = await import('./profile.js');
+  await runProfiles(options, machine, scripts, outFile);
   process.exit(0);
 }
 
-const progress = (run: RunResult, round: string) =>
-  console.log(
-    `[${elapsed()}] ${round} ${run.variant.padEnd(9)} ${String(run.users).padStart(5)} users  ${String(run.usersPerSecond).padStart(7)} users/s  ` +
-      `p50 ${run.latencyMs.p50} p95 ${run.latencyMs.p95} p99 ${run.latencyMs.p99} ms  CPU ${run.cpuSecondsPer1kUsers} s/1k  ` +
-      `peak RSS ${run.peakRssMiB} MiB  left ${run.messagesLeft}  unsent ${run.unsentOutboxRows}  commits/user ${run.commitsPerUser}  ${run.load}`,
-  );
+function usersOf(name: VariantName, bench: BenchOptions) {
+  return name === 'seed' ? { users: bench.seedUsers, warmup: Math.min(bench.warmup, 50) } : bench;
+}
 
-const order = (['ackstate', 'reference', 'unbatched', 'seed'] as VariantName[]).filter((name) =>
-  options.only.includes(name),
-);
-console.log(
-  `bench: ${options.rounds} rounds of ${order.join(' / ')}; ${options.users} users (seed: ${options.seedUsers}), ${options.concurrency} clients, ${options.warmup} warm-up users per run`,
-);
-const runs: RunResult[] = [];
-for (let round = 1; round <= options.rounds; round += 1) {
-  for (const name of order) {
-    const run = await withRetries(`${name} round ${round}`, 3, () =>
+async function rounds(bench: BenchOptions, built: BuiltScripts): Promise<RunResult[]> {
+  console.log(
+    `bench: ${bench.rounds} rounds of ${bench.only.join(' / ')}; ${bench.users} users, wrk ${bench.connections} connections, ${bench.warmup} warm-up users per run`,
+  );
+  const runs: RunResult[] = [];
+  for (let round = 1; round <= bench.rounds; round += 1) {
+    for (const name of bench.only) {
+      const { users, warmup } = usersOf(name, bench);
+      const run = await measure(`${name} round ${round}`, () =>
+        measureRun({
+          variant: variants[name],
+          scripts: built,
+          users,
+          warmup,
+          load: { kind: 'closed', connections: bench.connections },
+          pollMs: bench.pollMs,
+          keepLogs: bench.keepLogs,
+        }),
+      );
+      runs.push(run);
+      progress(run, `round ${round}`);
+    }
+  }
+  return runs;
+}
+
+async function halfRateRuns(bench: BenchOptions, built: BuiltScripts, peak: number | undefined): Promise<RunResult[]> {
+  if (bench.halfRateSeconds === 0 || peak === undefined || !Number.isFinite(peak)) return [];
+  const perSecond = peak / 2;
+  const users = Math.max(100, Math.round(perSecond * bench.halfRateSeconds));
+  const runs: RunResult[] = [];
+  for (const name of bench.only.filter((variant) => variant === 'ackstate' || variant === 'ref-batched')) {
+    const run = await measure(`${name} at half rate`, () =>
       measureRun({
         variant: variants[name],
-        referenceMain,
-        users: name === 'seed' ? options.seedUsers : options.users,
-        warmup: name === 'seed' ? Math.min(options.warmup, 50) : options.warmup,
-        concurrency: options.concurrency,
-        pollMs: options.pollMs,
-        keepLogs: options.keepLogs,
+        scripts: built,
+        users,
+        warmup: bench.warmup,
+        load: { kind: 'open', perSecond },
+        pollMs: bench.pollMs,
+        keepLogs: bench.keepLogs,
       }),
     );
     runs.push(run);
-    progress(run, `round ${round}`);
+    progress(run, 'half rate');
   }
+  return runs;
 }
-const medians = order.map((name) =>
+
+async function statementRuns(bench: BenchOptions, built: BuiltScripts): Promise<RunResult[]> {
+  if (bench.statementsUsers === 0) return [];
+  const runs: RunResult[] = [];
+  for (const name of bench.only) {
+    const run = await measure(`${name} statements`, () =>
+      measureRun({
+        variant: variants[name],
+        scripts: built,
+        users: name === 'seed' ? Math.min(bench.statementsUsers, bench.seedUsers) : bench.statementsUsers,
+        warmup: 50,
+        load: { kind: 'closed', connections: bench.connections },
+        countStatements: true,
+        pollMs: bench.pollMs,
+      }),
+    );
+    runs.push(run);
+    progress(run, 'statements');
+  }
+  return runs;
+}
+
+const runs = await rounds(options, scripts);
+const statements = await statementRuns(options, scripts);
+const medians = options.only.map((name) =>
   summarizeVariant(
     name,
     runs.filter((run) => run.variant === name),
+    statements.find((run) => run.variant === name),
   ),
 );
 const ratios = ratiosOf(medians);
-
-const halfRate: RunResult[] = [];
-const peak = medians.find((summary) => summary.variant === 'ackstate')?.usersPerSecond;
-if (options.halfRateSeconds > 0 && peak !== undefined && Number.isFinite(peak)) {
-  const perSecond = peak / 2;
-  const users = Math.max(50, Math.round(perSecond * options.halfRateSeconds));
-  for (const name of order.filter((variant) => variant === 'ackstate' || variant === 'reference')) {
-    const run = await withRetries(`${name} at half rate`, 3, () =>
-      measureRun({
-        variant: variants[name],
-        referenceMain,
-        users,
-        perSecond,
-        warmup: options.warmup,
-        concurrency: options.concurrency,
-        pollMs: options.pollMs,
-        keepLogs: options.keepLogs,
-      }),
-    );
-    halfRate.push(run);
-    progress(run, 'half rate');
-  }
-}
+const halfRate = await halfRateRuns(
+  options,
+  scripts,
+  medians.find((summary) => summary.variant === 'ackstate')?.usersPerSecond,
+);
 
 const report: BenchReport = {
   date: new Date().toISOString(),
-  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  command,
   machine,
+  load: { loadAverageBefore, loadAverageAfter: os.loadavg().map((value) => Math.round(value * 100) / 100) },
   options: { ...options },
+  variants: Object.fromEntries(options.only.map((name) => [name, variants[name].description])),
   method: {
     processes:
-      'each pipeline runs as one process holding both services: `node dist/main.js both` for ackstate and the seed setting, the compiled bench/reference/main.ts for the reference',
+      'each pipeline runs as one process holding both services: `node dist/main.js both` for ackstate, the compiled bench/reference/{batched,unbatched}/main.ts for the references',
     isolation:
-      'every run has its own queue names and databases, deleted afterwards; runs alternate ackstate, reference, seed within each round',
-    throughput: 'users / (first POST to the poll that saw the last card stored), closed loop',
+      'every run has its own queue names and databases, deleted afterwards; the variants alternate within each round',
+    load: 'closed loop: wrk (Debian package) with bench/load/create-users.lua, 2 threads; open loop: wrk with bench/load/paced-users.lua, 64 connections, each waiting in delay() for the next slot of a fixed schedule (the email carries the time of the slot). wrk runs in a process of its own; its CPU is the cutime + cstime of the shell that waited for it (clock ticks of 10 ms)',
+    throughput: 'measured users / (first request sent to last card stored), both times from the database (see latency)',
     latency:
-      "POST start to the batched poll of the user database that saw the card (resolution: poll interval + query time, see pollResolutionMs); storedLatencyMs uses the row's stored_at instead",
-    cpu: 'utime + stime of the service process from /proc/<pid>/stat over the measured phase (warm-up excluded), per 1,000 users',
-    rss: 'VmHWM (peak resident set) of the service process from /proc/<pid>/status at the end of the run',
+      "each request's email carries its send time (the open loop: its scheduled time), in microseconds of the wall clock; end to end = the card row's stored_at in the user database (the storing transaction's start, PostgreSQL's clock on this same machine) minus that time. Resolution 1 µs; an under-estimate by the storing transaction's own duration. Done-ness is a poll of the row counts every pollMs",
+    cpu: "utime + stime of the pipeline's processes from /proc/<pid>/stat over the measured phase (warm-up excluded), per user",
+    rss: "VmHWM (peak resident set) of the pipeline's processes at the end of the run, summed",
     messagesLeft:
-      "ready + unacked messages in the run's four queues after the run (rabbitmqctl list_queues), waited for up to 15 s",
-    logging: 'LOG_LEVEL=info, stdout to a file; transitionsPerUser counts the `transition` lines',
+      "ready + unacked messages in the run's four queues after the run (rabbitmqctl list_queues), waited for up to 15 s; also unsent outbox rows, users without a card and cards issued less users",
+    statements:
+      'a separate run per variant (statementsUsers users) with its database connections through a proxy counting simple queries and extended-protocol executions (BEGIN and COMMIT included), per measured user',
     commitsPerUser:
-      "xact_commit of both databases (pg_stat_database) over the measured phase, less the bench's own polls, per user (approximate: PostgreSQL flushes these statistics about once a second, and the relays' sweeps count too)",
+      "xact_commit of both databases (pg_stat_database) over the measured phase, less the bench's own queries, per user (approximate: PostgreSQL flushes these statistics about once a second, and the relays' sweeps count too)",
+    logging:
+      "LOG_LEVEL=info, stdout to a file; log lines per user over every user of the run (warm-up included); the transition check compares each ackstate process's `transition` lines by machine with its /metrics ackstate_state_duration_seconds_count, read just before it stops",
   },
   medians,
   ratios,
   halfRate,
+  statements,
   targets: targetsOf(medians, ratios, halfRate, runs),
   runs,
 };
-console.log(`\n${formatReport(report)}\n`);
+console.log(`\n${renderLatest(report)}\n`);
 await writeReport(outFile, report);
-console.log(`bench: wrote ${path.relative(repoRoot, outFile)} (${elapsed()})`);
+console.log(
+  `bench: wrote ${path.relative(repoRoot, outFile)} (${elapsed()}); npm run bench:docs puts its tables into docs/benchmarks.md`,
+);
 process.exit(0);

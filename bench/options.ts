@@ -1,57 +1,94 @@
 /** `npm run bench -- [options]`: the command line and its defaults. */
 import { parseArgs } from 'node:util';
+import { variantNames, type VariantName } from './variants.js';
 
 export interface BenchOptions {
   readonly users: number;
-  readonly concurrency: number;
+  readonly connections: number;
   readonly seedUsers: number;
   readonly rounds: number;
   readonly warmup: number;
   readonly pollMs: number;
   readonly halfRateSeconds: number;
-  readonly memory: boolean;
-  readonly memorySmall: number;
-  readonly memoryLarge: number;
+  readonly statementsUsers: number;
+  readonly only: readonly VariantName[];
+  readonly instances: readonly number[] | undefined;
+  readonly soak: number | undefined;
+  readonly soakRate: number;
   readonly profile: boolean;
   readonly perDelivery: boolean;
   readonly keepLogs: boolean;
-  readonly only: readonly string[];
   readonly out: string;
 }
 
+const defaultVariants = 'ackstate,ackstate-batch1,ref-batched,ref-unbatched';
+
 export const usage = `npm run bench -- [options]
-  --users N            users per measured run of ackstate and the reference (default 2000)
-  --concurrency C      concurrent HTTP clients in the closed loop (default 32)
-  --seed-users N       users per run of the seed setting, PREFETCH=1 (default 300)
-  --rounds R           rounds of ackstate / reference / seed, in alternation; medians reported (default 3)
-  --warmup N           users created before each measured run, not counted (default 200)
-  --poll-ms MS         interval of the batched query that notices stored cards (default 20)
-  --half-rate-seconds S  length of the open-loop runs at half of ackstate's peak (default 15; 0 skips)
-  --only LIST          comma-separated subset of ackstate,reference,unbatched,seed (default all four)
-  --memory             only the memory check: RSS after --memory-small vs --memory-large users (5000, 50000)
-  --profile            one run each of ackstate and the reference under node --cpu-prof; prints top self times
-  --per-delivery       only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
-  --keep-logs          keep the service logs (their paths are in the JSON)
-  --out FILE           where the JSON goes (default bench/results/latest.json; memory: memory.json, profile: profile.json)`;
+  --users N              users per measured closed-loop run (default 2000)
+  --connections C        wrk connections in the closed loop (default 32)
+  --rounds R             rounds of the variants, in alternation; medians reported (default 3)
+  --warmup N             users created before each measured run, not counted (default 200)
+  --poll-ms MS           interval of the row-count poll that notices the last card (default 50)
+  --half-rate-seconds S  open-loop runs at half of ackstate's peak, ackstate and ref-batched (default 15; 0 skips)
+  --statements-users N   users of the statements pass, one run per variant through a counting proxy (default 300; 0 skips)
+  --only LIST            comma-separated subset of ${variantNames.join(',')} (default ${defaultVariants})
+  --seed                 adds the seed setting (ackstate with PREFETCH=1; slow) to the variants
+  --seed-users N         users per run of the seed setting (default 300)
+  --instances LIST       instead: ackstate at 1, 2, 4… instances of each service (e.g. 1,2,4), --rounds each
+  --soak N               instead: N users (e.g. 500000) at a steady rate with retention on
+  --soak-rate R          users/s of the soak (default 300)
+  --profile              one run each of ackstate and ref-batched under node --cpu-prof; prints top self times
+  --per-delivery         only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
+  --keep-logs            keep the service logs (their paths are in the JSON)
+  --out FILE             where the JSON goes (default bench/results/latest.json; instances.json, soak.json, profile.json)
+Render the tables of bench/results/latest.json (and instances.json, soak.json if present) into docs/benchmarks.md: npm run bench:docs`;
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n\n${usage}`);
+  process.exit(2);
+}
+
+function integer(name: string, text: string | undefined, minimum: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < minimum) fail(`--${name} must be an integer ≥ ${minimum}, got "${text}"`);
+  return value;
+}
+
+function integerList(name: string, text: string): number[] {
+  return text.split(',').map((part) => integer(name, part.trim(), 1));
+}
+
+function variantList(text: string, withSeed: boolean): VariantName[] {
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const unknown = names.filter((name) => !(variantNames as readonly string[]).includes(name));
+  if (unknown.length > 0) fail(`--only takes ${variantNames.join(', ')}; got ${unknown.join(', ')}`);
+  const chosen = names as VariantName[];
+  return withSeed && !chosen.includes('seed') ? [...chosen, 'seed'] : chosen;
+}
 
 export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
       users: { type: 'string', default: '2000' },
-      concurrency: { type: 'string', default: '32' },
+      connections: { type: 'string', default: '32' },
       'seed-users': { type: 'string', default: '300' },
       rounds: { type: 'string', default: '3' },
       warmup: { type: 'string', default: '200' },
-      'poll-ms': { type: 'string', default: '20' },
+      'poll-ms': { type: 'string', default: '50' },
       'half-rate-seconds': { type: 'string', default: '15' },
-      memory: { type: 'boolean', default: false },
-      'memory-small': { type: 'string', default: '5000' },
-      'memory-large': { type: 'string', default: '50000' },
+      'statements-users': { type: 'string', default: '300' },
+      only: { type: 'string', default: defaultVariants },
+      seed: { type: 'boolean', default: false },
+      instances: { type: 'string' },
+      soak: { type: 'string' },
+      'soak-rate': { type: 'string', default: '300' },
       profile: { type: 'boolean', default: false },
       'per-delivery': { type: 'boolean', default: false },
       'keep-logs': { type: 'boolean', default: false },
-      only: { type: 'string', default: 'ackstate,reference,unbatched,seed' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -60,40 +97,25 @@ export function parseOptions(argv: string[]): BenchOptions {
     console.log(usage);
     process.exit(0);
   }
-  const count = (name: keyof typeof values, minimum = 1) => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < minimum) {
-      console.error(`bench: --${name} must be an integer ≥ ${minimum}, got "${String(values[name])}"\n\n${usage}`);
-      process.exit(2);
-    }
-    return value;
-  };
-  const only = values.only
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-  const unknown = only.filter((name) => !['ackstate', 'reference', 'unbatched', 'seed'].includes(name));
-  if (unknown.length > 0) {
-    console.error(`bench: --only takes ackstate, reference, seed; got ${unknown.join(', ')}`);
-    process.exit(2);
-  }
-  const memory = values.memory;
-  const profile = values.profile;
+  const instances = values.instances === undefined ? undefined : integerList('instances', values.instances);
+  const soak = values.soak === undefined ? undefined : integer('soak', values.soak, 1000);
+  const mode = soak !== undefined ? 'soak' : instances ? 'instances' : values.profile ? 'profile' : 'latest';
   return {
-    users: count('users'),
-    concurrency: count('concurrency'),
-    seedUsers: count('seed-users'),
-    rounds: count('rounds'),
-    warmup: count('warmup', 0),
-    pollMs: count('poll-ms'),
-    halfRateSeconds: count('half-rate-seconds', 0),
-    memory,
-    memorySmall: count('memory-small'),
-    memoryLarge: count('memory-large'),
-    profile,
+    users: integer('users', values.users, 1),
+    connections: integer('connections', values.connections, 1),
+    seedUsers: integer('seed-users', values['seed-users'], 1),
+    rounds: integer('rounds', values.rounds, 1),
+    warmup: integer('warmup', values.warmup, 0),
+    pollMs: integer('poll-ms', values['poll-ms'], 1),
+    halfRateSeconds: integer('half-rate-seconds', values['half-rate-seconds'], 0),
+    statementsUsers: integer('statements-users', values['statements-users'], 0),
+    only: variantList(values.only, values.seed),
+    instances,
+    soak,
+    soakRate: integer('soak-rate', values['soak-rate'], 1),
+    profile: values.profile,
     perDelivery: values['per-delivery'],
     keepLogs: values['keep-logs'],
-    only,
-    out: values.out ?? `bench/results/${memory ? 'memory' : profile ? 'profile' : 'latest'}.json`,
+    out: values.out ?? `bench/results/${mode}.json`,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * `--profile`: one closed-loop run each of ackstate and the reference under `node --cpu-prof`; prints
+ * `--profile`: one closed-loop run each of ackstate and the batched reference under `node --cpu-prof`; prints
  * where each spends its CPU (self time by package and by function). Profiles stay in
  * bench/results/profiles/ (ignored by git) for Chrome DevTools.
  */
@@ -9,6 +9,7 @@ import type { MachineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
 import { repoRoot, resultsDir } from './paths.js';
 import { writeReport } from './report.js';
+import type { BuiltScripts } from './reference-build.js';
 import { measureRun } from './run.js';
 import { variants, type VariantName } from './variants.js';
 
@@ -81,20 +82,22 @@ export function summarizeProfile(profile: CpuProfile, top: number) {
 export async function runProfiles(
   options: BenchOptions,
   machine: MachineInfo,
-  referenceMain: string,
+  scripts: BuiltScripts,
   outFile: string,
 ): Promise<void> {
   const results: Record<string, unknown> = {};
-  for (const name of (['ackstate', 'reference'] as VariantName[]).filter((variant) => options.only.includes(variant))) {
+  for (const name of (['ackstate', 'ref-batched'] as VariantName[]).filter((variant) =>
+    options.only.includes(variant),
+  )) {
     const dir = path.join(resultsDir, 'profiles', name);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const run = await measureRun({
       variant: variants[name],
-      referenceMain,
+      scripts,
       users: options.users,
       warmup: options.warmup,
-      concurrency: options.concurrency,
+      load: { kind: 'closed', connections: options.connections },
       pollMs: options.pollMs,
       nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
       keepLogs: options.keepLogs,
@@ -103,12 +106,12 @@ export async function runProfiles(
     if (!file) throw new Error(`${name}: no .cpuprofile written in ${dir}`);
     const summary = summarizeProfile(JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile, 25);
     results[name] = {
-      run: { usersPerSecond: run.usersPerSecond, cpuSecondsPer1kUsers: run.cpuSecondsPer1kUsers },
+      run: { usersPerSecond: run.usersPerSecond, cpuMsPerUser: run.cpuMsPerUser },
       profile: path.relative(repoRoot, path.join(dir, file)),
       ...summary,
     };
     console.log(
-      `\n${name}: ${run.usersPerSecond} users/s, ${run.cpuSecondsPer1kUsers} CPU s per 1k users (under the profiler); busy ${summary.busyMs} ms, idle ${summary.idleMs} ms`,
+      `\n${name}: ${run.usersPerSecond} users/s, ${run.cpuMsPerUser} CPU ms per user (under the profiler); busy ${summary.busyMs} ms, idle ${summary.idleMs} ms`,
     );
     console.log('  self time by package:');
     for (const entry of summary.byPackage.slice(0, 15))

@@ -1,36 +1,50 @@
 /**
- * Compiles bench/reference/*.ts to plain JavaScript once per bench run, so the reference runs as
- * `node main.js` without a TypeScript loader, as ackstate runs from dist/. The output goes under
- * node_modules/.cache (ignored by git) so that `amqplib` and `pg` resolve from the project.
+ * Compiles the reference pipelines (bench/reference/**) to plain
+ * JavaScript once per bench run, so that they run as `node main.js` without a TypeScript loader, as
+ * ackstate runs from dist/. The output goes under node_modules/.cache (ignored by git) so that `amqplib`
+ * and `pg` resolve from the project.
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ts from 'typescript';
 import { repoRoot } from './paths.js';
 
-export const referenceOutDir = path.join(repoRoot, 'node_modules/.cache/ackstate-bench/reference');
+export const buildOutDir = path.join(repoRoot, 'node_modules/.cache/ackstate-bench');
 
-export async function buildReference(): Promise<string> {
-  const sourceDir = path.join(repoRoot, 'bench/reference');
-  await rm(referenceOutDir, { recursive: true, force: true });
-  await mkdir(referenceOutDir, { recursive: true });
-  await writeFile(path.join(referenceOutDir, 'package.json'), '{ "type": "module" }\n');
-  for (const file of await readdir(sourceDir)) {
-    if (!file.endsWith('.ts')) continue;
-    const source = await readFile(path.join(sourceDir, file), 'utf8');
-    const { outputText, diagnostics } = ts.transpileModule(source, {
-      fileName: file,
+export interface BuiltScripts {
+  readonly unbatchedReference: string;
+  readonly batchedReference: string;
+}
+
+async function transpileTree(sourceDir: string, outDir: string): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  for (const entry of await readdir(sourceDir, { withFileTypes: true })) {
+    const source = path.join(sourceDir, entry.name);
+    if (entry.isDirectory()) {
+      await transpileTree(source, path.join(outDir, entry.name));
+      continue;
+    }
+    if (!entry.name.endsWith('.ts')) continue;
+    const { outputText, diagnostics } = ts.transpileModule(await readFile(source, 'utf8'), {
+      fileName: entry.name,
       reportDiagnostics: true,
-      compilerOptions: {
-        target: ts.ScriptTarget.ES2022,
-        module: ts.ModuleKind.ESNext,
-        verbatimModuleSyntax: true,
-      },
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
     });
     if (diagnostics && diagnostics.length > 0) {
-      throw new Error(`bench/reference/${file}: ${ts.flattenDiagnosticMessageText(diagnostics[0]!.messageText, '\n')}`);
+      const problem = ts.flattenDiagnosticMessageText(diagnostics[0]!.messageText, '\n');
+      throw new Error(`${path.relative(repoRoot, source)}: ${problem}`);
     }
-    await writeFile(path.join(referenceOutDir, file.replace(/\.ts$/, '.js')), outputText);
+    await writeFile(path.join(outDir, entry.name.replace(/\.ts$/, '.js')), outputText);
   }
-  return path.join(referenceOutDir, 'main.js');
+}
+
+export async function buildScripts(): Promise<BuiltScripts> {
+  await rm(buildOutDir, { recursive: true, force: true });
+  await mkdir(buildOutDir, { recursive: true });
+  await writeFile(path.join(buildOutDir, 'package.json'), '{ "type": "module" }\n');
+  await transpileTree(path.join(repoRoot, 'bench/reference'), path.join(buildOutDir, 'reference'));
+  return {
+    unbatchedReference: path.join(buildOutDir, 'reference/unbatched/main.js'),
+    batchedReference: path.join(buildOutDir, 'reference/batched/main.js'),
+  };
 }

@@ -1,172 +1,218 @@
 /**
- * One measured run of one variant: fresh queues and databases, start the process, warm it up, then
- * create the users and measure; afterwards check the queues and outboxes are empty, and clean up.
+ * One measured run of one variant: fresh queues and databases, start its processes, warm up, then put
+ * the load on and measure until every user has its card; afterwards check the queues, the outboxes and
+ * the log, and clean up (also on failure).
  */
 import { randomBytes } from 'node:crypto';
-import { CardWatcher } from './card-watcher.js';
+import pg from 'pg';
 import { transactionCounts } from './database-counters.js';
-import { createBenchEnvironment } from './environment.js';
-import { userClient } from './http-client.js';
-import { cpuSeconds, memory, sampleRss } from './process-stats.js';
+import { createBenchEnvironment, postgresServer, type BenchEnvironment } from './environment.js';
+import { startLoad, type GeneratorResult, type Load } from './load/generators.js';
+import { UserDatabase } from './outcome.js';
+import { startPipeline, type Pipeline } from './pipeline.js';
 import { unsentOutboxRows, waitForEmptyQueues } from './queues.js';
-import { startProcess } from './service-process.js';
-import { summarize, type LatencySummary } from './stats.js';
+import type { BuiltScripts } from './reference-build.js';
+import { startStatementCounter, type StatementCounter } from './statement-counter.js';
+import type { LatencySummary } from './stats.js';
+import type { TransitionCheck } from './transitions.js';
 import type { Variant } from './variants.js';
-import { closedLoop, openLoop } from './workload.js';
 
 export interface RunOptions {
   readonly variant: Variant;
-  readonly referenceMain: string;
+  readonly scripts: BuiltScripts;
   readonly users: number;
   readonly warmup: number;
-  /** Closed loop with this many clients, or, when `perSecond` is set, an open loop at that rate. */
-  readonly concurrency: number;
-  readonly perSecond?: number;
+  readonly load: Load;
+  readonly instances?: number;
+  /** Routes the pipeline's database connections through the statement counter (the statements pass). */
+  readonly countStatements?: boolean;
   readonly pollMs: number;
-  readonly nodeArgs?: readonly string[];
   readonly keepLogs?: boolean;
+  /** Node flags for the pipeline's processes (the profiler's). */
+  readonly nodeArgs?: readonly string[];
   readonly extraEnv?: Record<string, string>;
 }
 
 export interface RunResult {
   readonly variant: string;
   readonly load: string;
+  readonly instances: number;
   readonly users: number;
   readonly seconds: number;
   readonly usersPerSecond: number;
-  /** POST start to the poll that saw the card (ms). */
+  /** Request sent (scheduled, in the open loop) to the card row's stored_at, ms. */
   readonly latencyMs: LatencySummary;
-  /** POST start to the card row's stored_at (ms). */
-  readonly storedLatencyMs: LatencySummary;
-  readonly pollResolutionMs: number;
   readonly cpuSeconds: number;
-  readonly cpuSecondsPer1kUsers: number;
+  readonly cpuMsPerUser: number;
   readonly peakRssMiB: number;
-  readonly rssAtEndMiB: number;
   readonly messagesLeft: number;
-  readonly messagesLeftSource: string;
   readonly unsentOutboxRows: number;
+  readonly usersWithoutCard: number;
+  /** Cards in the card service's database less users in the user service's: 0 when each user got one card. */
+  readonly cardsMinusUsers: number;
   readonly logLines: number;
-  readonly transitionsPerUser: number;
   readonly logLinesPerUser: number;
-  /** Transactions committed in both databases per user over the measured phase (the bench's polls excluded). */
+  readonly transitionsPerUser: number;
+  readonly transitionCheck?: TransitionCheck;
   readonly commitsPerUser: number;
-  readonly rollbacks: number;
-  readonly httpRetries: number;
+  readonly statementsPerUser?: number;
+  readonly generator: GeneratorResult & { readonly cpuMsPerUser: number };
   readonly benchCpuSeconds: number;
-  readonly exitCode: number | string;
-  readonly logFile?: string;
+  readonly exitCodes: (number | string)[];
+  readonly logFiles?: string[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+function describeLoad(load: Load): string {
+  return load.kind === 'closed'
+    ? `closed loop, wrk, ${load.connections} connections`
+    : `open loop, ${round(load.perSecond, 1)} users/s`;
+}
+
+/** The environment with its database URLs pointing at the statement counter instead of PostgreSQL. */
+function throughCounter(environment: BenchEnvironment, counter: StatementCounter): Record<string, string> {
+  const via = (url: string) => {
+    const parsed = new URL(url);
+    parsed.port = String(counter.port);
+    return parsed.toString();
+  };
+  return { USER_DB_URL: via(environment.userDbUrl), CARD_DB_URL: via(environment.cardDbUrl) };
+}
+
+async function cardsMinusUsers(environment: BenchEnvironment, users: number): Promise<number> {
+  const client = new pg.Client({ connectionString: environment.cardDbUrl });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ count: string }>('SELECT count(*) FROM cards');
+    return Number(rows[0]!.count) - users;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Creates `users` users under `label` and waits until every user in the database has its card. */
+async function createUsers(
+  pipeline: Pipeline,
+  database: UserDatabase,
+  options: RunOptions,
+  load: Load,
+  label: string,
+  users: number,
+  expectedTotal: number,
+): Promise<GeneratorResult> {
+  const running = startLoad({
+    load,
+    urls: pipeline.userUrls,
+    label,
+    users,
+  });
+  let result: GeneratorResult | undefined;
+  const timeoutMs = 120_000 + users * 50;
+  try {
+    await database.waitForCards(expectedTotal, options.pollMs, timeoutMs, async () => {
+      result = await running.finish();
+    });
+  } finally {
+    result ??= await running.finish().catch(() => undefined);
+  }
+  return result!;
+}
+
 export async function measureRun(options: RunOptions): Promise<RunResult> {
   const { variant } = options;
+  const instances = options.instances ?? 1;
   const environment = createBenchEnvironment(variant.name);
-  if (!variant.createsOwnDatabases) await environment.createDatabases();
-  const service = await startProcess({
-    label: variant.name,
-    script: variant.script(options.referenceMain),
-    args: variant.args,
-    nodeArgs: options.nodeArgs ?? [],
-    env: { ...variant.env(environment), ...options.extraEnv },
-  });
-  let watcher: CardWatcher | undefined;
-  const client = userClient(
-    service.url,
-    `${environment.id}-${randomBytes(3).toString('hex')}`,
-    Math.max(options.concurrency, 64),
-  );
+  const id = `${environment.id.replace(/_/g, '')}${randomBytes(2).toString('hex')}`;
+  let counter: StatementCounter | undefined;
+  let pipeline: Pipeline | undefined;
+  let database: UserDatabase | undefined;
   try {
-    await service.waitForReady();
-    watcher = await CardWatcher.open(environment.userDbUrl, options.pollMs);
-    const drainTimeoutMs = 120_000 + options.users * 100;
-    if (options.warmup > 0) {
-      await closedLoop({
-        client,
-        watcher,
-        firstIndex: 0,
-        users: options.warmup,
-        concurrency: options.concurrency,
-        drainTimeoutMs,
-      });
-    }
-    watcher.reset();
+    if (!variant.createsOwnDatabases) await environment.createDatabases();
+    const { hostname, port } = new URL(postgresServer);
+    if (options.countStatements) counter = await startStatementCounter(hostname, Number(port || 5432));
+    const extraEnv = { ...(counter ? throughCounter(environment, counter) : {}), ...options.extraEnv };
+    pipeline = await startPipeline(variant, options.scripts, environment, instances, extraEnv, options.nodeArgs);
+    database = await UserDatabase.open(environment.userDbUrl);
+    const warmupLoad: Load = { kind: 'closed', connections: 32 };
+    if (options.warmup > 0)
+      await createUsers(pipeline, database, options, warmupLoad, `w${id}`, options.warmup, options.warmup);
+    const before = await database.counts();
     await sleep(1_100); // PostgreSQL's statistics are flushed about once a second
     const countsBefore = await transactionCounts([environment.userDbUrl, environment.cardDbUrl]);
+    const queriesBefore = database.queries;
+    counter?.reset();
     const benchCpuBefore = process.cpuUsage();
-    const cpuBefore = cpuSeconds(service.pid);
-    const rss = sampleRss(service.pid);
-    const load = options.perSecond
-      ? `open loop, ${round(options.perSecond, 1)} users/s`
-      : `closed loop, ${options.concurrency} clients`;
-    const workload = options.perSecond
-      ? await openLoop({
-          client,
-          watcher,
-          firstIndex: options.warmup,
-          users: options.users,
-          perSecond: options.perSecond,
-          drainTimeoutMs,
-        })
-      : await closedLoop({
-          client,
-          watcher,
-          firstIndex: options.warmup,
-          users: options.users,
-          concurrency: options.concurrency,
-          drainTimeoutMs,
-        });
-    const cpu = cpuSeconds(service.pid) - cpuBefore;
+    const cpuBefore = pipeline.cpuSeconds();
+    const rss = pipeline.startRssSampling();
+
+    const generator = await createUsers(
+      pipeline,
+      database,
+      options,
+      options.load,
+      `m${id}`,
+      options.users,
+      before.users + options.users,
+    );
+    const cpu = pipeline.cpuSeconds() - cpuBefore;
     const benchCpu = process.cpuUsage(benchCpuBefore);
+    const statements = counter?.statements;
     rss.stop();
-    const { peakRssMiB, rssMiB } = memory(service.pid);
-    const completions = watcher.completions;
-    const polls = watcher.polls;
-    const pollResolutionMs = options.pollMs + (watcher.polls > 0 ? watcher.pollMs / watcher.polls : 0);
-    await watcher.close();
-    watcher = undefined;
+    const peakRssMiB = pipeline.peakRssMiB();
+    const measured = await database.measured(`m${id}`);
+    const total = await database.counts();
 
     const left = await waitForEmptyQueues(environment.queues, 15_000);
     const unsent = (await unsentOutboxRows(environment.userDbUrl)) + (await unsentOutboxRows(environment.cardDbUrl));
+    const cardsDiff = await cardsMinusUsers(environment, total.users);
     await sleep(1_100);
     const countsAfter = await transactionCounts([environment.userDbUrl, environment.cardDbUrl]);
-    // Not the pipeline's: the watcher's polls and the two unsent-outbox counts just made.
-    const commits = countsAfter.commits - countsBefore.commits - polls - 2;
-    const exitCode = await service.stop();
-    const log = await service.logSummary(options.keepLogs ?? false);
+    // Not the pipeline's: the bench's own polls and the three counts just made.
+    const commits = countsAfter.commits - countsBefore.commits - (database.queries - queriesBefore) - 3;
+    const metrics = await pipeline.scrapeAll();
+    const exitCodes = await pipeline.stop();
+    const logs = await pipeline.logs(options.keepLogs ?? false);
+    const logLines = logs.reduce((sum, log) => sum + log.lines, 0);
+    const transitions = logs.reduce((sum, log) => sum + log.transitions, 0);
+    const transitionCheck = pipeline.checkTransitions(logs, metrics);
+    const users = measured.users;
+    const logFiles = logs.flatMap((log) => (log.file ? [log.file] : []));
     return {
       variant: variant.name,
-      load,
-      users: options.users,
-      seconds: round(workload.seconds, 3),
-      usersPerSecond: round(options.users / workload.seconds, 1),
-      latencyMs: summarize(completions.map((completion) => completion.observedMs)),
-      storedLatencyMs: summarize(completions.map((completion) => completion.storedMs)),
-      pollResolutionMs: round(pollResolutionMs, 1),
+      load: describeLoad(options.load),
+      instances,
+      users,
+      seconds: round(measured.seconds, 3),
+      usersPerSecond: round(users / measured.seconds, 1),
+      latencyMs: measured.latencyMs,
       cpuSeconds: round(cpu),
-      cpuSecondsPer1kUsers: round((cpu / options.users) * 1000, 3),
+      cpuMsPerUser: round((cpu / users) * 1000, 3),
       peakRssMiB: round(peakRssMiB, 1),
-      rssAtEndMiB: round(rssMiB, 1),
       messagesLeft: left.total,
-      messagesLeftSource: left.source,
       unsentOutboxRows: unsent,
-      logLines: log.lines,
-      transitionsPerUser: round(log.transitions / (options.users + options.warmup), 1),
-      logLinesPerUser: round(log.lines / (options.users + options.warmup), 1),
-      commitsPerUser: round(commits / options.users, 2),
-      rollbacks: countsAfter.rollbacks - countsBefore.rollbacks,
-      httpRetries: client.retries,
+      usersWithoutCard: measured.usersWithoutCard + (total.users - total.cards),
+      cardsMinusUsers: cardsDiff,
+      logLines,
+      logLinesPerUser: round(logLines / total.users, 2),
+      transitionsPerUser: round(transitions / total.users, 2),
+      ...(transitionCheck ? { transitionCheck } : {}),
+      commitsPerUser: round(commits / users, 3),
+      ...(statements !== undefined ? { statementsPerUser: round(statements / users, 2) } : {}),
+      generator: { ...generator, cpuMsPerUser: round((generator.cpuSeconds / users) * 1000, 3) },
       benchCpuSeconds: round((benchCpu.user + benchCpu.system) / 1e6),
-      exitCode,
-      ...(log.file ? { logFile: log.file } : {}),
+      exitCodes,
+      ...(logFiles.length > 0 ? { logFiles } : {}),
     };
   } finally {
-    client.close();
-    await watcher?.close();
-    await service.stop(5_000);
-    if (!options.keepLogs) await service.logSummary(false).catch(() => {});
+    await database?.close();
+    if (pipeline) {
+      await pipeline.stop(5_000);
+      if (!options.keepLogs) await pipeline.logs(false).catch(() => {});
+    }
+    await counter?.close();
     await environment.cleanUp().catch((error: unknown) => console.error(`bench: ${String(error)}`));
   }
 }

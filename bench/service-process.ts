@@ -8,8 +8,11 @@ import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/support/service-process.js';
+import { onInterrupt } from './interrupts.js';
+import { countLoggedTransitions, type CountsByMachine } from './transitions.js';
 
 export interface ServiceProcess {
+  readonly label: string;
   readonly pid: number;
   readonly url: string;
   readonly logFile: string;
@@ -18,7 +21,14 @@ export interface ServiceProcess {
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
   stop(graceMs?: number): Promise<number | string>;
   /** Counts the log's lines and its `transition` lines, then deletes the file unless kept. */
-  logSummary(keep: boolean): Promise<{ lines: number; transitions: number; file?: string }>;
+  logSummary(keep: boolean): Promise<LogSummary>;
+}
+
+export interface LogSummary {
+  readonly lines: number;
+  readonly transitions: number;
+  readonly transitionsByMachine: CountsByMachine;
+  readonly file?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -44,10 +54,17 @@ export async function startProcess(options: {
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   let ended: number | string | undefined;
-  void exited.then((code) => (ended = code));
+  const forget = onInterrupt(() => {
+    child.kill('SIGKILL');
+  });
+  void exited.then((code) => {
+    ended = code;
+    forget();
+  });
   const url = `http://127.0.0.1:${port}`;
   if (child.pid === undefined) throw new Error(`${options.label}: could not start ${options.script}`);
   return {
+    label: options.label,
     pid: child.pid,
     url,
     logFile,
@@ -79,15 +96,11 @@ export async function startProcess(options: {
     },
     async logSummary(keep) {
       const text = await readFile(logFile, 'utf8').catch(() => '');
-      let lines = 0;
-      let transitions = 0;
-      for (const line of text.split('\n')) {
-        if (!line) continue;
-        lines += 1;
-        if (line.includes('"message":"transition"')) transitions += 1;
-      }
+      const lines = text.split('\n').filter(Boolean).length;
+      const transitionsByMachine = countLoggedTransitions(text);
+      const transitions = Object.values(transitionsByMachine).reduce((sum, count) => sum + count, 0);
       if (!keep) await rm(logFile, { force: true });
-      return { lines, transitions, ...(keep ? { file: logFile } : {}) };
+      return { lines, transitions, transitionsByMachine, ...(keep ? { file: logFile } : {}) };
     },
   };
 }

@@ -4,31 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
 import type { Handler } from './consumer.js';
 import type { ReferenceOutbox } from './outbox.js';
-import { cardMessage, newUser, type CardMessage } from './validate.js';
-
-const maxBody = 16_384;
-
-function send(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  response.end(text);
-}
-
-function readBody(request: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBody) chunks.push(chunk);
-    });
-    request.on('end', () => resolve(size > maxBody ? undefined : Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
+import { readBody, send } from '../shared/http.js';
+import { cardMessage, newUser, type CardMessage } from '../shared/validate.js';
 
 export function createUserRoute(pool: pg.Pool, userQueue: string, outbox: ReferenceOutbox) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {

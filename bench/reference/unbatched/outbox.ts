@@ -3,7 +3,7 @@
  * sent once confirmed; a periodic sweep republishes whatever stayed unsent (crash, outage, nack).
  */
 import type pg from 'pg';
-import type { Publisher } from './publisher.js';
+import type { Publisher } from '../shared/publisher.js';
 
 export interface OutboxRow {
   readonly id: string;

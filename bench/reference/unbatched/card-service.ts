@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Handler } from './consumer.js';
 import type { ReferenceOutbox } from './outbox.js';
-import { cardNumber } from './card-number.js';
-import { userMessage, type CardMessage, type UserMessage } from './validate.js';
+import { cardNumber } from '../shared/card-number.js';
+import { userMessage, type CardMessage, type UserMessage } from '../shared/validate.js';
 
 export function cardHandler(userQueue: string, cardQueue: string, outbox: ReferenceOutbox): Handler<UserMessage> {
   return {

@@ -1,4 +1,4 @@
-/** The reference pipeline reads the same environment variables as ackstate (the subset it needs). */
+/** The reference pipelines read the same environment variables as ackstate (the subset it needs). */
 export interface ReferenceConfig {
   readonly amqpUrl: string;
   readonly userDbUrl: string;
@@ -10,6 +10,12 @@ export interface ReferenceConfig {
   readonly prefetch: number;
   readonly outboxLeaseMs: number;
   readonly outboxPollMs: number;
+  /** Batched reference only: most messages, or users created over HTTP, in one transaction. */
+  readonly maxBatch: number;
+  /** Batched reference only: transactions at once per consumer, and for the HTTP group commit. */
+  readonly batchConcurrency: number;
+  /** Batched reference only: how long a consumer waits for more messages before it commits a batch. */
+  readonly lingerMs: number;
 }
 
 const env = (name: string, fallback: string) => (process.env[name] ? process.env[name]! : fallback);
@@ -26,5 +32,8 @@ export function loadReferenceConfig(): ReferenceConfig {
     prefetch: Number(env('PREFETCH', '50')),
     outboxLeaseMs: Number(env('OUTBOX_LEASE_MS', '15000')),
     outboxPollMs: Number(env('OUTBOX_POLL_MS', '1000')),
+    maxBatch: Number(env('MAX_BATCH', '32')),
+    batchConcurrency: Number(env('BATCH_CONCURRENCY', '2')),
+    lingerMs: Number(env('LINGER_MS', '1')),
   };
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type pg from 'pg';
-import type { Publisher } from './publisher.js';
+import type { Publisher } from '../shared/publisher.js';
 
 export interface Handler<M> {
   readonly queue: string;

@@ -1,25 +1,20 @@
 /**
- * The reference pipeline: both services in one process, on node:http + amqplib + pg, with the guarantees
+ * The unbatched reference pipeline: both services in one process, on node:http + amqplib + pg, with the guarantees
  * ackstate gives on the happy path (outbox row in the user's transaction, persistent confirmed mandatory
  * publishes marked sent after the confirm, inbox dedup row in the consumer's transaction, ack after the
  * commit) and nothing else: no framework, no state machines, no reconnection, a start and a stop log line.
  * The benchmark runs it compiled to JavaScript (bench/reference-build.ts), as ackstate runs from dist/.
  */
-import { createServer } from 'node:http';
 import amqplib from 'amqplib';
 import pg from 'pg';
-import { loadReferenceConfig } from './config.js';
+import { loadReferenceConfig } from '../shared/config.js';
+import { createReferenceServer, log } from '../shared/http.js';
 import { consume } from './consumer.js';
 import { cardHandler } from './card-service.js';
 import { ReferenceOutbox } from './outbox.js';
-import { Publisher } from './publisher.js';
-import { applySchema, cardServiceSchema, userServiceSchema } from './schema.js';
+import { Publisher } from '../shared/publisher.js';
+import { applySchema, cardServiceSchema, userServiceSchema } from '../shared/schema.js';
 import { createUserRoute, storeCardHandler } from './user-service.js';
-
-const log = (message: string, fields: Record<string, unknown> = {}) =>
-  process.stdout.write(
-    `${JSON.stringify({ level: 'info', message, ...fields, timestamp: new Date().toISOString() })}\n`,
-  );
 
 const config = loadReferenceConfig();
 const pool = (url: string) => {
@@ -59,22 +54,7 @@ const sweeper = setInterval(() => {
   void cardOutbox.sweep().catch(() => {});
 }, config.outboxPollMs);
 
-const postUser = createUserRoute(userDb, config.userQueue, userOutbox);
-const server = createServer((request, response) => {
-  const fail = (error: unknown) => {
-    process.stderr.write(`reference: request failed: ${String(error)}\n`);
-    if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-    response.end('{"error":"internal error"}');
-  };
-  if (request.method === 'POST' && request.url === '/users') return void postUser(request, response).catch(fail);
-  if (request.method === 'GET' && (request.url === '/readyz' || request.url === '/healthz')) {
-    response.writeHead(200, { 'content-type': 'application/json' });
-    return void response.end('{"status":"ready"}');
-  }
-  response.writeHead(404, { 'content-type': 'application/json' });
-  response.end(JSON.stringify({ error: `no route for ${request.method} ${request.url}` }));
-});
-server.keepAliveTimeout = 72_000;
+const server = createReferenceServer(createUserRoute(userDb, config.userQueue, userOutbox));
 server.listen(config.httpPort, config.httpHost, () => log('listening', { port: config.httpPort }));
 
 let stopping = false;

@@ -1,0 +1,210 @@
+/**
+ * The tables of docs/benchmarks.md, rendered from the results JSON only (no clock, no machine), so that
+ * test/bench-docs.test.ts can check that the docs show exactly what the committed JSON says.
+ */
+import type { InstancesReport } from './instances.js';
+import type { BenchReport, VariantRatios, VariantSummary } from './report.js';
+import type { RunResult } from './run.js';
+import type { SoakReport } from './soak.js';
+
+export function markdownTable(
+  headers: readonly string[],
+  rows: readonly (readonly (string | number | null)[])[],
+): string {
+  const cell = (value: string | number | null) =>
+    value === null || (typeof value === 'number' && !Number.isFinite(value)) ? '–' : String(value);
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+  ].join('\n');
+}
+
+const times = (value: number | null) => (value === null ? null : `${value}×`);
+
+function provenance(report: BenchReport): string {
+  const { machine } = report;
+  const [one, five] = report.load.loadAverageBefore;
+  return (
+    `Produced by \`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${machine.commit ?? '?'}\`` +
+    `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}; ${machine.cpus} CPUs (${machine.cpuModel}), ` +
+    `${machine.memoryGiB} GiB, Node ${machine.node}, RabbitMQ ${machine.rabbitmq ?? '?'}, PostgreSQL ${machine.postgresql ?? '?'}; ` +
+    `load average before the run ${one ?? '?'} (1 min) / ${five ?? '?'} (5 min), after ${report.load.loadAverageAfter[0] ?? '?'}. ` +
+    `Medians of ${String(report.options.rounds)} alternating rounds of ${String(report.options.users)} users.`
+  );
+}
+
+function variantsTable(medians: readonly VariantSummary[]): string {
+  return markdownTable(
+    [
+      'variant',
+      'users/s',
+      'CPU ms / user',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'peak RSS MiB',
+      'left in queues',
+      'statements / user',
+      'commits / user',
+      'log lines / user',
+      'generator CPU ms / user',
+    ],
+    medians.map((summary) => [
+      summary.variant,
+      summary.usersPerSecond,
+      summary.cpuMsPerUser,
+      summary.p50Ms,
+      summary.p95Ms,
+      summary.p99Ms,
+      summary.peakRssMiB,
+      summary.messagesLeft,
+      summary.statementsPerUser,
+      summary.commitsPerUser,
+      summary.logLinesPerUser,
+      `${summary.generatorCpuMsPerUser} (${Math.round(summary.generatorCpuShare * 100)}% of the pipeline's)`,
+    ]),
+  );
+}
+
+function ratiosTable(ratios: readonly VariantRatios[]): string {
+  return markdownTable(
+    [
+      'variant',
+      'throughput / ref-batched',
+      'CPU per user / ref-batched',
+      'p50 / ref-batched',
+      'CPU per user / ref-unbatched',
+    ],
+    ratios.map((each) => [
+      each.variant,
+      times(each.throughput),
+      times(each.cpuPerUser),
+      times(each.p50),
+      times(each.cpuPerUserToUnbatched),
+    ]),
+  );
+}
+
+function halfRateTable(runs: readonly RunResult[]): string {
+  return markdownTable(
+    [
+      'variant',
+      'load',
+      'users',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'CPU ms / user',
+      'left in queues',
+      'generator CPU ms / user',
+    ],
+    runs.map((run) => [
+      run.variant,
+      run.load,
+      run.users,
+      run.latencyMs.p50,
+      run.latencyMs.p95,
+      run.latencyMs.p99,
+      run.cpuMsPerUser,
+      run.messagesLeft,
+      run.generator.cpuMsPerUser,
+    ]),
+  );
+}
+
+function targetsTable(report: BenchReport): string {
+  return markdownTable(
+    ['target (issue 14)', 'measured', 'met'],
+    report.targets.map((target) => [
+      target.target,
+      target.measured,
+      target.met === null ? '–' : target.met ? 'yes' : 'no',
+    ]),
+  );
+}
+
+export function renderLatest(report: BenchReport): string {
+  const parts = [provenance(report), '', variantsTable(report.medians), '', 'Ratios:', '', ratiosTable(report.ratios)];
+  if (report.halfRate.length > 0) {
+    parts.push('', "Open loop at half of ackstate's closed-loop peak:", '', halfRateTable(report.halfRate));
+  }
+  parts.push('', targetsTable(report));
+  return parts.join('\n');
+}
+
+export function renderInstances(report: InstancesReport): string {
+  const { machine } = report;
+  return [
+    `Produced by \`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${machine.commit ?? '?'}\`` +
+      `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}; load average before ${report.load.loadAverageBefore[0] ?? '?'}. ${report.note}.`,
+    '',
+    markdownTable(
+      [
+        'instances of each service',
+        'users/s',
+        'CPU ms / user',
+        'p50 ms',
+        'p99 ms',
+        'peak RSS MiB (sum)',
+        'left in queues',
+      ],
+      report.medians.map((summary) => [
+        summary.instances,
+        summary.usersPerSecond,
+        summary.cpuMsPerUser,
+        summary.p50Ms,
+        summary.p99Ms,
+        summary.peakRssMiB,
+        summary.messagesLeft,
+      ]),
+    ),
+  ].join('\n');
+}
+
+export function renderSoak(report: SoakReport): string {
+  const { machine } = report;
+  const rss = report.rssMiB;
+  const rssChange = rss.first && rss.last ? Math.round((rss.last / rss.first - 1) * 1000) / 10 : null;
+  // Two consumers (two inbox rows per user) and two outbox rows per user; what the windows hold, +20%.
+  const windowRows = (windowMs: number) =>
+    Math.round(2 * report.rate * ((windowMs + Number(report.retention.RETENTION_INTERVAL_MS)) / 1000) * 1.2);
+  const inboxBound = windowRows(Number(report.retention.DEDUPLICATION_WINDOW_MS));
+  const outboxBound = windowRows(Number(report.retention.SENT_OUTBOX_GRACE_MS));
+  return [
+    `Produced by \`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${machine.commit ?? '?'}\`: ` +
+      `${report.users} users at ${report.rate} users/s, retention on.`,
+    '',
+    markdownTable(
+      ['segment', 'users', 'users/s', 'p50 ms', 'p99 ms'],
+      report.segments.map((each) => [each.name, each.users, each.usersPerSecond, each.p50Ms, each.p99Ms]),
+    ),
+    '',
+    markdownTable(
+      ['soak target (issue 14)', 'measured', 'met'],
+      [
+        [
+          'throughput of the last segment within 10% of the first',
+          `${report.throughputChange}%`,
+          Math.abs(report.throughputChange) <= 10 ? 'yes' : 'no',
+        ],
+        [
+          'RSS flat within 10% (first to last sample after the first segment)',
+          `${rss.first} → ${rss.last} MiB (${rssChange}%; ${rss.min}–${rss.max})`,
+          rssChange !== null && Math.abs(rssChange) <= 10 ? 'yes' : 'no',
+        ],
+        [
+          `inbox rows ≤ ${inboxBound} (the dedup window's)`,
+          `${report.inboxRowsMax} at most`,
+          report.inboxRowsMax <= inboxBound ? 'yes' : 'no',
+        ],
+        [
+          `outbox rows ≤ ${outboxBound} (the sent grace's)`,
+          `${report.outboxRowsMax} at most`,
+          report.outboxRowsMax <= outboxBound ? 'yes' : 'no',
+        ],
+        ['messages left in queues', report.messagesLeft, report.messagesLeft === 0 ? 'yes' : 'no'],
+      ],
+    ),
+  ].join('\n');
+}

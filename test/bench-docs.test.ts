@@ -1,0 +1,32 @@
+// The benchmark's tables in docs/benchmarks.md are exactly what the committed results JSON renders
+// (bench/results/latest.json, and instances.json and soak.json where present): `npm run bench:docs` wrote
+// them, and nobody edited a figure by hand since.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { renderedSections, replaceSections, sectionOf } from '../bench/docs-sections.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const page = await readFile(path.join(root, 'docs/benchmarks.md'), 'utf8');
+const sections = await renderedSections(path.join(root, 'bench/results'));
+
+for (const [name, rendered] of Object.entries(sections)) {
+  test(`docs/benchmarks.md shows the ${name} tables that bench/results render`, (t) => {
+    t.is(sectionOf(page, name), rendered, 'run npm run bench:docs');
+  });
+}
+
+test('the latest tables name the batched and the unbatched reference and the targets', (t) => {
+  const latest = sections.latest ?? '';
+  t.regex(latest, /\| ref-batched \|/);
+  t.regex(latest, /\| ref-unbatched \|/);
+  t.regex(latest, /target \(issue 14\)/);
+});
+
+test('replacing the sections of an up-to-date page changes nothing, and a stale figure is replaced', (t) => {
+  t.is(replaceSections(page, sections), page);
+  const stale = page.replace('<!-- bench:latest:start -->\n', '<!-- bench:latest:start -->\n| 999 |\n');
+  t.not(stale, page);
+  t.is(replaceSections(stale, sections), page);
+});
