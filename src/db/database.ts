@@ -1,6 +1,7 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import { redact } from '../redact.js';
+import { PipelinedPostgresDialect } from './pipelined-driver.js';
 
 export interface DatabaseOptions {
   readonly url: string;
@@ -45,6 +46,8 @@ export function createPool({ url, maxConnections = 10, queryTimeoutMs = 30_000 }
     idleTimeoutMillis: 30_000,
     query_timeout: queryTimeoutMs,
     keepAlive: true,
+    // Statements of a transaction that wait on nothing leave together (see pipelined-driver.ts).
+    pipeline: true,
   });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it would crash the
   // process. The next query on that pool fails instead, and the delivery machine handles that failure.
@@ -59,7 +62,7 @@ export function createPool({ url, maxConnections = 10, queryTimeoutMs = 30_000 }
 }
 
 export function createDatabase<DB>(options: DatabaseOptions): Kysely<DB> {
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool: createPool(options) }) });
+  return new Kysely<DB>({ dialect: new PipelinedPostgresDialect(createPool(options)) });
 }
 
 /**

@@ -2,8 +2,8 @@
  * Queries on the inbox, outbox and attempt tables that every service database holds. They take the
  * shared table shapes, so the runtime can run them on any service's database or transaction.
  */
-import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { deferred } from './pipelined-driver.js';
 import { prepared } from './prepared.js';
 import type { MessagingTables } from './schema.js';
 
@@ -60,16 +60,8 @@ export async function recordInboxKeys(
 const outboxColumns = 'INSERT INTO outbox (id, exchange, routing_key, body, headers, next_attempt_at) VALUES ';
 const outboxRow = (n: number) =>
   `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, now() + $${n + 6} * interval '1 millisecond')`;
-type OutboxParams = readonly [
-  id: string,
-  exchange: string,
-  routingKey: string,
-  body: string,
-  headers: string | null,
-  leaseMs: number,
-];
-const insertOneOutbox = prepared<never, OutboxParams>(outboxColumns + outboxRow(0));
-const outboxParams = (message: OutgoingMessage, leaseMs: number): OutboxParams => [
+const oneOutboxRow = outboxColumns + outboxRow(0);
+const outboxParams = (message: OutgoingMessage, leaseMs: number): unknown[] => [
   message.id,
   message.exchange,
   message.routingKey,
@@ -81,6 +73,7 @@ const outboxParams = (message: OutgoingMessage, leaseMs: number): OutboxParams =
 /**
  * Writes outgoing messages in the caller's transaction. They are leased to this process for `leaseMs`
  * (it publishes them right after the commit), after which the relay of any instance may take them.
+ * The statement is deferred: in a transaction it leaves with the COMMIT, which fails if it fails.
  */
 export async function insertOutbox(
   db: MessagingDb,
@@ -88,14 +81,10 @@ export async function insertOutbox(
   leaseMs: number,
 ): Promise<void> {
   if (messages.length === 0) return;
-  if (messages.length === 1) {
-    const [message] = messages as [OutgoingMessage];
-    await insertOneOutbox(db, ...outboxParams(message, leaseMs));
-    return;
-  }
-  const rows = messages.map((_, index) => outboxRow(index * 6)).join(', ');
+  const text =
+    messages.length === 1 ? oneOutboxRow : outboxColumns + messages.map((_, index) => outboxRow(index * 6)).join(', ');
   const params = messages.flatMap((message) => outboxParams(message, leaseMs));
-  await prepared(outboxColumns + rows)(db, ...params);
+  await db.executeQuery(deferred(CompiledQuery.raw(text, params)));
 }
 
 /**

@@ -3,7 +3,7 @@
  * I/O step is an actor or action supplied by `src/actors/` through `provide()`, so this file imports
  * nothing that touches the world and can be drawn as it is.
  *
- *   receiving ─> persisting ─> publishing ─> acking ─> done       (nothing to publish: persisting ─> acking)
+ *   receiving ─> persisting ─> acking ─> publishing ─> done       (nothing to publish: acking ─> done)
  *       │             └─ failure ─> rollingBack ─> recordingFailure ─> backingOff ─> nacking ─> done
  *       └─ poison ─> deadLettering ─> acking              ├─ poison / attempts spent ─> deadLettering
  *                                                         └─ past the immediate retries ─> delaying ─> acking
@@ -186,7 +186,7 @@ export const deliveryMachine = setup({
     undecodable: ({ context }) => context.failure !== undefined,
     batch: ({ context }) => context.deliveries.length > 1,
     undecodableBatch: ({ context }) => context.failure !== undefined && context.deliveries.length > 1,
-    nothingToPublish: ({ event }) => ((event as { output?: Persisted }).output?.outgoing.length ?? 0) === 0,
+    somethingToPublish: ({ context }) => context.outgoing.length > 0,
     dependencyUnavailable: ({ context }) => context.failure?.kind === 'unavailable',
     poisonFailure: ({ context }) => context.failure?.kind === 'poison',
     // Evaluated on recordFailure's result, before it is assigned to the context.
@@ -229,24 +229,15 @@ export const deliveryMachine = setup({
       invoke: {
         src: 'persist',
         input: ({ context }) => ({ deliveries: context.deliveries, decoded: context.decoded }),
-        onDone: [
-          {
-            guard: 'nothingToPublish',
-            target: 'acking',
-            actions: assign({
-              duplicates: ({ event }) => event.output.duplicates,
-              results: ({ event }) => event.output.results,
-            }),
-          },
-          {
-            target: 'publishing',
-            actions: assign({
-              duplicates: ({ event }) => event.output.duplicates,
-              outgoing: ({ event }) => event.output.outgoing,
-              results: ({ event }) => event.output.results,
-            }),
-          },
-        ],
+        // Acked as soon as the commit is durable: the outgoing messages are in the outbox, published next.
+        onDone: {
+          target: 'acking',
+          actions: assign({
+            duplicates: ({ event }) => event.output.duplicates,
+            outgoing: ({ event }) => event.output.outgoing,
+            results: ({ event }) => event.output.results,
+          }),
+        },
         // A failed commit has an unknown outcome: retry, and let the inbox absorb it if it did commit.
         onError: [
           {
@@ -273,10 +264,10 @@ export const deliveryMachine = setup({
       invoke: {
         src: 'publish',
         input: ({ context }) => ({ outgoing: context.outgoing }),
-        onDone: { target: 'acking' },
-        // The outgoing messages are committed in the outbox: the relay delivers them later. Not a reason to nack.
+        onDone: { target: 'done' },
+        // The outgoing messages are committed in the outbox: the relay delivers them later.
         onError: {
-          target: 'acking',
+          target: 'done',
           actions: assign({
             error: ({ event }) => `publish deferred to the outbox relay: ${failureOf(event.error).reason}`,
           }),
@@ -292,7 +283,7 @@ export const deliveryMachine = setup({
             (context.failure ? 'dead-lettered' : context.duplicates.every(Boolean) ? 'duplicate' : 'acked'),
         }),
       ],
-      always: { target: 'done' },
+      always: [{ guard: 'somethingToPublish', target: 'publishing' }, { target: 'done' }],
     },
     rollingBack: {
       invoke: {

@@ -152,7 +152,7 @@ const rejectWith = (error: unknown) => () => Promise.reject(error);
 test('happy path: decoded, persisted (committed), published, acked once', async (t) => {
   const { output, calls, states } = await runDelivery();
 
-  t.deepEqual(states, ['receiving', 'persisting', 'publishing', 'acking', 'done']);
+  t.deepEqual(states, ['receiving', 'persisting', 'acking', 'publishing', 'done']);
   t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0, duplicates: 0, unrecorded: false });
   t.is(calls.ack, 1);
   t.is(calls.nack, 0);
@@ -314,12 +314,26 @@ test('a constraint violation from persist is poison: recorded, then dead-lettere
   t.is(calls.nack, 0);
 });
 
+test('the ack does not wait for the publish: a delivery is acked once its transaction has committed', async (t) => {
+  let acksWhenPublishing: number | undefined;
+  const { actor, calls } = deliveryActor({
+    publish: async () => {
+      acksWhenPublishing = calls.ack;
+    },
+  });
+  const done = toPromise(actor);
+  actor.start();
+  await done;
+
+  t.is(acksWhenPublishing, 1);
+});
+
 test('a failed publish still acks: the committed outbox rows are left to the relay', async (t) => {
   const { output, calls, states, context } = await runDelivery({
     publish: rejectWith(new Error('publish timed out')),
   });
 
-  t.deepEqual(states, ['receiving', 'persisting', 'publishing', 'acking', 'done']);
+  t.deepEqual(states, ['receiving', 'persisting', 'acking', 'publishing', 'done']);
   t.is(output.outcome, 'acked');
   t.is(output.failure, undefined);
   t.is(calls.ack, 1);
@@ -460,7 +474,7 @@ test('a batch is decoded, persisted in one transaction, published and acked once
     { deliveries },
   );
 
-  t.deepEqual(states, ['receiving', 'persisting', 'publishing', 'acking', 'done']);
+  t.deepEqual(states, ['receiving', 'persisting', 'acking', 'publishing', 'done']);
   t.deepEqual(output, { outcome: 'acked', failure: undefined, attempts: 0, duplicates: 1, unrecorded: false });
   t.is(calls.persist.length, 1);
   t.is(calls.persist[0]!.deliveries, deliveries);

@@ -30,7 +30,7 @@ const chromiumArgs = [
 const patience = 60_000;
 /** The card service publishes the card it issued; the user service, storing it, has nothing to publish. */
 const happyPaths = {
-  publishes: ['receiving', 'persisting', 'publishing', 'acking', 'done'],
+  publishes: ['receiving', 'persisting', 'acking', 'publishing', 'done'],
   publishesNothing: ['receiving', 'persisting', 'acking', 'done'],
 };
 

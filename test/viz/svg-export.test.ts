@@ -79,7 +79,7 @@ test('the delivery picture labels its guards, its delayed and its eventless tran
   for (const text of [
     'entry / decode',
     'always [undecodable]',
-    'done: persist [nothingToPublish]',
+    'always [somethingToPublish]',
     'done: rollback [dependencyUnavailable]',
     'done: rollback [else]',
     'done: recordFailure [mustDeadLetter]',

@@ -119,11 +119,11 @@ test('a delivery: where it starts, each microstep, each state change with the ti
     'started delivery in receiving',
     'microstep receiving→persisting 0 [1]',
     'changed (first)→persisting',
-    'microstep persisting→publishing 10 [1]',
-    'changed persisting→publishing 10',
     // `acking` is eventless: a microstep sees it, the snapshot does not.
-    'microstep publishing→acking 25 [1]',
-    'microstep acking→done 0 [1]',
+    'microstep persisting→acking 10 [1]',
+    'microstep acking→publishing 0 [1]',
+    'changed persisting→publishing 10',
+    'microstep publishing→done 25 [1]',
     'changed publishing→done 25',
     'ended done 35',
   ]);

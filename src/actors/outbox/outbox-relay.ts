@@ -28,6 +28,8 @@ export interface OutboxOptions {
 type Row = OutgoingMessage & { attempts?: number };
 
 const relayRetry = { baseMs: 500, maxMs: 30_000 };
+/** How long confirmed rows wait for others to share their UPDATE. */
+const markSentWindowMs = 25;
 
 export class Outbox {
   readonly #db: MessagingDb;
@@ -91,18 +93,20 @@ export class Outbox {
   }
 
   /**
-   * Marks confirmed rows sent. Confirms come in bursts (the broker confirms several publishes at once), so
-   * every publish confirmed in the same turn of the event loop shares one UPDATE instead of one each.
+   * Marks confirmed rows sent. Every publish confirmed within `markSentWindowMs` of the first shares one
+   * UPDATE instead of one each: one message at a time, confirms come one by one. The rows are leased for far
+   * longer than that, so no relay takes them meanwhile; a crash before the UPDATE publishes them again (the
+   * receiver's inbox absorbs it), as it always could between a confirm and its UPDATE.
    */
   #markSent(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return Promise.resolve();
     if (!this.#marking) {
       const batch: string[] = [];
       const done = new Promise<void>((resolve, reject) => {
-        setImmediate(() => {
+        setTimeout(() => {
           this.#marking = undefined;
           markOutboxSent(this.#db, batch).then(resolve, reject);
-        });
+        }, markSentWindowMs);
       });
       this.#marking = { ids: batch, done };
     }

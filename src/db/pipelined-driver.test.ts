@@ -1,0 +1,90 @@
+// The pipelined driver against PostgreSQL: BEGIN leaves with the first statement, a deferred statement with
+// the COMMIT; a transaction is still all or nothing.
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { postgresServer, query } from '../../test/support/environment.js';
+import { createDatabase, dropDatabase, ensureDatabaseExists } from './database.js';
+import { deferred } from './pipelined-driver.js';
+
+interface Tables {
+  items: { id: number; note: string };
+}
+
+const url = `${postgresServer}/ackstate_t_pipelined_${randomBytes(4).toString('hex')}`;
+let db: Kysely<Tables>;
+
+test.before(async () => {
+  await ensureDatabaseExists(url);
+  db = createDatabase<Tables>({ url, maxConnections: 2 });
+  await sql`CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL)`.execute(db);
+});
+test.after.always(async () => {
+  await db?.destroy();
+  await dropDatabase(url);
+});
+
+const insert = (id: number, note = 'n') =>
+  CompiledQuery.raw('INSERT INTO items (id, note) VALUES ($1, $2)', [id, note]);
+const ids = async (from: number) =>
+  (await query<{ id: number }>(url, 'SELECT id FROM items WHERE id >= $1 ORDER BY id', [from])).map((row) => row.id);
+
+test.serial('a transaction commits its statements and the deferred one sent with its COMMIT', async (t) => {
+  const trx = await db.startTransaction().execute();
+  const { rows } = await trx.executeQuery<{ id: number }>(
+    CompiledQuery.raw('INSERT INTO items (id, note) VALUES ($1, $2) RETURNING id', [100, 'a']),
+  );
+  t.deepEqual(rows, [{ id: 100 }], 'the first statement, sent with BEGIN, answers as usual');
+  await trx.executeQuery(deferred(insert(101)));
+  t.deepEqual(await ids(100), [], 'nothing is visible before the commit');
+  await trx.commit().execute();
+
+  t.deepEqual(await ids(100), [100, 101]);
+});
+
+test.serial(
+  'a deferred statement that fails fails the COMMIT with its own error, and nothing is committed',
+  async (t) => {
+    const trx = await db.startTransaction().execute();
+    await trx.executeQuery(insert(200));
+    await trx.executeQuery(deferred(insert(200))); // the same key: a unique violation, seen only at the commit
+
+    const error = await t.throwsAsync(trx.commit().execute());
+    t.is((error as { code?: string }).code, '23505');
+    await trx.rollback().execute(); // as the delivery machine's rollingBack does: nothing is left to roll back
+    t.deepEqual(await ids(200), []);
+    await t.notThrowsAsync(db.selectFrom('items').select('id').execute(), 'the connection is usable again');
+  },
+);
+
+test.serial('a statement that fails aborts the transaction: its rollback leaves nothing', async (t) => {
+  const trx = await db.startTransaction().execute();
+  await trx.executeQuery(insert(300));
+  await t.throwsAsync(trx.executeQuery(CompiledQuery.raw('INSERT INTO items (id) VALUES ($1)', [301])));
+  await trx.rollback().execute();
+
+  t.deepEqual(await ids(300), []);
+});
+
+test.serial(
+  'Kysely transactions: a failure in the callback rolls back what was sent and what was deferred',
+  async (t) => {
+    await t.throwsAsync(
+      db.transaction().execute(async (trx) => {
+        await trx.executeQuery(insert(400));
+        await trx.executeQuery(deferred(insert(401)));
+        throw new Error('the work failed');
+      }),
+      { message: 'the work failed' },
+    );
+    await db.transaction().execute(async () => {}); // an empty transaction sends nothing and commits
+
+    t.deepEqual(await ids(400), []);
+  },
+);
+
+test.serial('outside a transaction a deferred statement runs at once', async (t) => {
+  await db.executeQuery(deferred(insert(500)));
+
+  t.deepEqual(await ids(500), [500]);
+});

@@ -1,0 +1,203 @@
+/**
+ * Kysely's PostgreSQL driver with two round trips fewer per transaction. On this kind of machine each
+ * statement's socket write is the largest single cost of a message (see docs/benchmarks.md, "Where the time
+ * goes"), so a transaction's statements leave together where nothing waits on an answer in between:
+ *
+ * - `BEGIN` is not sent on its own: it leaves in one write with the transaction's first statement;
+ * - a statement made with `deferred()` (the outbox rows, written last) is not awaited: it leaves in one write
+ *   with the next statement, the `COMMIT`, and its own error is the commit's.
+ *
+ * The pool's clients run in node-postgres' pipeline mode, which lets several statements be on the wire at
+ * once; one at a time, as Kysely sends them otherwise, nothing changes. Semantics stay those of one
+ * transaction: a statement that fails aborts it, and the `COMMIT` then fails (PostgreSQL answers it with
+ * `ROLLBACK`). Savepoints and streaming are not supported (the runtime uses neither).
+ */
+import {
+  AbortedTransactionError,
+  CompiledQuery,
+  PostgresDialect,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import type pg from 'pg';
+
+const deferredQueries = new WeakSet<CompiledQuery>();
+
+/**
+ * A statement whose result nobody reads, run in a transaction: it is sent with the next one (usually the
+ * `COMMIT`), which fails if it fails. Outside a transaction of this driver it runs as any other.
+ */
+export function deferred(query: CompiledQuery): CompiledQuery {
+  deferredQueries.add(query);
+  return query;
+}
+
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/** The client's socket: corked while several statements are written, so that they leave in one write. */
+function socketOf(client: pg.PoolClient): Corkable | undefined {
+  return (client as unknown as { connection?: { stream?: Partial<Corkable> } }).connection?.stream as
+    Corkable | undefined;
+}
+
+function resultOf<R>({ command, rowCount, rows }: pg.QueryResult): QueryResult<R> {
+  if (command === 'ROLLBACK' || command === 'COMMIT') return { rows: [{ command } as R] };
+  const changed = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
+  return { numAffectedRows: changed ? BigInt(rowCount ?? 0) : undefined, rows: (rows ?? []) as R[] };
+}
+
+class PipelinedConnection implements DatabaseConnection {
+  readonly client: pg.PoolClient;
+  /** Between BEGIN and COMMIT or ROLLBACK. */
+  inTransaction = false;
+  /** Set when the connection must not go back to the pool (its rollback failed). */
+  broken: Error | undefined;
+  /** The transaction's opening statement, not sent yet: it leaves with the first statement. */
+  #opening: CompiledQuery | undefined;
+  /** Deferred statements, sent with the next one. */
+  #ahead: CompiledQuery[] = [];
+
+  constructor(client: pg.PoolClient) {
+    this.client = client;
+  }
+
+  begin(opening: CompiledQuery): void {
+    this.#opening = opening;
+    this.inTransaction = true;
+  }
+
+  /** Ends the transaction here; true when its BEGIN had been sent (so that there is something to end). */
+  end(): boolean {
+    const opened = this.inTransaction && this.#opening === undefined;
+    this.#opening = undefined;
+    this.#ahead = [];
+    this.inTransaction = false;
+    return opened;
+  }
+
+  /** Nothing of the transaction has been sent or deferred: only its BEGIN is waiting. */
+  isEmpty(): boolean {
+    return this.#opening !== undefined && this.#ahead.length === 0;
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.inTransaction && deferredQueries.has(query)) {
+      this.#ahead.push(query);
+      return { rows: [] };
+    }
+    if (this.#opening !== undefined || this.#ahead.length > 0) return this.#sendTogether<R>(query);
+    return resultOf<R>(await this.client.query(query.sql, [...query.parameters]));
+  }
+
+  async #sendTogether<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const queries = [...(this.#opening ? [this.#opening] : []), ...this.#ahead, query];
+    this.#opening = undefined;
+    this.#ahead = [];
+    const socket = socketOf(this.client);
+    socket?.cork();
+    let sent: Promise<pg.QueryResult>[];
+    try {
+      sent = queries.map((each) => this.client.query(each.sql, [...each.parameters]));
+    } finally {
+      socket?.uncork();
+    }
+    const settled = await Promise.allSettled(sent);
+    // The first failure is the cause: the statements after it fail only because the transaction aborted.
+    for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+    const last = settled[settled.length - 1] as PromiseFulfilledResult<pg.QueryResult>;
+    return resultOf<R>(last.value);
+  }
+
+  // eslint-disable-next-line require-yield -- never streams: the runtime reads no query as a stream
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not supported by the pipelined driver');
+  }
+}
+
+class PipelinedDriver implements Driver {
+  readonly #pool: pg.Pool;
+  #destroyed = false;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const client = await this.#pool.connect();
+    if (this.#destroyed) {
+      client.release();
+      throw new Error('driver has already been destroyed');
+    }
+    return new PipelinedConnection(client);
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const pipelined = connection as PipelinedConnection;
+    let text = 'begin';
+    if (settings.isolationLevel || settings.accessMode) {
+      text = 'start transaction';
+      if (settings.isolationLevel) text += ` isolation level ${settings.isolationLevel}`;
+      if (settings.accessMode) text += ` ${settings.accessMode}`;
+    }
+    pipelined.begin(CompiledQuery.raw(text));
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const pipelined = connection as PipelinedConnection;
+    if (!pipelined.inTransaction) return;
+    try {
+      // A transaction that sent nothing (not even its BEGIN) has nothing to commit.
+      if (pipelined.isEmpty()) return;
+      const { rows } = await pipelined.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'));
+      // PostgreSQL completes COMMIT with a ROLLBACK tag if an earlier statement left the transaction aborted.
+      if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError();
+    } finally {
+      // Sent, the COMMIT ends the transaction whatever its outcome: no ROLLBACK follows it.
+      pipelined.end();
+    }
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const pipelined = connection as PipelinedConnection;
+    if (!pipelined.end()) return; // BEGIN was never sent: there is nothing to roll back
+    try {
+      await pipelined.client.query('rollback');
+    } catch (error) {
+      pipelined.broken = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const pipelined = connection as PipelinedConnection;
+    pipelined.end();
+    pipelined.client.release(pipelined.broken);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    await this.#pool.end();
+  }
+}
+
+/** Kysely's PostgreSQL dialect on the pipelined driver. The pool should be made with `pipeline: true`. */
+export class PipelinedPostgresDialect extends PostgresDialect {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    super({ pool });
+    this.#pool = pool;
+  }
+
+  override createDriver(): Driver {
+    return new PipelinedDriver(this.#pool);
+  }
+}
