@@ -1,7 +1,8 @@
 // The serial run, one file at a time: scenario tests that stop, restart or block RabbitMQ or PostgreSQL,
-// and the outage tests (test/outages/), which stop nothing shared but last minutes and measure CPU.
+// the outage tests (test/outages/), which stop nothing shared but last minutes and measure CPU, and the
+// distributed tests (test/distributed/), which start clusters of their own in network namespaces.
 export default {
-  files: ['test/scenarios/**/*.test.ts', 'test/outages/**/*.test.ts'],
+  files: ['test/scenarios/**/*.test.ts', 'test/outages/**/*.test.ts', 'test/distributed/**/*.test.ts'],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
   serial: true,

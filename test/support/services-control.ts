@@ -18,7 +18,27 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout;
 }
 
-const onNode = (node: string | undefined) => (node ? ['-n', node] : []);
+const isLongName = (node: string) => node.split('@')[1]?.includes('.') ?? false;
+
+/**
+ * Queue info items of every queue of the default vhost, gathered by the node itself and returned in one
+ * answer. `list_queues` has every node stream its rows straight to the CLI's own Erlang node, which nodes
+ * in another network namespace cannot reach (it listens on loopback, under the machine's host name).
+ */
+export async function queueInfo(node: string, items: readonly string[]): Promise<Record<string, unknown>[]> {
+  const expression = [
+    'rabbit_json:encode([maps:from_list([{K, case V of {resource, _, queue, N} -> N; _ -> V end} || {K, V} <- I])',
+    `|| I <- rabbit_amqqueue:info_all(<<"/">>, [${items.join(', ')}])]).`,
+  ].join(' ');
+  const output = await rabbitmqctl(...onNode(node), 'eval', expression, '--formatter', 'json', '-q');
+  return JSON.parse((JSON.parse(output) as { value: string }).value) as Record<string, unknown>[];
+}
+
+/** `-n <node>`, with `--longnames` for a node named by a full host name or an address (`rabbit@10.213.1.11`). */
+const onNode = (node: string | undefined) => {
+  if (!node) return [];
+  return isLongName(node) ? ['--longnames', '-n', node] : ['-n', node];
+};
 
 export async function brokerAnswers(): Promise<boolean> {
   try {
@@ -65,6 +85,8 @@ export interface QueueState {
 
 /** The queues of the machine's own node, or of `node` (a node of another cluster, by its name). */
 export async function listQueues(node?: string): Promise<QueueState[]> {
+  if (node && isLongName(node))
+    return (await queueInfo(node, ['name', 'messages_ready', 'messages_unacknowledged'])) as unknown as QueueState[];
   const output = await rabbitmqctl(
     ...onNode(node),
     'list_queues',
