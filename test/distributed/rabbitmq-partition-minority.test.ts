@@ -18,6 +18,7 @@ import {
   processesOn,
   reconnectCounts,
   since,
+  firstCardsAfter,
   startSpreadScenario,
   waitCardStoredFor,
   waitMovedOff,
@@ -85,6 +86,10 @@ test('a minority partition of the node some instances use: it pauses, they fail 
     ),
   );
   checkStillRunning(t, scenario);
+  const hops = await firstCardsAfter(scenario.environment, cut);
+  t.log(
+    `first card of a user created after the fault: issued ${hops.issuedMs} ms, stored ${hops.storedMs} ms after it began`,
+  );
   t.log(
     `queue leaders before the cut: ${leaders.map((node) => node.name).join(', ')} (user, card); cut → ${isolated.name} paused ${pausedMs} ms; → its ${onIsolated.length} processes on the majority ${failoverMs} ms; → first card stored for a user created after the cut ${firstCardMs} ms`,
   );

@@ -2,7 +2,7 @@
  * A small network of its own on this machine: one network namespace per host, each with a veth pair whose
  * other end is on a bridge in the root namespace. The bridge has the first address of a private /24, so
  * processes in the root namespace (the services, rabbitmqctl) reach every host over it, and the hosts reach
- * each other. Faults are iptables rules and tc qdiscs inside a host's namespace: they go with the namespace.
+ * each other. Faults are iptables rules inside a host's namespace: they go with the namespace.
  * Torn down (every process in a namespace killed, the namespaces and the bridge deleted) by `tearDown`, or
  * by a process-exit hook if the test process ends first; both are idempotent.
  */
@@ -31,9 +31,7 @@ export interface NetnsLab {
   partition(host: NetnsHost, others: readonly NetnsHost[]): Promise<void>;
   /** Drops each packet between the root namespace and `host` with this probability, both ways. */
   lossyToServices(host: NetnsHost, probability: number): Promise<void>;
-  /** Limits what `host` sends to this rate: its queue delays packets, as a congested link does. */
-  slowLink(host: NetnsHost, rate: string, latencyMs: number): Promise<void>;
-  /** Removes every fault: the rules and the qdiscs of every namespace. */
+  /** Removes every fault: the rules of every namespace. */
   heal(): Promise<void>;
   /** What the lab made that still exists (namespaces, links, processes): empty once torn down. */
   leftovers(): string[];
@@ -175,28 +173,9 @@ export async function startNetnsLab(size: number): Promise<NetnsLab> {
       await iptables(host, '-A', 'INPUT', '-s', gateway, ...random);
       await iptables(host, '-A', 'OUTPUT', '-d', gateway, ...random);
     },
-    async slowLink(host, rate, latencyMs) {
-      await exec(
-        host,
-        'tc',
-        'qdisc',
-        'replace',
-        'dev',
-        'eth0',
-        'root',
-        'tbf',
-        'rate',
-        rate,
-        'burst',
-        '16kb',
-        'latency',
-        `${latencyMs}ms`,
-      );
-    },
     async heal() {
       for (const host of hosts) {
         await iptables(host, '-F');
-        await exec(host, 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root').catch(() => {}); // none: nothing to remove
       }
     },
     leftovers() {

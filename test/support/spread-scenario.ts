@@ -93,9 +93,13 @@ export async function waitMovedOff(processes: readonly ServiceProcess[], node: N
 export const reconnectCounts = (processes: readonly ServiceProcess[]) =>
   processes.map((process) => entered(process, 'connection', 'reconnecting').length);
 
-/** Cards the user service has stored so far. */
-export async function storedCards(environment: TestEnvironment): Promise<number> {
-  const [row] = await query<{ n: string }>(environment.userDbUrl, 'SELECT count(*) AS n FROM cards');
+/** Cards the user service has stored so far (for these users only, when given). */
+export async function storedCards(environment: TestEnvironment, users?: readonly string[]): Promise<number> {
+  const [row] = users
+    ? await query<{ n: string }>(environment.userDbUrl, 'SELECT count(*) AS n FROM cards WHERE user_id = ANY($1)', [
+        users,
+      ])
+    : await query<{ n: string }>(environment.userDbUrl, 'SELECT count(*) AS n FROM cards');
   return Number(row!.n);
 }
 
@@ -118,3 +122,18 @@ export async function waitCardStoredFor(
 
 /** Milliseconds since `since`, for the figures the tests log. */
 export const since = (since: number) => Date.now() - since;
+
+/**
+ * For the users created after `since` (ms since the epoch): how long after it the first of their cards was
+ * issued by the card service and stored by the user service. Tells which hop a stall was in.
+ */
+export async function firstCardsAfter(environment: TestEnvironment, since: number) {
+  const [row] = await query<{ issued: Date | null; stored: Date | null }>(
+    environment.userDbUrl,
+    `SELECT min(c.created_at) AS issued, min(c.stored_at) AS stored
+       FROM cards c JOIN users u ON u.id = c.user_id WHERE u.created_at > $1`,
+    [new Date(since)],
+  );
+  const after = (time: Date | null | undefined) => (time ? time.getTime() - since : undefined);
+  return { issuedMs: after(row?.issued), storedMs: after(row?.stored) };
+}
