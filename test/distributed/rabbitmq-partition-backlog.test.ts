@@ -27,7 +27,7 @@ import {
 } from '../support/spread-scenario.js';
 import { waitUntil } from '../support/wait.js';
 
-const backlog = 5_000;
+const backlog = 3_000;
 
 test('a partition of the queue leader during a backlog of thousands: the majority drains it, nothing lost or doubled', async (t) => {
   const mainBefore = await mainNodeState();
@@ -42,7 +42,7 @@ test('a partition of the queue leader during a backlog of thousands: the majorit
   let turn = 0;
   const nextUser = () => userInstances[turn++ % userInstances.length]!.url;
 
-  const burst = startFlow(nextUser, 300, 'pblb', backlog);
+  const burst = startFlow(nextUser, 200, 'pblb', backlog);
   t.teardown(() => burst.abandon());
   await waitUntil(() => burst.started >= backlog, { timeoutMs: 120_000, what: `${backlog} requests begun` });
   const backlogUsers = await burst.stop();

@@ -60,6 +60,26 @@ function processesIn(inodes: ReadonlySet<string>): number[] {
   return found;
 }
 
+let signalsHandled = false;
+/**
+ * Runs `cleanUp` when the test process ends without its teardown: on exit, and on the SIGTERM or SIGINT
+ * that ava sends a worker that timed out (Node's default for those signals would skip the exit hooks).
+ * Returns the function that unregisters it.
+ */
+export function onProcessEnd(cleanUp: () => void): () => void {
+  process.once('exit', cleanUp);
+  if (!signalsHandled) {
+    signalsHandled = true;
+    for (const [signal, code] of [
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+    ] as const) {
+      process.once(signal, () => process.exit(code));
+    }
+  }
+  return () => process.off('exit', cleanUp);
+}
+
 /** A /24 inside 10.213.0.0/16 that no address or route of this machine uses yet. */
 function freeSubnet(): string {
   const used = [...ipLines('-4', 'addr'), ...ipLines('-4', 'route', 'show', 'table', 'all')].join('\n');
@@ -114,13 +134,12 @@ export async function startNetnsLab(size: number): Promise<NetnsLab> {
   const veth = (host: NetnsHost) => `ackv${suffix}n${host.index}`;
   const namespaces = hosts.map((host) => host.namespace);
 
-  const cleanUpOnExit = () => removeSync(namespaces, bridge);
-  process.once('exit', cleanUpOnExit);
+  const unregister = onProcessEnd(() => removeSync(namespaces, bridge));
   let tornDown = false;
   const tearDown = async () => {
     if (tornDown) return;
     tornDown = true;
-    process.off('exit', cleanUpOnExit);
+    unregister();
     killAll(namespaces);
     await waitUntil(() => namespaces.every((namespace) => namespacePids(namespace).length === 0), {
       timeoutMs: 30_000,

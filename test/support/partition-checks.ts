@@ -23,6 +23,11 @@ export async function checkClusterSetup(t: ExecutionContext, cluster: NetnsClust
       '{ok,pause_minority}',
       `${node.name} handles partitions with pause_minority`,
     );
+    t.is(
+      (await cluster.ctl(node, 'eval', 'net_kernel:get_net_ticktime().')).trim(),
+      String(cluster.settings.netTicktime),
+      `${node.name} runs with net_ticktime ${cluster.settings.netTicktime}`,
+    );
   }
   const queues = (await queueInfo(cluster.nodes[1]!.name, ['name', 'type', 'members'])) as {
     name: string;

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startNetnsLab, type NetnsHost, type NetnsLab } from './netns.js';
+import { onProcessEnd, startNetnsLab, type NetnsHost, type NetnsLab } from './netns.js';
 import { rabbitmqIds } from './rabbitmq-cluster.js';
 import { rabbitmqctl } from './services-control.js';
 import { waitUntil } from './wait.js';
@@ -130,8 +130,19 @@ const serverOutput = (node: NetnsNode) => {
   }
 };
 
+/**
+ * 15 s unless ACKSTATE_TEST_NET_TICKTIME says otherwise: a quarter of RabbitMQ's default 60 s, so that a
+ * partition is noticed within the time a test can spend (docs/partitions.md has figures for both).
+ */
+function defaultNetTicktime(): number {
+  const value = Number(process.env.ACKSTATE_TEST_NET_TICKTIME ?? 15);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error('ACKSTATE_TEST_NET_TICKTIME must be a whole number of seconds');
+  return value;
+}
+
 export async function startNetnsRabbitCluster(
-  settings: ClusterSettings = { partitionHandling: 'pause_minority', netTicktime: 15 },
+  settings: ClusterSettings = { partitionHandling: 'pause_minority', netTicktime: defaultNetTicktime() },
   size = 3,
 ): Promise<NetnsCluster> {
   const ids = rabbitmqIds();
@@ -139,10 +150,10 @@ export async function startNetnsRabbitCluster(
   const root = mkdtempSync(path.join(tmpdir(), 'ackstate-netns-rabbit-'));
   chownSync(root, ids.uid, ids.gid);
   const removeFolder = () => rmSync(root, { recursive: true, force: true });
-  process.once('exit', removeFolder);
+  const unregister = onProcessEnd(removeFolder);
   const tearDown = async () => {
     await lab.tearDown();
-    process.off('exit', removeFolder);
+    unregister();
     removeFolder();
   };
   const ctl = (node: NetnsNode, ...args: string[]) => rabbitmqctl('--longnames', '-n', node.name, ...args);

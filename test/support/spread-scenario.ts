@@ -5,6 +5,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import { createTestEnvironment, query, type TestEnvironment } from './environment.js';
+import { onProcessEnd } from './netns.js';
 import type { NetnsCluster, NetnsNode } from './rabbitmq-netns-cluster.js';
 import { entered } from './scenario.js';
 import { startService, type ServiceProcess } from './service-process.js';
@@ -37,10 +38,15 @@ export async function startSpreadScenario(
   const environment = createTestEnvironment(label, { QUEUE_TYPE: 'quorum', ...common });
   const userInstances: ServiceProcess[] = [];
   const cardInstances: ServiceProcess[] = [];
+  // Killed when the test process ends without its teardown (a timeout), so that none outlives it.
+  const unregister = onProcessEnd(() => {
+    for (const process of [...userInstances, ...cardInstances]) process.child.kill('SIGKILL');
+  });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    unregister();
     await Promise.all([...userInstances, ...cardInstances].map((process) => process.stop()));
     await environment.cleanUp(); // the databases; the queues live on the test cluster, gone with it
   };
