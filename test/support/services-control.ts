@@ -21,15 +21,17 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
 const isLongName = (node: string) => node.split('@')[1]?.includes('.') ?? false;
 
 /**
- * Queue info items of every queue of the default vhost, gathered by the node itself and returned in one
- * answer. `list_queues` has every node stream its rows straight to the CLI's own Erlang node, which nodes
- * in another network namespace cannot reach (it listens on loopback, under the machine's host name).
+ * Queue info items of every queue of the default vhost, in one answer of one node. Each queue's row is
+ * read on the node that leads it, as `list_queues` does (a quorum queue's counts are metrics its leader
+ * keeps, 0 elsewhere). `list_queues` itself has every node stream its rows straight to the CLI's own Erlang
+ * node, which nodes in another network namespace cannot reach (it listens on loopback, under the machine's
+ * host name); here the node asked gathers them.
  */
 export async function queueInfo(node: string, items: readonly string[]): Promise<Record<string, unknown>[]> {
-  const expression = [
-    'rabbit_json:encode([maps:from_list([{K, case V of {resource, _, queue, N} -> N; _ -> V end} || {K, V} <- I])',
-    `|| I <- rabbit_amqqueue:info_all(<<"/">>, [${items.join(', ')}])]).`,
-  ].join(' ');
+  const row =
+    'maps:from_list([{K, case V of {resource, _, queue, QueueName} -> QueueName; _ -> V end} || {K, V} <- I])';
+  const local = `fun() -> [${row} || Q <- rabbit_amqqueue:list_local(<<"/">>), I <- [rabbit_amqqueue:info(Q, [${items.join(', ')}])]] end`;
+  const expression = `rabbit_json:encode(lists:append([rpc:call(Node, erlang, apply, [${local}, []], 30000) || Node <- rabbit_nodes:all_running()])).`;
   const output = await rabbitmqctl(...onNode(node), 'eval', expression, '--formatter', 'json', '-q');
   return JSON.parse((JSON.parse(output) as { value: string }).value) as Record<string, unknown>[];
 }
