@@ -22,6 +22,7 @@ import {
   since,
   firstCardsAfter,
   startSpreadScenario,
+  timeFrom,
   storedCards,
   waitMovedOff,
 } from '../support/spread-scenario.js';
@@ -91,20 +92,25 @@ test('a partition of the queue leader during a backlog of thousands: the majorit
   const storedAtCut = await storedCards(environment, backlogUsers);
   const waitingAtCut = backlogUsers.length - storedAtCut;
   t.true(waitingAtCut >= 1_000, `thousands of the backlog's users still wait for a card at the cut (${waitingAtCut})`);
-  await waitMovedOff(onLeader, leader);
-  const failoverMs = since(cut);
-  await waitUntil(async () => (await storedCards(environment, backlogUsers)) >= storedAtCut + 100, {
-    timeoutMs: 180_000,
-    intervalMs: 200,
-    what: '100 more cards stored after the cut',
-  });
-  const progressMs = since(cut);
-  await waitUntil(async () => (await storedCards(environment, backlogUsers)) === backlogUsers.length, {
-    timeoutMs: 240_000,
-    intervalMs: 500,
-    what: 'the backlog to be drained through the majority',
-  });
-  const drainedMs = since(cut);
+  const [failoverMs, progressMs, drainedMs] = await Promise.all([
+    timeFrom(cut, waitMovedOff(onLeader, leader)),
+    timeFrom(
+      cut,
+      waitUntil(async () => (await storedCards(environment, backlogUsers)) >= storedAtCut + 100, {
+        timeoutMs: 180_000,
+        intervalMs: 200,
+        what: '100 more cards stored after the cut',
+      }),
+    ),
+    timeFrom(
+      cut,
+      waitUntil(async () => (await storedCards(environment, backlogUsers)) === backlogUsers.length, {
+        timeoutMs: 240_000,
+        intervalMs: 500,
+        what: 'the backlog to be drained through the majority',
+      }),
+    ),
+  ]);
   const newLeader = await leaderOf(cluster, environment.userQueue, majority[0]!);
   t.not(newLeader, leader, 'a node of the majority leads the queue now');
 

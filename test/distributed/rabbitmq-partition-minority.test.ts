@@ -20,6 +20,7 @@ import {
   since,
   firstCardsAfter,
   startSpreadScenario,
+  timeFrom,
   waitCardStoredFor,
   waitMovedOff,
 } from '../support/spread-scenario.js';
@@ -58,16 +59,21 @@ test('a minority partition of the node some instances use: it pauses, they fail 
     isolated.host,
     majority.map((node) => node.host),
   );
-  await waitUntil(async () => !(await cluster.isRunning(isolated)), {
-    timeoutMs: 120_000,
-    intervalMs: 250,
-    what: `${isolated.name} to pause`,
-  });
-  const pausedMs = since(cut);
-  await waitMovedOff(onIsolated, isolated);
-  const failoverMs = since(cut);
-  await waitCardStoredFor(scenario.environment, () => flow.created.slice(createdBeforeCut));
-  const firstCardMs = since(cut);
+  const [pausedMs, failoverMs, firstCardMs] = await Promise.all([
+    timeFrom(
+      cut,
+      waitUntil(async () => !(await cluster.isRunning(isolated)), {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        what: `${isolated.name} to pause`,
+      }),
+    ),
+    timeFrom(cut, waitMovedOff(onIsolated, isolated)),
+    timeFrom(
+      cut,
+      waitCardStoredFor(scenario.environment, () => flow.created.slice(createdBeforeCut)),
+    ),
+  ]);
   await flowReached(flow, createdBeforeCut + 200, 180_000);
   const createdDuringPartition = flow.created.length - createdBeforeCut;
 

@@ -129,6 +129,12 @@ export async function waitCardStoredFor(
 /** Milliseconds since `since`, for the figures the tests log. */
 export const since = (since: number) => Date.now() - since;
 
+/** Milliseconds from `start` until `work` is done: run several at once to time each from the same moment. */
+export async function timeFrom(start: number, work: Promise<unknown>): Promise<number> {
+  await work;
+  return since(start);
+}
+
 /**
  * For the users created after `since` (ms since the epoch): how long after it the first of their cards was
  * issued by the card service and stored by the user service. Tells which hop a stall was in.
