@@ -111,13 +111,17 @@ function killAll(namespaces: readonly string[]): void {
  * Kills every process in the namespaces, deletes them and the bridge. Synchronous, for the exit hook. A
  * deleted namespace (with its end of the veth pair) is freed by the kernel once its last process is gone.
  */
-function removeSync(namespaces: readonly string[], bridge: string): void {
+function removeSync(namespaces: readonly string[], bridge: string, veths: readonly string[]): void {
   killAll(namespaces);
+  // Deleting a veth deletes its peer at once; left to the namespace's end, it goes only when the kernel
+  // frees the namespace, some time after `ip netns delete`.
+  for (const link of [...veths, bridge]) {
+    if (ipLines('link', 'show', link).some((line) => line.includes(link))) ipLines('link', 'delete', link);
+  }
   const existing = ipLines('netns', 'list').map((line) => line.split(' ')[0]);
   for (const namespace of namespaces) {
     if (existing.includes(namespace)) ipLines('netns', 'delete', namespace);
   }
-  if (ipLines('link', 'show', bridge).some((line) => line.includes(bridge))) ipLines('link', 'delete', bridge);
 }
 
 export async function startNetnsLab(size: number): Promise<NetnsLab> {
@@ -134,7 +138,7 @@ export async function startNetnsLab(size: number): Promise<NetnsLab> {
   const veth = (host: NetnsHost) => `ackv${suffix}n${host.index}`;
   const namespaces = hosts.map((host) => host.namespace);
 
-  const unregister = onProcessEnd(() => removeSync(namespaces, bridge));
+  const unregister = onProcessEnd(() => removeSync(namespaces, bridge, hosts.map(veth)));
   let tornDown = false;
   const tearDown = async () => {
     if (tornDown) return;
@@ -145,7 +149,7 @@ export async function startNetnsLab(size: number): Promise<NetnsLab> {
       timeoutMs: 30_000,
       what: 'every process of the lab namespaces to exit',
     }).catch(() => {});
-    removeSync(namespaces, bridge);
+    removeSync(namespaces, bridge, hosts.map(veth));
   };
 
   const ip = (...args: string[]) => run('ip', args, { timeout: 30_000 });
