@@ -9,6 +9,7 @@ import {
   checkClusterSetup,
   checkNothingLostOrDoubled,
   checkStillRunning,
+  healAndRejoin,
   leaderOf,
   leaveMachineAsFound,
 } from '../support/partition-checks.js';
@@ -19,7 +20,6 @@ import { queueInfo } from '../support/services-control.js';
 import {
   processesOn,
   reconnectCounts,
-  since,
   firstCardsAfter,
   startSpreadScenario,
   timeFrom,
@@ -114,10 +114,7 @@ test('a partition of the queue leader during a backlog of thousands: the majorit
   const newLeader = await leaderOf(cluster, environment.userQueue, majority[0]!);
   t.not(newLeader, leader, 'a node of the majority leads the queue now');
 
-  const healing = Date.now();
-  await cluster.lab.heal();
-  await cluster.waitHealthy();
-  const rejoinMs = since(healing);
+  const rejoin = await healAndRejoin(cluster, leader);
   await flowReached(flow, flow.created.length + 60, 180_000);
   const created = [...backlogUsers, ...(await flow.stop())];
 
@@ -137,7 +134,7 @@ test('a partition of the queue leader during a backlog of thousands: the majorit
     `backlog: ${backlogUsers.length} users, ${queued} messages queued, ${waitingAtCut} still without a card at the cut of the leader ${leader.name}; new leader ${newLeader.name}`,
   );
   t.log(
-    `cut → its ${onLeader.length} processes on the majority ${failoverMs} ms; → 100 more cards stored ${progressMs} ms; → backlog drained ${drainedMs} ms; healed: rejoined in ${rejoinMs} ms`,
+    `cut → its ${onLeader.length} processes on the majority ${failoverMs} ms; → 100 more cards stored ${progressMs} ms; → backlog drained ${drainedMs} ms; healed: rejoined ${rejoin.restarted ? 'after a restart of its application' : 'by itself'} in ${rejoin.ms} ms`,
   );
   t.log(
     `${created.length} users in all (${flow.failures + burst.failures} given up); drained ${report.drainMs} ms after the flow stopped; lost ${report.lost}, doubled ${report.doubled}, dead letters ${report.deadLettered}`,

@@ -9,6 +9,7 @@ import {
   checkClusterSetup,
   checkNothingLostOrDoubled,
   checkStillRunning,
+  healAndRejoin,
   leaderOf,
   leaveMachineAsFound,
 } from '../support/partition-checks.js';
@@ -17,7 +18,6 @@ import { startNetnsRabbitCluster, type NetnsNode } from '../support/rabbitmq-net
 import {
   processesOn,
   reconnectCounts,
-  since,
   firstCardsAfter,
   startSpreadScenario,
   timeFrom,
@@ -77,10 +77,7 @@ test('a minority partition of the node some instances use: it pauses, they fail 
   await flowReached(flow, createdBeforeCut + 200, 180_000);
   const createdDuringPartition = flow.created.length - createdBeforeCut;
 
-  const healing = Date.now();
-  await cluster.lab.heal();
-  await cluster.waitHealthy();
-  const rejoinMs = since(healing);
+  const rejoin = await healAndRejoin(cluster, isolated);
   await flowReached(flow, flow.created.length + 100, 180_000);
   const created = await flow.stop();
 
@@ -100,7 +97,7 @@ test('a minority partition of the node some instances use: it pauses, they fail 
     `queue leaders before the cut: ${leaders.map((node) => node.name).join(', ')} (user, card); cut → ${isolated.name} paused ${pausedMs} ms; → its ${onIsolated.length} processes on the majority ${failoverMs} ms; → first card stored for a user created after the cut ${firstCardMs} ms`,
   );
   t.log(
-    `${created.length} users (${createdDuringPartition} during the partition, ${flow.failures} given up); healed: rejoined in ${rejoinMs} ms; drained ${report.drainMs} ms after the flow stopped; lost ${report.lost}, doubled ${report.doubled}, dead letters ${report.deadLettered}`,
+    `${created.length} users (${createdDuringPartition} during the partition, ${flow.failures} given up); healed: rejoined ${rejoin.restarted ? 'after a restart of its application' : 'by itself'} in ${rejoin.ms} ms; drained ${report.drainMs} ms after the flow stopped; lost ${report.lost}, doubled ${report.doubled}, dead letters ${report.deadLettered}`,
   );
   await leaveMachineAsFound(t, scenario, cluster, mainBefore);
 });
