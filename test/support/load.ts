@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 export interface Flow {
   readonly created: string[];
   readonly failures: number;
+  /** Requests begun so far; a flow with a limit stops on its own once this reaches it. */
+  readonly started: number;
   stop(): Promise<string[]>;
   /** Ends the flow at once, giving up on requests still retrying (a test's teardown after a failure). */
   abandon(): void;
@@ -72,6 +74,9 @@ export function startFlow(baseUrl: () => string, perSecond: number, label = 'flo
     created,
     get failures() {
       return failures;
+    },
+    get started() {
+      return started;
     },
     async stop() {
       running = false;

@@ -54,7 +54,7 @@ export interface RabbitCluster {
   tearDown(): Promise<void>;
 }
 
-function rabbitmqIds(): { uid: number; gid: number } {
+export function rabbitmqIds(): { uid: number; gid: number } {
   const entry = readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .find((line) => line.startsWith('rabbitmq:'));

@@ -18,7 +18,29 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout;
 }
 
-const onNode = (node: string | undefined) => (node ? ['-n', node] : []);
+const isLongName = (node: string) => node.split('@')[1]?.includes('.') ?? false;
+
+/**
+ * Queue info items of every queue of the default vhost, in one answer of one node. Each queue's row is
+ * read on the node that leads it, as `list_queues` does (a quorum queue's counts are metrics its leader
+ * keeps, 0 elsewhere). `list_queues` itself has every node stream its rows straight to the CLI's own Erlang
+ * node, which nodes in another network namespace cannot reach (it listens on loopback, under the machine's
+ * host name); here the node asked gathers them.
+ */
+export async function queueInfo(node: string, items: readonly string[]): Promise<Record<string, unknown>[]> {
+  const row =
+    'maps:from_list([{K, case V of {resource, _, queue, QueueName} -> QueueName; _ -> V end} || {K, V} <- I])';
+  const local = `fun() -> [${row} || Q <- rabbit_amqqueue:list_local(<<"/">>), I <- [rabbit_amqqueue:info(Q, [${items.join(', ')}])]] end`;
+  const expression = `rabbit_json:encode(lists:append([rpc:call(Node, erlang, apply, [${local}, []], 30000) || Node <- rabbit_nodes:all_running()])).`;
+  const output = await rabbitmqctl(...onNode(node), 'eval', expression, '--formatter', 'json', '-q');
+  return JSON.parse((JSON.parse(output) as { value: string }).value) as Record<string, unknown>[];
+}
+
+/** `-n <node>`, with `--longnames` for a node named by a full host name or an address (`rabbit@10.213.1.11`). */
+const onNode = (node: string | undefined) => {
+  if (!node) return [];
+  return isLongName(node) ? ['--longnames', '-n', node] : ['-n', node];
+};
 
 export async function brokerAnswers(): Promise<boolean> {
   try {
@@ -65,6 +87,8 @@ export interface QueueState {
 
 /** The queues of the machine's own node, or of `node` (a node of another cluster, by its name). */
 export async function listQueues(node?: string): Promise<QueueState[]> {
+  if (node && isLongName(node))
+    return (await queueInfo(node, ['name', 'messages_ready', 'messages_unacknowledged'])) as unknown as QueueState[];
   const output = await rabbitmqctl(
     ...onNode(node),
     'list_queues',
