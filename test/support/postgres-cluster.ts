@@ -16,7 +16,8 @@ import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { query } from './environment.js';
-import { alive, asPostgres, postgresIds, postmasterPid, processesUnder } from './postgres-processes.js';
+import { asPostgres, postgresIds, postmasterPid, processesUnder } from './postgres-processes.js';
+import { alive } from './system-processes.js';
 import { freePort } from './service-process.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { waitUntil } from './wait.js';

@@ -6,18 +6,12 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { systemUserIds } from './system-processes.js';
 
 const run = promisify(execFile);
 const bin = '/usr/lib/postgresql/15/bin';
 
-export function postgresIds(): { uid: number; gid: number } {
-  const entry = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((line) => line.startsWith('postgres:'));
-  if (!entry) throw new Error('no postgres user on this machine');
-  const [, , uid, gid] = entry.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
+export const postgresIds = () => systemUserIds('postgres');
 
 /** Runs one of PostgreSQL's programs as the postgres user, from the pair's folder. */
 export async function asPostgres(root: string, program: string, args: string[]): Promise<string> {
@@ -44,16 +38,6 @@ export function postmasterPid(dataDir: string): number | undefined {
   }
   return knownPids.get(dataDir);
 }
-
-export const alive = (pid: number | undefined) => {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Any process whose command line names the folder: a postmaster started with `-D <folder>/…`. */
 export function processesUnder(root: string): number[] {

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './service-process.js';
 import { rabbitmqctl } from './services-control.js';
+import { alive, systemUserIds } from './system-processes.js';
 import { waitUntil } from './wait.js';
 
 const rabbitmqServer = '/usr/lib/rabbitmq/bin/rabbitmq-server';
@@ -54,14 +55,7 @@ export interface RabbitCluster {
   tearDown(): Promise<void>;
 }
 
-export function rabbitmqIds(): { uid: number; gid: number } {
-  const entry = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((line) => line.startsWith('rabbitmq:'));
-  if (!entry) throw new Error('no rabbitmq user on this machine');
-  const [, , uid, gid] = entry.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
+export const rabbitmqIds = () => systemUserIds('rabbitmq');
 
 /** The VM's pid, from the pid file the node writes once it runs; remembered, since tearDown deletes the file. */
 const knownPids = new WeakMap<ClusterNode, number>();
@@ -73,16 +67,6 @@ const beamPid = (node: ClusterNode): number | undefined => {
     // not written yet, or removed with the folder
   }
   return knownPids.get(node);
-};
-
-const alive = (pid: number | undefined) => {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 };
 
 async function startNode(
