@@ -110,6 +110,26 @@ export interface DeliveryInput {
 
 const immediateOnly: RetryLevels = { immediateRetries: Number.MAX_SAFE_INTEGER, delayedRetriesMs: [] };
 
+/** A delivery's context before its first step. */
+export function initialDeliveryContext(input: DeliveryInput): DeliveryContext {
+  return {
+    deliveries: input.deliveries,
+    maxAttempts: input.maxAttempts,
+    retryLevels: input.retryLevels ?? immediateOnly,
+    decoded: [],
+    transaction: undefined,
+    duplicates: [],
+    outgoing: [],
+    results: [],
+    failure: undefined,
+    attempts: 0,
+    delayMs: undefined,
+    error: undefined,
+    outcome: undefined,
+    unrecorded: false,
+  };
+}
+
 /** The count recordFailure produced, read before it is assigned to the context. */
 const attemptsIn = (context: DeliveryContext, event: unknown) =>
   ((event as { output?: unknown }).output as number | undefined) ?? context.attempts;
@@ -199,22 +219,7 @@ export const deliveryMachine = setup({
   },
 }).createMachine({
   id: 'delivery',
-  context: ({ input }) => ({
-    deliveries: input.deliveries,
-    maxAttempts: input.maxAttempts,
-    retryLevels: input.retryLevels ?? immediateOnly,
-    decoded: [],
-    transaction: undefined,
-    duplicates: [],
-    outgoing: [],
-    results: [],
-    failure: undefined,
-    attempts: 0,
-    delayMs: undefined,
-    error: undefined,
-    outcome: undefined,
-    unrecorded: false,
-  }),
+  context: ({ input }) => initialDeliveryContext(input),
   initial: 'receiving',
   states: {
     receiving: {

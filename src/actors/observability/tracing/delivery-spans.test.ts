@@ -2,7 +2,7 @@ import test from 'ava';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
-import type { Delivery, DeliveryContext } from '../../../machines/delivery.js';
+import { initialDeliveryContext, type Delivery, type DeliveryContext } from '../../../machines/delivery.js';
 import type { ActorStatus, ObservedActor, ObservedContext } from '../decoder.js';
 import { DeliverySpans, headerContext } from './delivery-spans.js';
 
@@ -50,20 +50,11 @@ function delivery(tag: number, traceparent?: string): Delivery {
 
 function contextOf(deliveries: readonly Delivery[], changes: Partial<DeliveryContext> = {}): ObservedContext {
   const context: DeliveryContext = {
-    deliveries,
-    maxAttempts: 5,
-    retryLevels: { immediateRetries: 3, delayedRetriesMs: [] },
-    decoded: [],
-    transaction: undefined,
-    duplicates: [],
-    outgoing: [],
-    results: [],
-    failure: undefined,
-    attempts: 0,
-    delayMs: undefined,
-    error: undefined,
-    outcome: undefined,
-    unrecorded: false,
+    ...initialDeliveryContext({
+      deliveries,
+      maxAttempts: 5,
+      retryLevels: { immediateRetries: 3, delayedRetriesMs: [] },
+    }),
     ...changes,
   };
   return context as unknown as ObservedContext;
