@@ -183,17 +183,20 @@ function checkChain(t: ExecutionContext, scenario: Scenario, client: ClientTrace
   return { userCreated, trace };
 }
 
+/** The environment that turns tracing on, exporting OTLP/HTTP JSON to the test's receiver after `delayMs`. */
+const tracingTo = (receiver: { endpoint: string }, delayMs: string) => ({
+  OTEL_TRACES_EXPORTER: 'otlp',
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+  OTEL_BSP_SCHEDULE_DELAY: delayMs,
+});
+
 test('one trace runs from POST /users to the card stored by the user service, also through the relay after a broker outage', async (t) => {
   const receiver = await startOtlpReceiver();
   t.teardown(() => receiver.close());
   const proxy = await startTcpProxy(Number(new URL(amqpUrl).port || 5672), new URL(amqpUrl).hostname);
   t.teardown(() => proxy.close());
-  const tracing = {
-    OTEL_TRACES_EXPORTER: 'otlp',
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  };
+  const tracing = tracingTo(receiver, '100');
   const scenario = await startScenario(t, 'traces', {
     common: tracing,
     user: { OTEL_SERVICE_NAME: 'user-service', AMQP_URL: throughProxy(amqpUrl, proxy) },
@@ -277,12 +280,7 @@ test('spans still waiting to be exported are sent when the processes stop on SIG
   const receiver = await startOtlpReceiver();
   t.teardown(() => receiver.close());
   // The batch processor would wait ten minutes before exporting: only the shutdown's flush sends the spans.
-  const tracing = {
-    OTEL_TRACES_EXPORTER: 'otlp',
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    OTEL_BSP_SCHEDULE_DELAY: '600000',
-  };
+  const tracing = tracingTo(receiver, '600000');
   const scenario = await startScenario(t, 'tracesflush', {
     common: tracing,
     user: { OTEL_SERVICE_NAME: 'user-service' },
@@ -301,12 +299,7 @@ test('spans still waiting to be exported are sent when the processes stop on SIG
 test("a batch's span links to the trace of each of its messages", async (t) => {
   const receiver = await startOtlpReceiver();
   t.teardown(() => receiver.close());
-  const tracing = {
-    OTEL_TRACES_EXPORTER: 'otlp',
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  };
+  const tracing = tracingTo(receiver, '100');
   // One batch at a time: the messages waiting when the card service starts go in batches.
   const card = { OTEL_SERVICE_NAME: 'card-service', BATCH_CONCURRENCY: '1' };
   const scenario = await startScenario(t, 'tracesbatch', {
