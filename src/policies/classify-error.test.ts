@@ -21,6 +21,7 @@ test('an unreachable or terminated database is unavailable', (t) => {
   t.is(classifyError(withCode('cannot execute INSERT in a read-only transaction', '25006')).kind, 'unavailable');
   t.is(classifyError(withCode('database "user_service" does not exist', '3D000')).kind, 'unavailable');
   t.is(classifyError(new Error('Connection terminated unexpectedly')).kind, 'unavailable');
+  t.is(classifyError(new Error('Query read timeout')).kind, 'unavailable');
   t.is(
     classifyError(new AggregateError([withCode('a', 'ECONNREFUSED'), withCode('b', 'ECONNREFUSED')])).kind,
     'unavailable',

@@ -44,6 +44,9 @@ const unavailableMessages = [
   /connection (is )?closed/i,
   /not queryable/i,
   /timeout exceeded when trying to connect/i,
+  // pg's client-side query timeout (30 s, far beyond any statement timeout): the server did not answer at
+  // all, as when the primary vanished without resetting its connections.
+  /query read timeout/i,
   /the database system is (starting up|shutting down)/i,
   /socket hang up/i,
   /channel (is )?closed/i,
