@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { cardNumber } from '../shared/card-number.js';
 import { userMessage, type CardMessage, type UserMessage } from '../shared/validate.js';
 import type { BatchHandler } from './batch-consumer.js';
-import type { BatchOutbox, OutboxRow } from './outbox.js';
+import type { OutboxRow } from '../shared/outbox-rows.js';
+import type { BatchOutbox } from './outbox.js';
 
 export function issueCardsHandler(
   userQueue: string,

@@ -4,13 +4,8 @@
  * confirmed rows marked sent in one UPDATE. A periodic sweep republishes, in batches, whatever stayed unsent.
  */
 import type pg from 'pg';
+import { claimDueRows, type OutboxRow } from '../shared/outbox-rows.js';
 import type { Publisher } from '../shared/publisher.js';
-
-export interface OutboxRow {
-  readonly id: string;
-  readonly queue: string;
-  readonly body: string;
-}
 
 export class BatchOutbox {
   constructor(
@@ -49,13 +44,7 @@ export class BatchOutbox {
 
   async sweep(): Promise<void> {
     if (!this.publisher.connected) return;
-    const { rows } = await this.pool.query<OutboxRow>(
-      `UPDATE outbox SET next_attempt_at = now() + $1 * interval '1 millisecond', attempts = attempts + 1
-       WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now()
-                    ORDER BY next_attempt_at LIMIT 200 FOR UPDATE SKIP LOCKED)
-       RETURNING id, queue, body`,
-      [this.leaseMs],
-    );
+    const rows = await claimDueRows(this.pool, this.leaseMs);
     await this.publishMany(rows);
   }
 }

@@ -5,11 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
-import { readBody, send } from '../shared/http.js';
-import { cardMessage, newUser, type CardMessage, type UserMessage } from '../shared/validate.js';
+import { readNewUser, send } from '../shared/http.js';
+import { cardMessage, type CardMessage, type UserMessage } from '../shared/validate.js';
 import type { BatchHandler } from './batch-consumer.js';
 import { GroupCommit } from './group-commit.js';
-import type { BatchOutbox, OutboxRow } from './outbox.js';
+import type { OutboxRow } from '../shared/outbox-rows.js';
+import type { BatchOutbox } from './outbox.js';
 import { inTransaction } from './transaction.js';
 
 interface Creation {
@@ -55,17 +56,8 @@ export function createUserRoute(
 ) {
   const group = new GroupCommit(createUsers(pool, outbox), settings.maxBatch, settings.concurrency);
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const text = await readBody(request);
-    if (text === undefined) return send(response, 413, { error: 'body too large' });
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return send(response, 400, { error: 'body is not valid JSON' });
-    }
-    const input = newUser(parsed);
-    if (!input) return send(response, 400, { error: 'body must be {name, email}' });
-    const user = { id: randomUUID(), name: input.name, email: input.email, created_at: new Date().toISOString() };
+    const user = await readNewUser(request, response);
+    if (!user) return;
     const created = await group.submit({
       user,
       row: { id: randomUUID(), queue: userQueue, body: JSON.stringify(user) },

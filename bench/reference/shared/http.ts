@@ -1,5 +1,7 @@
 /** The HTTP side both references share: JSON answers, a bounded body, and the server with its three routes. */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { newUser, type UserMessage } from './validate.js';
 
 const maxBody = 16_384;
 
@@ -50,3 +52,21 @@ export const log = (message: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(
     `${JSON.stringify({ level: 'info', message, ...fields, timestamp: new Date().toISOString() })}\n`,
   );
+
+/** A new user read from a POST /users body, or undefined once the request was answered 413 or 400. */
+export async function readNewUser(
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<UserMessage | undefined> {
+  const text = await readBody(request);
+  if (text === undefined) return void send(response, 413, { error: 'body too large' });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return void send(response, 400, { error: 'body is not valid JSON' });
+  }
+  const input = newUser(parsed);
+  if (!input) return void send(response, 400, { error: 'body must be {name, email}' });
+  return { id: randomUUID(), name: input.name, email: input.email, created_at: new Date().toISOString() };
+}

@@ -4,22 +4,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
 import type { Handler } from './consumer.js';
 import type { ReferenceOutbox } from './outbox.js';
-import { readBody, send } from '../shared/http.js';
-import { cardMessage, newUser, type CardMessage } from '../shared/validate.js';
+import { readNewUser, send } from '../shared/http.js';
+import { cardMessage, type CardMessage } from '../shared/validate.js';
 
 export function createUserRoute(pool: pg.Pool, userQueue: string, outbox: ReferenceOutbox) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const text = await readBody(request);
-    if (text === undefined) return send(response, 413, { error: 'body too large' });
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return send(response, 400, { error: 'body is not valid JSON' });
-    }
-    const input = newUser(parsed);
-    if (!input) return send(response, 400, { error: 'body must be {name, email}' });
-    const user = { id: randomUUID(), name: input.name, email: input.email, created_at: new Date().toISOString() };
+    const user = await readNewUser(request, response);
+    if (!user) return;
     const row = { id: randomUUID(), queue: userQueue, body: JSON.stringify(user) };
     const client = await pool.connect();
     try {
