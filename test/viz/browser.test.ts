@@ -98,7 +98,9 @@ test('GET /viz shows the machines live: states, message paths, dead-letter reaso
     [environment.userQueue, happyPaths.publishes],
     [environment.cardQueue, happyPaths.publishesNothing],
   ] as const) {
-    const message = page.locator('#message-list .message[data-outcome="acked"]', { hasText: queue }).first();
+    const message = page
+      .locator('#message-list .message[data-outcome="acked"][data-finished="true"]', { hasText: queue })
+      .first();
     await message.waitFor();
     t.deepEqual((await message.getAttribute('data-path'))?.split(' '), happyPath, `${queue} message path`);
     t.deepEqual(
@@ -126,7 +128,9 @@ test('GET /viz shows the machines live: states, message paths, dead-letter reaso
   const poisonId = `viz-poison-${randomUUID()}`;
   await publishRaw(environment.userQueue, ['this is { not JSON'], { messageId: poisonId });
   await page.fill('#search', poisonId);
-  const poison = page.locator(`#message-list .message[data-message-id="${poisonId}"][data-outcome="dead-lettered"]`);
+  const poison = page.locator(
+    `#message-list .message[data-message-id="${poisonId}"][data-outcome="dead-lettered"][data-finished="true"]`,
+  );
   await poison.waitFor();
   t.deepEqual((await poison.getAttribute('data-path'))?.split(' '), ['receiving', 'deadLettering', 'acking', 'done']);
   t.regex((await poison.locator('.message-dead').textContent()) ?? '', /^dead-letter reason: body is not JSON/);

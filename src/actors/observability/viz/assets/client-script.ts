@@ -167,6 +167,8 @@ export const vizClientScript = String.raw`
     item.setAttribute('data-seq', String(record.seq));
     item.setAttribute('data-message-id', record.messageId || '');
     item.setAttribute('data-outcome', outcome);
+    // A message can be acked while it still publishes: finished says its machine has stopped.
+    item.setAttribute('data-finished', record.finishedAt ? 'true' : 'false');
     item.setAttribute('data-path', record.path.map(function (step) { return step.state; }).join(' '));
 
     var head = element('div', 'message-head');
