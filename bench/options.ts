@@ -37,7 +37,7 @@ export const usage = `npm run bench -- [options]
   --instances LIST       instead: ackstate at 1, 2, 4… instances of each service (e.g. 1,2,4), --rounds each
   --soak N               instead: N users (e.g. 500000) at a steady rate with retention on
   --soak-rate R          users/s of the soak (default 300)
-  --profile              one run each of ackstate and ref-batched under node --cpu-prof; prints top self times
+  --profile              one run of each variant under node --cpu-prof (with --only, e.g. ackstate,ref-batched); prints top self times
   --per-delivery         only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
   --keep-logs            keep the service logs (their paths are in the JSON)
   --out FILE             where the JSON goes (default bench/results/latest.json; instances.json, soak.json, profile.json)

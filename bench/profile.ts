@@ -1,5 +1,5 @@
 /**
- * `--profile`: one closed-loop run each of ackstate and the batched reference under `node --cpu-prof`; prints
+ * `--profile`: one closed-loop run of each variant (`--only`) under `node --cpu-prof`; prints
  * where each spends its CPU (self time by package and by function). Profiles stay in
  * bench/results/profiles/ (ignored by git) for Chrome DevTools.
  */
@@ -11,7 +11,7 @@ import { repoRoot, resultsDir } from './paths.js';
 import { writeReport } from './report.js';
 import type { BuiltScripts } from './reference-build.js';
 import { measureRun } from './run.js';
-import { variants, type VariantName } from './variants.js';
+import { variants } from './variants.js';
 
 interface ProfileNode {
   id: number;
@@ -86,9 +86,7 @@ export async function runProfiles(
   outFile: string,
 ): Promise<void> {
   const results: Record<string, unknown> = {};
-  for (const name of (['ackstate', 'ref-batched'] as VariantName[]).filter((variant) =>
-    options.only.includes(variant),
-  )) {
+  for (const name of options.only) {
     const dir = path.join(resultsDir, 'profiles', name);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
