@@ -1,8 +1,9 @@
 /** Which JSON file renders into which marked section of docs/benchmarks.md, and the replacing itself. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderInstances, renderLatest, renderSoak } from './docs-tables.js';
+import { renderInstances, renderLatest, renderProfile, renderSoak } from './docs-tables.js';
 import type { InstancesReport } from './instances.js';
+import type { ProfileReport } from './profile.js';
 import type { BenchReport } from './report.js';
 import type { SoakReport } from './soak.js';
 
@@ -17,7 +18,7 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   }
 }
 
-/** The sections the committed results render: `latest` always, `instances` and `soak` when their JSON exists. */
+/** The sections the committed results render: `latest` always, `instances`, `soak` and `profile` when their JSON exists. */
 export async function renderedSections(resultsDir: string): Promise<Sections> {
   const latest = await readJson<BenchReport>(path.join(resultsDir, 'latest.json'));
   if (!latest) throw new Error(`${resultsDir}/latest.json is missing: run npm run bench`);
@@ -26,6 +27,8 @@ export async function renderedSections(resultsDir: string): Promise<Sections> {
   if (instances) sections.instances = renderInstances(instances);
   const soak = await readJson<SoakReport>(path.join(resultsDir, 'soak.json'));
   if (soak) sections.soak = renderSoak(soak);
+  const profile = await readJson<ProfileReport>(path.join(resultsDir, 'profile.json'));
+  if (profile && 'command' in profile) sections.profile = renderProfile(profile);
   return sections;
 }
 

@@ -3,6 +3,7 @@
  * test/bench-docs.test.ts can check that the docs show exactly what the committed JSON says.
  */
 import type { InstancesReport } from './instances.js';
+import type { ProfileReport } from './profile.js';
 import type { BenchReport, VariantRatios, VariantSummary } from './report.js';
 import type { RunResult } from './run.js';
 import type { SoakReport } from './soak.js';
@@ -204,6 +205,35 @@ export function renderSoak(report: SoakReport): string {
           report.outboxRowsMax <= outboxBound ? 'yes' : 'no',
         ],
         ['messages left in queues', report.messagesLeft, report.messagesLeft === 0 ? 'yes' : 'no'],
+      ],
+    ),
+  ].join('\n');
+}
+
+/** The profiled variants side by side: µs of busy time per user in each layer, and the total. */
+export function renderProfile(report: ProfileReport): string {
+  const { machine } = report;
+  const names = Object.keys(report.results);
+  const layers = [...new Set(names.flatMap((name) => report.results[name]!.byLayer.map((entry) => entry.layer)))];
+  const usOf = (name: string, layer: string) =>
+    report.results[name]!.byLayer.find((entry) => entry.layer === layer)?.usPerUser ?? 0;
+  const totalOf = (name: string) => report.results[name]!.byLayer.reduce((sum, entry) => sum + entry.usPerUser, 0);
+  const byTotal = (a: string, b: string) =>
+    names.reduce((sum, name) => sum + usOf(name, b), 0) - names.reduce((sum, name) => sum + usOf(name, a), 0);
+  return [
+    `Produced by \`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${machine.commit ?? '?'}\`` +
+      `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}: busy time under the profiler in µs per user ` +
+      `created in the process (its start and warm-up included), by layer.`,
+    '',
+    markdownTable(
+      ['layer', ...names],
+      [
+        ...[...layers].sort(byTotal).map((layer) => [layer, ...names.map((name) => usOf(name, layer))]),
+        ['**busy in all**', ...names.map((name) => `**${totalOf(name)}**`)],
+        [
+          'CPU ms / user of the measured users (from /proc, under the profiler)',
+          ...names.map((name) => report.results[name]!.run.cpuMsPerUser),
+        ],
       ],
     ),
   ].join('\n');

@@ -63,7 +63,7 @@ if (options.soak !== undefined) {
 }
 if (options.profile) {
   const { runProfiles } = await import('./profile.js');
-  await runProfiles(options, machine, scripts, outFile);
+  await runProfiles(options, machine, scripts, outFile, command);
   process.exit(0);
 }
 

@@ -1,12 +1,14 @@
 /**
  * `--profile`: one closed-loop run of each variant (`--only`) under `node --cpu-prof`; prints
- * where each spends its CPU (self time by package and by function). Profiles stay in
- * bench/results/profiles/ (ignored by git) for Chrome DevTools.
+ * where each spends its CPU: by layer (bench/profile-layers.ts) in µs per user, side by side, then self
+ * time by package and by function. Profiles stay in bench/results/profiles/ (ignored by git) for Chrome
+ * DevTools.
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { MachineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
+import { layersOf } from './profile-layers.js';
 import { repoRoot, resultsDir } from './paths.js';
 import { writeReport } from './report.js';
 import type { BuiltScripts } from './reference-build.js';
@@ -79,11 +81,28 @@ export function summarizeProfile(profile: CpuProfile, top: number) {
   };
 }
 
+/** What bench/results/profile.json holds, and what `npm run bench:docs` renders of it. */
+export interface ProfileReport {
+  readonly date: string;
+  readonly command: string;
+  readonly machine: MachineInfo;
+  readonly users: number;
+  readonly results: Record<
+    string,
+    {
+      readonly run: { readonly usersPerSecond: number; readonly cpuMsPerUser: number };
+      readonly usersProfiled: number;
+      readonly byLayer: readonly { readonly layer: string; readonly usPerUser: number }[];
+    }
+  >;
+}
+
 export async function runProfiles(
   options: BenchOptions,
   machine: MachineInfo,
   scripts: BuiltScripts,
   outFile: string,
+  command: string,
 ): Promise<void> {
   const results: Record<string, unknown> = {};
   for (const name of options.only) {
@@ -102,15 +121,26 @@ export async function runProfiles(
     });
     const file = (await readdir(dir)).find((entry) => entry.endsWith('.cpuprofile'));
     if (!file) throw new Error(`${name}: no .cpuprofile written in ${dir}`);
-    const summary = summarizeProfile(JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile, 25);
+    const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile;
+    const summary = summarizeProfile(profile, 25);
+    // The profile covers the process's whole life: its start, the warm-up and the measured users.
+    const usersProfiled = options.warmup + run.users;
+    const byLayer = layersOf(profile).map(({ layer, ms }) => ({
+      layer,
+      usPerUser: Math.round((ms / usersProfiled) * 1000),
+    }));
     results[name] = {
       run: { usersPerSecond: run.usersPerSecond, cpuMsPerUser: run.cpuMsPerUser },
       profile: path.relative(repoRoot, path.join(dir, file)),
+      usersProfiled,
+      byLayer,
       ...summary,
     };
     console.log(
       `\n${name}: ${run.usersPerSecond} users/s, ${run.cpuMsPerUser} CPU ms per user (under the profiler); busy ${summary.busyMs} ms, idle ${summary.idleMs} ms`,
     );
+    console.log('  busy time by layer (µs per user, over the whole process):');
+    for (const entry of byLayer) console.log(`    ${String(entry.usPerUser).padStart(6)} µs  ${entry.layer}`);
     console.log('  self time by package:');
     for (const entry of summary.byPackage.slice(0, 15))
       console.log(`    ${String(entry.percent).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}`);
@@ -118,6 +148,6 @@ export async function runProfiles(
     for (const entry of summary.byFunction)
       console.log(`    ${String(entry.percent).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}`);
   }
-  await writeReport(outFile, { date: new Date().toISOString(), machine, users: options.users, results });
+  await writeReport(outFile, { date: new Date().toISOString(), command, machine, users: options.users, results });
   console.log(`\nbench: wrote ${path.relative(repoRoot, outFile)}`);
 }
