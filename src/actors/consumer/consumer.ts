@@ -9,7 +9,6 @@
  * transaction, one delivery actor and one outbox update per batch instead of per message. A redelivered
  * message runs alone, since it may be the one that failed.
  */
-import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import type { ControlledTransaction } from 'kysely';
@@ -27,7 +26,6 @@ import { consumerMachine } from '../../machines/consumer.js';
 import {
   deliveryMachine,
   type Decoded,
-  type DecodeResult,
   type Delivery,
   type DeliveryContext,
   type DeliveryOutput,
@@ -37,14 +35,11 @@ import { type ClassifiedFailure } from '../../policies/classify-error.js';
 import { describeError } from '../../policies/describe-error.js';
 import { Batcher } from '../../policies/batcher.js';
 import { FailureWindow, firstProbeDelayMs } from '../../policies/circuit-breaker.js';
-import { attemptsKeyOf, deadLetterHeaders } from '../../policies/dead-letter.js';
+import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { backoffMs, retryDelayMs } from '../../policies/backoff.js';
 import {
-  attemptReasonsHeader,
   attemptReasonsOf,
   boundedReason,
-  delayedFromHeader,
-  delayQueueName,
   maxAttemptReasons,
   returnedFromDelay,
   withReason,
@@ -54,7 +49,9 @@ import type { Consumer } from '../../api/consumer.js';
 import type { ResolvedConsumerSettings } from '../../api/settings.js';
 import type { DeclaredDestinations } from '../outbox/outgoing.js';
 import { persistBatch } from './batch-transaction.js';
-import { deadLetterQueue, declareTopology, type Topology } from '../broker/topology.js';
+import { decodeBatch, toDelivery } from './decode.js';
+import { deadLetterOf, delayedRetryOf } from './failure-messages.js';
+import { declareTopology, type Topology } from '../broker/topology.js';
 import type { Inspector } from '../observability/decoder.js';
 import type { Outbox } from '../outbox/outbox-relay.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
@@ -85,7 +82,6 @@ const probeBackoff = { baseMs: 100, maxMs: 5_000 };
 /** The write probe's statement timeout: a lock or a stalled disk fails the probe instead of hanging it. */
 const probeTimeoutMs = 2_000;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -94,75 +90,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
       resolve();
     });
   });
-
-/** Headers a delayed retry does not carry: the broker sets them again on the way back. */
-const brokerSetHeaders = new Set([
-  'x-delivery-count',
-  'x-first-death-exchange',
-  'x-first-death-queue',
-  'x-first-death-reason',
-]);
-
-function toDelivery(queue: string, message: ConsumeMessage): Delivery {
-  const { messageId, contentType, headers } = message.properties as {
-    messageId?: unknown;
-    contentType?: unknown;
-    headers?: unknown;
-  };
-  const table = headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>) : {};
-  // Back from a delay queue, it arrives from the default exchange: its handler sees where it was first published.
-  const fromExchange = table[delayedFromHeader.exchange];
-  const fromRoutingKey = table[delayedFromHeader.routingKey];
-  const back =
-    returnedFromDelay(table) &&
-    message.fields.exchange === '' &&
-    typeof fromExchange === 'string' &&
-    typeof fromRoutingKey === 'string';
-  return {
-    queue,
-    exchange: back ? fromExchange : message.fields.exchange,
-    routingKey: back ? fromRoutingKey : message.fields.routingKey,
-    deliveryTag: message.fields.deliveryTag,
-    redelivered: message.fields.redelivered,
-    messageId: typeof messageId === 'string' && messageId.length > 0 && messageId.length <= 255 ? messageId : undefined,
-    contentType: typeof contentType === 'string' ? contentType : undefined,
-    headers: table,
-    content: message.content,
-  };
-}
-
-type Poison = Extract<DecodeResult, { failure: unknown }>;
-
-function decodeDelivery(delivery: Delivery, consumer: Consumer<unknown>, messageMaxBytes: number): Decoded | Poison {
-  const poison = (reason: string): Poison => ({ failure: { kind: 'poison', reason }, error: reason, attempts: 1 });
-  if (delivery.content.byteLength > messageMaxBytes) {
-    return poison(`body of ${delivery.content.byteLength} bytes exceeds the limit of ${messageMaxBytes} bytes`);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(utf8.decode(delivery.content));
-  } catch (error) {
-    return poison(`body is not JSON: ${describeError(error)}`);
-  }
-  // Deduplicated by what the message is about, not by its message id: a repeat published by a producer
-  // that sets no id (the seed's) or a fresh id is still the same user or card.
-  const decoded = consumer.decode(body);
-  return decoded.ok ? { key: decoded.key, message: decoded.message } : poison(decoded.reason);
-}
-
-function decodeBatch(
-  deliveries: readonly Delivery[],
-  consumer: Consumer<unknown>,
-  messageMaxBytes: number,
-): DecodeResult {
-  const decoded: Decoded[] = [];
-  for (const delivery of deliveries) {
-    const result = decodeDelivery(delivery, consumer, messageMaxBytes);
-    if ('failure' in result) return result;
-    decoded.push(result);
-  }
-  return { decoded };
-}
 
 interface Arrival {
   readonly channel: Channel;
@@ -529,43 +456,16 @@ class QueueSubscription {
           },
         ),
         delay: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number; delayMs: number }>(
-          async ({ input }) => {
-            const { delivery, failure, delayMs } = input;
-            const carried = Object.fromEntries(
-              Object.entries(delivery.headers).filter(([name]) => !brokerSetHeaders.has(name)),
-            );
-            await publisher.publish({
-              exchange: '',
-              routingKey: delayQueueName(delivery.queue, delayMs),
-              messageId: delivery.messageId ?? randomUUID(),
-              body: delivery.content,
-              ...(delivery.contentType !== undefined && { contentType: delivery.contentType }),
-              headers: {
-                ...carried,
-                [delayedFromHeader.exchange]: delivery.exchange ?? '',
-                [delayedFromHeader.routingKey]: delivery.routingKey ?? delivery.queue,
-                [attemptReasonsHeader]: this.#reasonsOf(delivery, failure),
-              },
-            });
+          async ({ input: { delivery, failure, delayMs } }) => {
+            await publisher.publish(delayedRetryOf(delivery, delayMs, this.#reasonsOf(delivery, failure)));
           },
         ),
         deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
-          async ({ input }) => {
-            const { delivery, failure, attempts } = input;
-            await publisher.publish({
-              exchange: '',
-              routingKey: deadLetterQueue(delivery.queue),
-              messageId: delivery.messageId ?? randomUUID(),
-              body: delivery.content,
-              contentType: delivery.contentType ?? 'application/octet-stream',
-              headers: deadLetterHeaders(
-                { ...delivery, service, consumer: definition.name },
-                failure,
-                attempts,
-                new Date(),
-                this.#reasonsOf(delivery, failure),
-              ),
-            });
+          async ({ input: { delivery, failure, attempts } }) => {
+            const owner = { service, consumer: definition.name };
+            await publisher.publish(
+              deadLetterOf(delivery, owner, failure, attempts, this.#reasonsOf(delivery, failure)),
+            );
           },
         ),
       },
