@@ -21,6 +21,12 @@ export interface DatabaseSpec {
   readonly migrationTable?: string;
   /** Pool size. Default 10. */
   readonly maxConnections?: number;
+  /**
+   * How long a statement may wait for the server's answer, 100 – 3,600,000 ms; the connection is then ended
+   * and the failure taken for an outage (the consumer pauses, no attempt counted). Default 30,000. Services
+   * sharing a database get the longest of theirs.
+   */
+  readonly queryTimeoutMs?: number;
 }
 
 /** Options of `ServiceContext.batch`. */

@@ -31,6 +31,8 @@ export const configSchema = z.object({
   AMQP_KEY_FILE: z.string().optional(),
   USER_DB_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/user_service'),
   CARD_DB_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/card_service'),
+  /** How long a statement may wait for PostgreSQL's answer before its connection is ended (an outage). */
+  DB_QUERY_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: integer(0, 65535).default(3000),
   /** Where the admin routes (/viz) listen when ADMIN_PORT separates them from the API. */
@@ -56,6 +58,8 @@ export const configSchema = z.object({
     .refine((seconds) => seconds.every((each) => each >= 1 && each <= 86_400), 'each wait must be 1-86400 seconds')
     .default([10, 60, 300]),
   PUBLISH_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  /** The AMQP heartbeat: a connection silent for about twice this long is taken for lost. */
+  AMQP_HEARTBEAT_SECONDS: integer(1, 600).default(5),
   OUTBOX_LEASE_MS: integer(500, 3_600_000).default(15_000),
   OUTBOX_POLL_MS: integer(50, 600_000).default(1_000),
   MESSAGE_MAX_BYTES: integer(256, 100 * 1024 * 1024).default(64 * 1024),

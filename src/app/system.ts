@@ -29,6 +29,7 @@ export function runtimeOptions(config: Config, services: readonly Service[], log
       queueType: config.QUEUE_TYPE,
       deliveryLimit: config.QUORUM_DELIVERY_LIMIT,
       publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+      heartbeatSeconds: config.AMQP_HEARTBEAT_SECONDS,
     },
     services,
     http: { host: config.HTTP_HOST, port: config.HTTP_PORT, bodyLimit: config.HTTP_BODY_LIMIT },

@@ -82,6 +82,15 @@ test('services naming one URL share a database, named after both', (t) => {
     result.databases.map((database) => database.label),
     ['a+b'],
   );
+  t.like(result.databases[0], { maxConnections: 10, queryTimeoutMs: 30_000 });
+});
+
+test('services sharing a database get the largest pool and the longest query timeout of theirs', (t) => {
+  const result = plan([
+    defineService({ name: 'a', database: { url, migrationTable: 'a_m', maxConnections: 4, queryTimeoutMs: 5_000 } }),
+    defineService({ name: 'b', database: { url, migrationTable: 'b_m', maxConnections: 12, queryTimeoutMs: 2_000 } }),
+  ]);
+  t.like(result.databases[0], { maxConnections: 12, queryTimeoutMs: 5_000 });
 });
 
 test('mistakes in the definitions are refused at once, each naming where it is', (t) => {
@@ -124,12 +133,21 @@ test('bad options name the option', (t) => {
     /http: .*prot/,
   );
   t.regex(
+    problemsOf(() => resolveOptions({ broker: { urls: 'amqp://h', heartbeatSeconds: 0 }, services: [service] })),
+    /broker\.heartbeatSeconds: /,
+  );
+  t.is(resolveOptions({ broker: { urls: 'amqp://h' }, services: [service] }).broker.heartbeatSeconds, 5);
+  t.regex(
     problemsOf(() => plan([service, service])),
     /two services are named s/,
   );
   t.regex(
     problemsOf(() => plan([service], { broker: { urls: 'amqp://h', queueType: 'quorum', deliveryLimit: 5 } })),
     /broker\.deliveryLimit \(5\) must be greater than maxAttempts \(5\)/,
+  );
+  t.regex(
+    problemsOf(() => plan([defineService({ name: 'x', database: { url, queryTimeoutMs: 50 } })])),
+    /services\.x\.database\.queryTimeoutMs: must be a whole number of ms, 100 – 3,600,000/,
   );
   t.regex(
     problemsOf(() => plan([defineService({ name: 'x', database: { url: 'mysql://h/db' } })])),

@@ -33,6 +33,7 @@ export interface PlannedDatabase {
   /** `<service>` or `<service>+<service>`: names its outbox relay and its metrics. */
   readonly label: string;
   readonly maxConnections: number;
+  readonly queryTimeoutMs: number;
   /** Its tables' retention: the longest windows of the services sharing it. */
   readonly retention: ResolvedRetention;
 }
@@ -164,11 +165,19 @@ function planDatabases(options: ResolvedOptions, problems: Problems): PlannedDat
       tables.set(table, service.name);
     }
     const sizes = sharing.map((service) => service.database.maxConnections ?? 10);
+    const timeouts = sharing.map((service) => {
+      const ms = service.database.queryTimeoutMs ?? 30_000;
+      if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) {
+        problems.add(`services.${service.name}.database.queryTimeoutMs: must be a whole number of ms, 100 – 3,600,000`);
+      }
+      return ms;
+    });
     return {
       url,
       services: sharing,
       label: sharing.map((service) => service.name).join('+'),
       maxConnections: Math.max(...sizes),
+      queryTimeoutMs: Math.max(...timeouts),
       retention: retentionOfDatabase(
         options.retention,
         sharing.map((service) => service.retention),

@@ -109,7 +109,8 @@ function createParts(options: ResolvedOptions, plan: RuntimePlan, logger: Logger
     observers.metrics.publishes,
   );
   const databases = plan.databases.map((database): DatabasePart => {
-    const db = createDatabase<unknown>({ url: database.url, maxConnections: database.maxConnections });
+    const { url, maxConnections, queryTimeoutMs } = database;
+    const db = createDatabase<unknown>({ url, maxConnections, queryTimeoutMs });
     const outbox = new Outbox(messagingTablesOf(db), publisher, { leaseMs: options.outbox.leaseMs, tracing });
     return { plan: database, db, outbox, relayId: `outbox:${database.label}` };
   });

@@ -20,15 +20,18 @@ export interface BrokerConnectionOptions {
   /** CA, client certificate and key, handed to Node's TLS for amqps:// URLs; amqp:// ignores them. */
   readonly tls?: BrokerTls;
   readonly connectionName?: string;
+  /** A connection silent for about twice this long is taken for lost. Default 5. */
+  readonly heartbeatSeconds?: number;
 }
 
 export function connectBroker({
   urls,
   tls = {},
   connectionName = 'ackstate',
+  heartbeatSeconds = 5,
 }: BrokerConnectionOptions): AmqpConnectionManager {
   const connection = amqp.connect([...urls], {
-    heartbeatIntervalInSeconds: 5,
+    heartbeatIntervalInSeconds: heartbeatSeconds,
     reconnectTimeInSeconds: 1,
     connectionOptions: {
       timeout: 10_000,

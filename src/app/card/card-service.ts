@@ -63,7 +63,11 @@ export function cardService(config: Config): Service {
 
   return defineService({
     name: 'card',
-    database: { url: config.CARD_DB_URL, migrations: cardServiceMigrations },
+    database: {
+      url: config.CARD_DB_URL,
+      migrations: cardServiceMigrations,
+      queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
+    },
     consumers: [issueCardsToUsers],
   });
 }

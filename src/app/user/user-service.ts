@@ -99,7 +99,11 @@ export function userService(config: Config): Service {
 
   return defineService({
     name: 'user',
-    database: { url: config.USER_DB_URL, migrations: userServiceMigrations },
+    database: {
+      url: config.USER_DB_URL,
+      migrations: userServiceMigrations,
+      queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
+    },
     consumers: [storeIssuedCards],
     publishes: [{ queue: config.USER_QUEUE }],
     routes: routes(config),
