@@ -12,7 +12,7 @@ import { lockTable } from '../support/table-lock.js';
 
 const finished = (process: ServiceProcess, queue: string) => messageOutcomes(process.logs, queue);
 
-/** Message ids the process received and had not settled when it died. */
+/** Message ids the process received and had not logged as finished (acked ones still publishing included). */
 function unsettled(process: ServiceProcess, queue: string): Set<string> {
   const received = new Set(receivedMessageIds(process.logs, queue));
   for (const line of finished(process, queue)) received.delete(String(line.messageId));
@@ -34,10 +34,12 @@ test('a service killed with deliveries in flight gets them back after a restart:
     what: 'the card service to be processing',
   });
   // Batches work a backlog off fast: a lock on the cards table holds the next batch in its transaction, so
-  // that the kill certainly finds deliveries received and not yet settled.
+  // that the kill certainly finds deliveries received and not yet settled. Waiting for a statement blocked on
+  // the lock, not only for received messages without their last line: a batch is acked at its commit and
+  // logs its messages' last lines only once their card messages are confirmed, after the ack.
   const lock = await lockTable(t, environment.cardDbUrl, 'cards');
-  await waitUntil(() => unsettled(doomedCards, environment.userQueue).size > 0, {
-    what: 'deliveries held in their transaction',
+  await waitUntil(async () => (await lock.waiting()) > 0 && unsettled(doomedCards, environment.userQueue).size > 0, {
+    what: 'a batch held in its transaction by the lock',
   });
   await doomedCards.kill();
   await lock.release();

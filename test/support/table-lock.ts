@@ -5,6 +5,8 @@
 import pg from 'pg';
 
 export interface TableLock {
+  /** Sessions of the database waiting for a lock (for this one, or another). */
+  waiting(): Promise<number>;
   release(): Promise<void>;
 }
 
@@ -20,6 +22,12 @@ export async function lockTable(
   await blocker.query('BEGIN');
   await blocker.query(`LOCK TABLE ${pg.escapeIdentifier(table)} IN EXCLUSIVE MODE`);
   return {
+    async waiting() {
+      const { rows } = await blocker.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      );
+      return Number(rows[0]!.n);
+    },
     async release() {
       await blocker.query('COMMIT');
     },
