@@ -21,13 +21,23 @@ export function markdownTable(
   ].join('\n');
 }
 
+/** Which command made a results file, when, and at which commit. */
+function producedBy(report: {
+  readonly command: string;
+  readonly date: string;
+  readonly machine: { readonly commit: string | undefined };
+}): string {
+  const commit = report.machine.commit ?? '?';
+  return `Produced by \`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${commit}\``;
+}
+
 const times = (value: number | null) => (value === null ? null : `${value}×`);
 
 function provenance(report: BenchReport): string {
   const { machine } = report;
   const [one, five] = report.load.loadAverageBefore;
   return (
-    `Produced by \`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${machine.commit ?? '?'}\`` +
+    producedBy(report) +
     `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}; ${machine.cpus} CPUs (${machine.cpuModel}), ` +
     `${machine.memoryGiB} GiB, Node ${machine.node}, RabbitMQ ${machine.rabbitmq ?? '?'}, PostgreSQL ${machine.postgresql ?? '?'}; ` +
     `load average before the run ${one ?? '?'} (1 min) / ${five ?? '?'} (5 min), after ${report.load.loadAverageAfter[0] ?? '?'}. ` +
@@ -137,7 +147,7 @@ export function renderLatest(report: BenchReport): string {
 export function renderInstances(report: InstancesReport): string {
   const { machine } = report;
   return [
-    `Produced by \`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${machine.commit ?? '?'}\`` +
+    producedBy(report) +
       `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}; load average before ${report.load.loadAverageBefore[0] ?? '?'}. ${report.note}.`,
     '',
     markdownTable(
@@ -164,7 +174,6 @@ export function renderInstances(report: InstancesReport): string {
 }
 
 export function renderSoak(report: SoakReport): string {
-  const { machine } = report;
   const rss = report.rssMiB;
   const rssChange = rss.first && rss.last ? Math.round((rss.last / rss.first - 1) * 1000) / 10 : null;
   // Two consumers (two inbox rows per user) and two outbox rows per user; what the windows hold, +20%.
@@ -173,8 +182,7 @@ export function renderSoak(report: SoakReport): string {
   const inboxBound = windowRows(Number(report.retention.DEDUPLICATION_WINDOW_MS));
   const outboxBound = windowRows(Number(report.retention.SENT_OUTBOX_GRACE_MS));
   return [
-    `Produced by \`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${machine.commit ?? '?'}\`: ` +
-      `${report.users} users at ${report.rate} users/s, retention on.`,
+    `${producedBy(report)}: ${report.users} users at ${report.rate} users/s, retention on.`,
     '',
     markdownTable(
       ['segment', 'users', 'users/s', 'p50 ms', 'p99 ms'],
@@ -221,7 +229,7 @@ export function renderProfile(report: ProfileReport): string {
   const byTotal = (a: string, b: string) =>
     names.reduce((sum, name) => sum + usOf(name, b), 0) - names.reduce((sum, name) => sum + usOf(name, a), 0);
   return [
-    `Produced by \`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${machine.commit ?? '?'}\`` +
+    producedBy(report) +
       `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}: busy time under the profiler in µs per user ` +
       `created in the process (its start and warm-up included), by layer.`,
     '',
