@@ -4,29 +4,16 @@
  * and shares that user's Erlang cookie and the machine's epmd. Torn down with every node stopped (killed if
  * it does not stop) and the folder deleted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  chownSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './service-process.js';
+import { serverOutput, spawnNode, writeNodeFiles } from './rabbitmq-node.js';
 import { rabbitmqctl } from './services-control.js';
 import { alive, systemUserIds } from './system-processes.js';
 import { waitUntil } from './wait.js';
-
-const rabbitmqServer = '/usr/lib/rabbitmq/bin/rabbitmq-server';
-/** Where the rabbitmq user's HOME and Erlang cookie are; rabbitmq-server runs from there. */
-const rabbitmqHome = '/var/lib/rabbitmq';
 
 export interface ClusterNode {
   /** Erlang node name, e.g. ackstate-c1-1a2b3c@localhost. */
@@ -79,57 +66,20 @@ async function startNode(
   const port = await freePort();
   const distPort = await freePort();
   const dir = path.join(root, `c${index}`);
-  for (const sub of ['', 'mnesia', 'log']) {
-    mkdirSync(path.join(dir, sub), { recursive: true });
-    chownSync(path.join(dir, sub), ids.uid, ids.gid);
-  }
   // Its own config files, so that nothing of /etc/rabbitmq (the machine's node's listener on 5672, its
   // node name in rabbitmq-env.conf, its plugins) applies to this node.
-  const files: Record<string, string> = {
-    'rabbitmq.conf': `listeners.tcp.1 = 127.0.0.1:${port}\n`,
-    'rabbitmq-env.conf': '',
-    enabled_plugins: '[].\n',
-  };
-  for (const [file, content] of Object.entries(files)) {
-    writeFileSync(path.join(dir, file), content);
-    chownSync(path.join(dir, file), ids.uid, ids.gid);
-  }
-  const output = openSync(path.join(dir, 'server.out'), 'a');
-  const child = spawn('runuser', ['-u', 'rabbitmq', '--', rabbitmqServer], {
-    cwd: rabbitmqHome,
-    detached: true,
-    stdio: ['ignore', output, output],
-    env: {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      LANG: 'C.UTF-8',
-      RABBITMQ_NODENAME: name,
-      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
-      RABBITMQ_NODE_PORT: String(port),
-      RABBITMQ_DIST_PORT: String(distPort),
-      RABBITMQ_CONFIG_FILE: path.join(dir, 'rabbitmq.conf'),
-      RABBITMQ_ADVANCED_CONFIG_FILE: path.join(dir, 'advanced.config'),
-      RABBITMQ_CONF_ENV_FILE: path.join(dir, 'rabbitmq-env.conf'),
-      RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, 'enabled_plugins'),
-      RABBITMQ_MNESIA_BASE: path.join(dir, 'mnesia'),
-      RABBITMQ_LOG_BASE: path.join(dir, 'log'),
-      RABBITMQ_PID_FILE: path.join(dir, 'pid'),
-      // As the machine's node is set up: epmd and distribution on loopback only.
-      ERL_EPMD_ADDRESS: '127.0.0.1',
-      ERL_FLAGS: '-kernel inet_dist_use_interface {127,0,0,1}',
-    },
+  writeNodeFiles(dir, [`listeners.tcp.1 = 127.0.0.1:${port}`], ids);
+  const child = spawnNode(dir, {
+    RABBITMQ_NODENAME: name,
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    // As the machine's node is set up: epmd and distribution on loopback only.
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+    ERL_FLAGS: '-kernel inet_dist_use_interface {127,0,0,1}',
   });
-  closeSync(output);
-  child.unref();
   return { name, port, amqpUrl: `amqp://guest:guest@127.0.0.1:${port}`, dir, child, running: true };
 }
-
-const serverOutput = (node: ClusterNode) => {
-  try {
-    return readFileSync(path.join(node.dir, 'server.out'), 'utf8').slice(-2_000);
-  } catch {
-    return '(no output)';
-  }
-};
 
 async function awaitStartup(node: ClusterNode): Promise<void> {
   // await_startup fails at once until the node has registered with epmd, hence the polling around it.
@@ -139,7 +89,7 @@ async function awaitStartup(node: ClusterNode): Promise<void> {
       await rabbitmqctl('-n', node.name, 'await_startup', '--timeout', '60');
       return true;
     },
-    { timeoutMs: 180_000, intervalMs: 500, what: () => `${node.name} to start; its output: ${serverOutput(node)}` },
+    { timeoutMs: 180_000, intervalMs: 500, what: () => `${node.name} to start; its output: ${serverOutput(node.dir)}` },
   );
 }
 

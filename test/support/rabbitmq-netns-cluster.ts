@@ -5,27 +5,15 @@
  * hosts file. The nodes run as the rabbitmq user and share its Erlang cookie; rabbitmqctl reaches them from
  * the root namespace over the bridge. The machine's own node (rabbit@localhost, 127.0.0.1) is never touched.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  chownSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { onProcessEnd, startNetnsLab, type NetnsHost, type NetnsLab } from './netns.js';
 import { rabbitmqIds } from './rabbitmq-cluster.js';
+import { serverOutput, spawnNode, writeNodeFiles } from './rabbitmq-node.js';
 import { rabbitmqctl } from './services-control.js';
 import { waitUntil } from './wait.js';
-
-const rabbitmqServer = '/usr/lib/rabbitmq/bin/rabbitmq-server';
-const rabbitmqHome = '/var/lib/rabbitmq';
 
 export interface NetnsNode {
   readonly name: string;
@@ -61,29 +49,6 @@ export interface NetnsCluster {
   tearDown(): Promise<void>;
 }
 
-function writeNodeFiles(dir: string, host: NetnsHost, settings: ClusterSettings, ids: { uid: number; gid: number }) {
-  for (const sub of ['', 'mnesia', 'log']) {
-    mkdirSync(path.join(dir, sub), { recursive: true });
-    chownSync(path.join(dir, sub), ids.uid, ids.gid);
-  }
-  const conf = [
-    `listeners.tcp.1 = ${host.address}:5672`,
-    `cluster_partition_handling = ${settings.partitionHandling}`,
-    `net_ticktime = ${settings.netTicktime}`,
-    // The services connect as guest from the bridge's address, not from loopback.
-    'loopback_users = none',
-  ];
-  const files: Record<string, string> = {
-    'rabbitmq.conf': `${conf.join('\n')}\n`,
-    'rabbitmq-env.conf': '',
-    enabled_plugins: '[].\n',
-  };
-  for (const [file, content] of Object.entries(files)) {
-    writeFileSync(path.join(dir, file), content);
-    chownSync(path.join(dir, file), ids.uid, ids.gid);
-  }
-}
-
 function startNode(
   root: string,
   host: NetnsHost,
@@ -92,43 +57,29 @@ function startNode(
 ): NetnsNode {
   const name = `rabbit@${host.address}`;
   const dir = path.join(root, `n${host.index}`);
-  writeNodeFiles(dir, host, settings, ids);
-  const output = openSync(path.join(dir, 'server.out'), 'a');
-  const child = spawn('ip', ['netns', 'exec', host.namespace, 'runuser', '-u', 'rabbitmq', '--', rabbitmqServer], {
-    cwd: rabbitmqHome,
-    detached: true,
-    stdio: ['ignore', output, output],
-    env: {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      LANG: 'C.UTF-8',
-      RABBITMQ_USE_LONGNAME: 'true',
-      RABBITMQ_NODENAME: name,
-      RABBITMQ_NODE_IP_ADDRESS: host.address,
-      RABBITMQ_NODE_PORT: '5672',
-      RABBITMQ_DIST_PORT: '25672',
-      RABBITMQ_CONFIG_FILE: path.join(dir, 'rabbitmq.conf'),
-      RABBITMQ_ADVANCED_CONFIG_FILE: path.join(dir, 'advanced.config'),
-      RABBITMQ_CONF_ENV_FILE: path.join(dir, 'rabbitmq-env.conf'),
-      RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, 'enabled_plugins'),
-      RABBITMQ_MNESIA_BASE: path.join(dir, 'mnesia'),
-      RABBITMQ_LOG_BASE: path.join(dir, 'log'),
-      RABBITMQ_PID_FILE: path.join(dir, 'pid'),
-      // The namespace's own epmd, on its address (and its own loopback, which epmd always adds).
-      ERL_EPMD_ADDRESS: host.address,
-    },
-  });
-  closeSync(output);
-  child.unref();
+  writeNodeFiles(
+    dir,
+    [
+      `listeners.tcp.1 = ${host.address}:5672`,
+      `cluster_partition_handling = ${settings.partitionHandling}`,
+      `net_ticktime = ${settings.netTicktime}`,
+      // The services connect as guest from the bridge's address, not from loopback.
+      'loopback_users = none',
+    ],
+    ids,
+  );
+  const env = {
+    RABBITMQ_USE_LONGNAME: 'true',
+    RABBITMQ_NODENAME: name,
+    RABBITMQ_NODE_IP_ADDRESS: host.address,
+    RABBITMQ_NODE_PORT: '5672',
+    RABBITMQ_DIST_PORT: '25672',
+    // The namespace's own epmd, on its address (and its own loopback, which epmd always adds).
+    ERL_EPMD_ADDRESS: host.address,
+  };
+  const child = spawnNode(dir, env, ['ip', 'netns', 'exec', host.namespace]);
   return { name, host, amqpUrl: `amqp://guest:guest@${host.address}:5672`, dir, child };
 }
-
-const serverOutput = (node: NetnsNode) => {
-  try {
-    return readFileSync(path.join(node.dir, 'server.out'), 'utf8').slice(-2_000);
-  } catch {
-    return '(no output)';
-  }
-};
 
 /**
  * 15 s unless ACKSTATE_TEST_NET_TICKTIME says otherwise: a quarter of RabbitMQ's default 60 s, so that a
@@ -195,7 +146,7 @@ export async function startNetnsRabbitCluster(
           {
             timeoutMs: 180_000,
             intervalMs: 500,
-            what: () => `${node.name} to start; its output: ${serverOutput(node)}`,
+            what: () => `${node.name} to start; its output: ${serverOutput(node.dir)}`,
           },
         ),
       ),
