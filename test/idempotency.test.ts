@@ -82,8 +82,6 @@ test('a delivery redelivered after its commit but before its ack has no second e
         `the card message of the crashed delivery on the card queue and its row marked sent (unsent rows: ${await unsentRows()})`,
     },
   );
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  t.is((await queueCounts(environment.cardQueue)).messages, 1, 'the card message was published once');
 });
 
 test('a service started before the other catches up from the queue', async (t) => {
