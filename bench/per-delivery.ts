@@ -5,13 +5,13 @@
  * metrics). It shows the floor that the state machines and the observers put under every message.
  */
 import { createWriteStream } from 'node:fs';
-import { assign, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { assign, createActor, type InspectionEvent } from 'xstate';
 import { createDecoder } from '../src/actors/observability/decoder.js';
 import { LogWriter } from '../src/actors/observability/log-writer.js';
 import { createLogger } from '../src/actors/observability/logger.js';
 import { createObservers, type ObservedConsumer } from '../src/actors/observability/observers.js';
 import { LiveMonitor } from '../src/actors/observability/viz/live-monitor.js';
-import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../src/machines/delivery.js';
+import { deliveryMachine, persistStep, publishStep, type Delivery } from '../src/machines/delivery.js';
 
 const queue = 'user_queue';
 const delivery: Delivery = {
@@ -26,15 +26,13 @@ const delivery: Delivery = {
 
 /** The card service's shape: one transaction, then one outgoing message to publish. */
 const logic = deliveryMachine.provide({
-  actors: {
-    persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async () => ({
+  actions: {
+    publish: publishStep(async () => {}),
+    persist: persistStep(async () => ({
       duplicates: [false],
       outgoing: [{ id: 'card' }],
       results: [undefined],
     })),
-    publish: fromPromise(async () => {}),
-  },
-  actions: {
     decode: assign({ decoded: [{ key: 'user:1', message: { id: '1', name: 'Ada' } }] }),
     ack: () => {},
     nack: () => {},

@@ -2,6 +2,8 @@ import test from 'ava';
 import { assign, createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import {
   deliveryMachine,
+  persistStep,
+  publishStep,
   outcomeAt,
   PersistFailure,
   type Decoded,
@@ -84,17 +86,9 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
   };
   const logic = deliveryMachine.provide({
     actors: {
-      persist: fromPromise<Persisted, PersistInput>(async ({ input }) => {
-        calls.persist.push(input);
-        return stubs.persist ? stubs.persist(input) : persisted;
-      }),
       rollback: fromPromise<void, TransactionInput>(async ({ input }) => {
         calls.rollback.push(input);
         if (stubs.rollback) await stubs.rollback(input);
-      }),
-      publish: fromPromise<void, PublishInput>(async ({ input }) => {
-        calls.publish.push(input);
-        if (stubs.publish) await stubs.publish(input);
       }),
       recordFailure: fromPromise<number, RecordInput>(async ({ input }) => {
         calls.recordFailure.push(input);
@@ -110,6 +104,14 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
       }),
     },
     actions: {
+      publish: publishStep(async (input) => {
+        calls.publish.push(input);
+        if (stubs.publish) await stubs.publish(input);
+      }),
+      persist: persistStep(async (input) => {
+        calls.persist.push(input);
+        return stubs.persist ? stubs.persist(input) : persisted;
+      }),
       decode: assign(({ context }) => {
         calls.decode.push(context.deliveries);
         return stubs.decode ? stubs.decode(context.deliveries) : { decoded: context.deliveries.map(() => decoded) };

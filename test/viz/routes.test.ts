@@ -4,12 +4,12 @@
  * server from closing.
  */
 import test from 'ava';
-import { assign, createActor, fromPromise, toPromise } from 'xstate';
+import { assign, createActor, toPromise } from 'xstate';
 import { createHttpServer } from '../../src/actors/http/http-server.js';
 import { createDecoder } from '../../src/actors/observability/decoder.js';
 import { LiveMonitor } from '../../src/actors/observability/viz/live-monitor.js';
 import { registerVizRoutes } from '../../src/actors/observability/viz/routes.js';
-import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../../src/machines/delivery.js';
+import { deliveryMachine, persistStep, publishStep, type Delivery } from '../../src/machines/delivery.js';
 
 async function serve() {
   const monitor = new LiveMonitor();
@@ -34,15 +34,13 @@ const consumers = new Map([
 
 async function deliver(monitor: LiveMonitor, messageId: string) {
   const logic = deliveryMachine.provide({
-    actors: {
-      persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async () => ({
+    actions: {
+      publish: publishStep(async () => {}),
+      persist: persistStep(async () => ({
         duplicates: [false],
         outgoing: [],
         results: [undefined],
       })),
-      publish: fromPromise(async () => {}),
-    },
-    actions: {
       decode: assign({ decoded: [{ key: `id:${messageId}`, message: { id: 'user-42' } }] }),
       ack: () => {},
       nack: () => {},

@@ -25,11 +25,11 @@ import type { Failpoints } from '../../failpoints.js';
 import { consumerMachine } from '../../machines/consumer.js';
 import {
   deliveryMachine,
-  type Decoded,
+  persistStep,
+  publishStep,
   type Delivery,
   type DeliveryContext,
   type DeliveryOutput,
-  type Persisted,
 } from '../../machines/delivery.js';
 import { type ClassifiedFailure } from '../../policies/classify-error.js';
 import { describeError } from '../../policies/describe-error.js';
@@ -422,23 +422,11 @@ class QueueSubscription {
     const batchTransaction = { db, consumer: definition, destinations, failpoints, service, leaseMs, tracing };
     return deliveryMachine.provide({
       actors: {
-        persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(
-          async ({ input }) => {
-            try {
-              return await persistBatch(batchTransaction, input.deliveries, input.decoded);
-            } finally {
-              this.#release(input.deliveries);
-            }
-          },
-        ),
         rollback: fromPromise<void, { transaction: unknown }>(async ({ input }) => {
           const transaction = input.transaction as ControlledTransaction<MessagingTables> | undefined;
           if (transaction && !transaction.isCommitted && !transaction.isRolledBack) {
             await transaction.rollback().execute();
           }
-        }),
-        publish: fromPromise<void, { outgoing: readonly unknown[] }>(async ({ input }) => {
-          await outbox.publish(input.outgoing as readonly OutgoingMessage[]);
         }),
         recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(
           async ({ input }) => {
@@ -471,6 +459,16 @@ class QueueSubscription {
       },
       actions: {
         decode: assign(({ context }) => decodeBatch(context.deliveries, definition, messageMaxBytes)),
+        persist: persistStep(async ({ deliveries, decoded }) => {
+          try {
+            return await persistBatch(batchTransaction, deliveries, decoded);
+          } finally {
+            this.#release(deliveries);
+          }
+        }),
+        publish: publishStep(async ({ outgoing }) => {
+          await outbox.publish(outgoing as readonly OutgoingMessage[]);
+        }),
         ack: ({ context }) => {
           for (const delivery of context.deliveries) this.#settleDelivery(delivery, 'ack');
         },

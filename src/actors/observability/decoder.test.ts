@@ -7,7 +7,7 @@
 import test from 'ava';
 import { assign, createActor, fromPromise, setup, toPromise } from 'xstate';
 import { consumerMachine } from '../../machines/consumer.js';
-import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
+import { deliveryMachine, persistStep, publishStep, type Delivery } from '../../machines/delivery.js';
 import {
   createDecoder,
   type ContextChanged,
@@ -80,13 +80,9 @@ function steppedDelivery(clock: { ms: number }) {
       gates.push(() => resolve(value));
     });
   const logic = deliveryMachine.provide({
-    actors: {
-      persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(() =>
-        gate({ duplicates: [false], outgoing: [{ id: 'card' }], results: [undefined] }),
-      ),
-      publish: fromPromise<void, { outgoing: readonly unknown[] }>(() => gate(undefined)),
-    },
     actions: {
+      publish: publishStep(() => gate(undefined)),
+      persist: persistStep(() => gate({ duplicates: [false], outgoing: [{ id: 'card' }], results: [undefined] })),
       decode: assign({ decoded: [{ key: 'user:1', message: { id: '1' } }] }),
       ack: () => {},
       nack: () => {},
@@ -195,14 +191,16 @@ test('every listener is handed the same event, made once; one that throws reache
     ],
   });
   const logic = deliveryMachine.provide({
-    actors: {
-      persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async () => ({
+    actions: {
+      persist: persistStep(async () => ({
         duplicates: [false],
         outgoing: [],
         results: [undefined],
       })),
+      decode: assign({ decoded: [{ key: 'user:1', message: {} }] }),
+      ack: () => {},
+      nack: () => {},
     },
-    actions: { decode: assign({ decoded: [{ key: 'user:1', message: {} }] }), ack: () => {}, nack: () => {} },
   });
   const actor = createActor(logic, {
     input: { deliveries: [deliveryOf('user_queue', 'm-3')], maxAttempts: 3 },

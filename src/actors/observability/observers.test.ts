@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import test from 'ava';
 import { assign, createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { consumerMachine } from '../../machines/consumer.js';
-import { deliveryMachine, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
+import { deliveryMachine, persistStep, type Delivery } from '../../machines/delivery.js';
 import { createLogger } from './logger.js';
 import { createObservers, type ObservedConsumer } from './observers.js';
 
@@ -66,14 +66,12 @@ const delivery: Delivery = {
 test('a delivery: its log lines, its metric series and its live record name its service and consumer', async (t) => {
   const { inspect, metrics, monitor, lines, flushed } = observed();
   const logic = deliveryMachine.provide({
-    actors: {
-      persist: fromPromise<Persisted, { deliveries: readonly Delivery[]; decoded: readonly Decoded[] }>(async () => ({
+    actions: {
+      persist: persistStep(async () => ({
         duplicates: [false],
         outgoing: [],
         results: [undefined],
       })),
-    },
-    actions: {
       decode: assign({ decoded: [{ key: 'user:u-1', message: { id: 'u-1' } }] }),
       ack: () => {},
       nack: () => {},
