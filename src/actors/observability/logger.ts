@@ -17,21 +17,44 @@ const MESSAGE = Symbol.for('message');
 /** A winston logger: what `RuntimeOptions.logger` takes and `createLogger` makes. */
 export type Logger = winston.Logger;
 
-/** Connection URLs carry passwords: every string field of every line passes through `redact`. */
+/** Connection URLs carry passwords: every string field of a line that may hold one passes through `redact`. */
 const mayHoldSecret = /:\/\/|password=/i;
 const fallbackJson = winston.format.json();
 
-const jsonLine = winston.format((info) => {
-  const line = info as Record<string, unknown>;
+/** The ISO timestamp of the current millisecond: lines written in the same millisecond share one string. */
+let stampedAt = 0;
+let stamp = '';
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== stampedAt) {
+    stampedAt = now;
+    stamp = new Date(now).toISOString();
+  }
+  return stamp;
+}
+
+function redactFields(line: Record<string, unknown>): void {
   for (const key in line) {
     const value = line[key];
     if (typeof value === 'string' && mayHoldSecret.test(value)) line[key] = redact(value);
   }
-  line.timestamp = new Date().toISOString();
+}
+
+// The line is serialised first and checked once: only a line that may hold a secret is redacted field by field
+// and serialised again (JSON.stringify escapes neither `://` nor `password=`, so a field holding one shows in the line).
+const jsonLine = winston.format((info) => {
+  const line = info as Record<string, unknown>;
+  line.timestamp = timestamp();
   try {
-    (info as Record<symbol, unknown>)[MESSAGE] = JSON.stringify(line);
+    let text = JSON.stringify(line);
+    if (mayHoldSecret.test(text)) {
+      redactFields(line);
+      text = JSON.stringify(line);
+    }
+    (info as Record<symbol, unknown>)[MESSAGE] = text;
   } catch {
     // A cycle or a BigInt: logform's safe serialiser copes with both.
+    redactFields(line);
     fallbackJson.transform(info, {});
   }
   return info;
