@@ -126,3 +126,11 @@ test('DELAYED_RETRY_SECONDS lists the delay levels in seconds; none keeps every 
     t.throws(() => loadConfig({ DELAYED_RETRY_SECONDS: bad }), { message: /DELAYED_RETRY_SECONDS/ }, bad);
   }
 });
+
+test('DB_PREPARED_STATEMENTS defaults to true and takes only true or false', (t) => {
+  t.true(loadConfig({}).DB_PREPARED_STATEMENTS);
+  t.false(loadConfig({ DB_PREPARED_STATEMENTS: 'false' }).DB_PREPARED_STATEMENTS);
+  t.true(loadConfig({ DB_PREPARED_STATEMENTS: 'true' }).DB_PREPARED_STATEMENTS);
+  const error = t.throws(() => loadConfig({ DB_PREPARED_STATEMENTS: 'no' }), { instanceOf: ConfigError });
+  t.regex(error!.message, /DB_PREPARED_STATEMENTS: must be true or false/);
+});

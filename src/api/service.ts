@@ -27,6 +27,12 @@ export interface DatabaseSpec {
    * sharing a database get the longest of theirs.
    */
   readonly queryTimeoutMs?: number;
+  /**
+   * Statements made with `prepared()` (the runtime's own included) run as named prepared statements: each
+   * connection parses and plans one once. Default true; false behind a pooler that cannot keep them (PgBouncer
+   * in transaction mode before 1.21). Services sharing a database use them only if none of them says false.
+   */
+  readonly preparedStatements?: boolean;
 }
 
 /** Options of `ServiceContext.batch`. */

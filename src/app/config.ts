@@ -33,6 +33,11 @@ export const configSchema = z.object({
   CARD_DB_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/card_service'),
   /** How long a statement may wait for PostgreSQL's answer before its connection is ended (an outage). */
   DB_QUERY_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
+  /** false: no named prepared statements (behind PgBouncer in transaction mode before 1.21). */
+  DB_PREPARED_STATEMENTS: z
+    .enum(['true', 'false'], 'must be true or false')
+    .transform((text) => text === 'true')
+    .default(true),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: integer(0, 65535).default(3000),
   /** Where the admin routes (/viz) listen when ADMIN_PORT separates them from the API. */

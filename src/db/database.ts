@@ -8,6 +8,8 @@ export interface DatabaseOptions {
   readonly maxConnections?: number;
   /** How long a query may wait for the server's answer (default 30 s; tests shorten it). */
   readonly queryTimeoutMs?: number;
+  /** `prepared()` statements as named prepared statements (default true; see pipelined-driver.ts). */
+  readonly preparedStatements?: boolean;
 }
 
 /** The database name a postgres:// URL points at. */
@@ -62,7 +64,8 @@ export function createPool({ url, maxConnections = 10, queryTimeoutMs = 30_000 }
 }
 
 export function createDatabase<DB>(options: DatabaseOptions): Kysely<DB> {
-  return new Kysely<DB>({ dialect: new PipelinedPostgresDialect(createPool(options)) });
+  const namedStatements = options.preparedStatements ?? true;
+  return new Kysely<DB>({ dialect: new PipelinedPostgresDialect(createPool(options), { namedStatements }) });
 }
 
 /**

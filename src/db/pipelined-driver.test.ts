@@ -6,6 +6,7 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { postgresServer, query } from '../../test/support/environment.js';
 import { createDatabase, dropDatabase, ensureDatabaseExists } from './database.js';
 import { deferred } from './pipelined-driver.js';
+import { prepared } from './prepared.js';
 
 interface Tables {
   items: { id: number; note: string };
@@ -87,4 +88,33 @@ test.serial('outside a transaction a deferred statement runs at once', async (t)
   await db.executeQuery(deferred(insert(500)));
 
   t.deepEqual(await ids(500), [500]);
+});
+
+const preparedNames = (runner: Pick<Kysely<Tables>, 'executeQuery'>) =>
+  runner
+    .executeQuery<{ name: string }>(CompiledQuery.raw('SELECT name FROM pg_prepared_statements ORDER BY name'))
+    .then(({ rows }) => rows.map((row) => row.name));
+
+test.serial('a prepared() statement is prepared once on the connection, then run by name', async (t) => {
+  const note = prepared<{ note: string }, readonly [id: number]>('SELECT note FROM items WHERE id = $1');
+  await db.executeQuery(insert(300, 'first'));
+  await db.connection().execute(async (connection) => {
+    const before = await preparedNames(connection);
+    t.deepEqual((await note(connection, 300)).rows, [{ note: 'first' }]);
+    const after = await preparedNames(connection);
+    t.is(after.length, before.length + 1, 'the first run prepared it');
+    t.deepEqual((await note(connection, 300)).rows, [{ note: 'first' }], 'the second runs the prepared statement');
+    t.deepEqual(await preparedNames(connection), after, 'nothing prepared twice');
+  });
+});
+
+test.serial('with preparedStatements: false, prepared() statements run unnamed', async (t) => {
+  const unnamed = createDatabase<Tables>({ url, maxConnections: 1, preparedStatements: false });
+  t.teardown(() => unnamed.destroy());
+  const note = prepared<{ note: string }, readonly [id: number]>('SELECT note FROM items WHERE id = $1 AND true');
+  await unnamed.executeQuery(insert(301, 'second'));
+  await unnamed.connection().execute(async (connection) => {
+    t.deepEqual((await note(connection, 301)).rows, [{ note: 'second' }]);
+    t.deepEqual(await preparedNames(connection), [], 'the server holds no prepared statement for this session');
+  });
 });

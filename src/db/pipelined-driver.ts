@@ -11,6 +11,10 @@
  * once; one at a time, as Kysely sends them otherwise, nothing changes. Semantics stay those of one
  * transaction: a statement that fails aborts it, and the `COMMIT` then fails (PostgreSQL answers it with
  * `ROLLBACK`). Savepoints and streaming are not supported (the runtime uses neither).
+ *
+ * Statements made with `prepared()` are named prepared statements (unless the dialect is made with
+ * `namedStatements: false`): each connection parses and plans one once, and afterwards sends only its
+ * parameters, which spares PostgreSQL the parse and plan of every execution.
  */
 import {
   AbortedTransactionError,
@@ -24,6 +28,17 @@ import {
 import type pg from 'pg';
 
 const deferredQueries = new WeakSet<CompiledQuery>();
+
+/** The server-side name of each statement text that `prepared()` made, in the order they were made. */
+const statementNames = new Map<string, string>();
+
+/**
+ * Names `text` as a prepared statement: every connection of a driver with named statements prepares it on
+ * first use. For texts written once (`prepared()`): each distinct text stays prepared on every connection.
+ */
+export function nameStatement(text: string): void {
+  if (!statementNames.has(text)) statementNames.set(text, `ackstate_${statementNames.size + 1}`);
+}
 
 /**
  * A statement whose result nobody reads, run in a transaction: it is sent with the next one (usually the
@@ -53,6 +68,7 @@ function resultOf<R>({ command, rowCount, rows }: pg.QueryResult): QueryResult<R
 
 class PipelinedConnection implements DatabaseConnection {
   readonly client: pg.PoolClient;
+  readonly #named: boolean;
   /** Between BEGIN and COMMIT or ROLLBACK. */
   inTransaction = false;
   /** Set when the connection must not go back to the pool (its rollback failed). */
@@ -62,8 +78,17 @@ class PipelinedConnection implements DatabaseConnection {
   /** Deferred statements, sent with the next one. */
   #ahead: CompiledQuery[] = [];
 
-  constructor(client: pg.PoolClient) {
+  constructor(client: pg.PoolClient, named: boolean) {
     this.client = client;
+    this.#named = named;
+  }
+
+  #send(query: CompiledQuery): Promise<pg.QueryResult> {
+    const values = [...query.parameters];
+    const name = this.#named ? statementNames.get(query.sql) : undefined;
+    return name === undefined
+      ? this.client.query(query.sql, values)
+      : this.client.query({ name, text: query.sql, values });
   }
 
   begin(opening: CompiledQuery): void {
@@ -91,7 +116,7 @@ class PipelinedConnection implements DatabaseConnection {
       return { rows: [] };
     }
     if (this.#opening !== undefined || this.#ahead.length > 0) return this.#sendTogether<R>(query);
-    return resultOf<R>(await this.client.query(query.sql, [...query.parameters]));
+    return resultOf<R>(await this.#send(query));
   }
 
   async #sendTogether<R>(query: CompiledQuery): Promise<QueryResult<R>> {
@@ -102,7 +127,7 @@ class PipelinedConnection implements DatabaseConnection {
     socket?.cork();
     let sent: Promise<pg.QueryResult>[];
     try {
-      sent = queries.map((each) => this.client.query(each.sql, [...each.parameters]));
+      sent = queries.map((each) => this.#send(each));
     } finally {
       socket?.uncork();
     }
@@ -121,10 +146,12 @@ class PipelinedConnection implements DatabaseConnection {
 
 class PipelinedDriver implements Driver {
   readonly #pool: pg.Pool;
+  readonly #named: boolean;
   #destroyed = false;
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, named: boolean) {
     this.#pool = pool;
+    this.#named = named;
   }
 
   async init(): Promise<void> {}
@@ -135,7 +162,7 @@ class PipelinedDriver implements Driver {
       client.release();
       throw new Error('driver has already been destroyed');
     }
-    return new PipelinedConnection(client);
+    return new PipelinedConnection(client, this.#named);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -188,16 +215,23 @@ class PipelinedDriver implements Driver {
   }
 }
 
+export interface PipelinedDialectOptions {
+  /** Statements made with `prepared()` run as named prepared statements (default true). */
+  readonly namedStatements?: boolean;
+}
+
 /** Kysely's PostgreSQL dialect on the pipelined driver. The pool should be made with `pipeline: true`. */
 export class PipelinedPostgresDialect extends PostgresDialect {
   readonly #pool: pg.Pool;
+  readonly #named: boolean;
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, { namedStatements = true }: PipelinedDialectOptions = {}) {
     super({ pool });
     this.#pool = pool;
+    this.#named = namedStatements;
   }
 
   override createDriver(): Driver {
-    return new PipelinedDriver(this.#pool);
+    return new PipelinedDriver(this.#pool, this.#named);
   }
 }

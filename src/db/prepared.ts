@@ -4,6 +4,7 @@
  * statements skip that and go straight to Kysely's driver (the same connection, transaction and errors).
  */
 import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import { nameStatement } from './pipelined-driver.js';
 
 /** What a statement runs on: any Kysely instance or transaction, whatever its tables. */
 export type QueryRunner = Pick<Kysely<unknown>, 'executeQuery'>;
@@ -16,7 +17,10 @@ export type PreparedQuery<Row, Params extends readonly unknown[]> = (
 
 /**
  * A statement written as SQL text with `$1`, `$2` … parameters, run through Kysely's driver (the same
- * connection, transaction and errors) without building a query tree on every call.
+ * connection, transaction and errors) without building a query tree on every call. On the runtime's
+ * databases it is a named prepared statement: each connection parses and plans it once (unless the service's
+ * `database.preparedStatements` is false). Make each one once, at module level: every distinct text stays
+ * prepared on every connection for the connection's life.
  *
  * @example
  * ```ts
@@ -29,5 +33,6 @@ export type PreparedQuery<Row, Params extends readonly unknown[]> = (
 export function prepared<Row = never, Params extends readonly unknown[] = readonly unknown[]>(
   text: string,
 ): PreparedQuery<Row, Params> {
+  nameStatement(text);
   return (db, ...params) => db.executeQuery(CompiledQuery.raw(text, params as unknown as unknown[]));
 }

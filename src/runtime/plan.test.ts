@@ -82,7 +82,17 @@ test('services naming one URL share a database, named after both', (t) => {
     result.databases.map((database) => database.label),
     ['a+b'],
   );
-  t.like(result.databases[0], { maxConnections: 10, queryTimeoutMs: 30_000 });
+  t.like(result.databases[0], { maxConnections: 10, queryTimeoutMs: 30_000, preparedStatements: true });
+});
+
+test('services sharing a database use named prepared statements only if none of them turns them off', (t) => {
+  const shared = (off: boolean) =>
+    plan([
+      defineService({ name: 'a', database: { url, migrationTable: 'a_m' } }),
+      defineService({ name: 'b', database: { url, migrationTable: 'b_m', preparedStatements: !off } }),
+    ]).databases[0];
+  t.like(shared(false), { preparedStatements: true });
+  t.like(shared(true), { preparedStatements: false });
 });
 
 test('services sharing a database get the largest pool and the longest query timeout of theirs', (t) => {
@@ -148,6 +158,12 @@ test('bad options name the option', (t) => {
   t.regex(
     problemsOf(() => plan([defineService({ name: 'x', database: { url, queryTimeoutMs: 50 } })])),
     /services\.x\.database\.queryTimeoutMs: must be a whole number of ms, 100 – 3,600,000/,
+  );
+  t.regex(
+    problemsOf(() =>
+      plan([defineService({ name: 'x', database: { url, preparedStatements: 'no' as unknown as boolean } })]),
+    ),
+    /services\.x\.database\.preparedStatements: must be true or false/,
   );
   t.regex(
     problemsOf(() => plan([defineService({ name: 'x', database: { url: 'mysql://h/db' } })])),

@@ -34,6 +34,8 @@ export interface PlannedDatabase {
   readonly label: string;
   readonly maxConnections: number;
   readonly queryTimeoutMs: number;
+  /** `prepared()` statements as named prepared statements: unless a service sharing it says false. */
+  readonly preparedStatements: boolean;
   /** Its tables' retention: the longest windows of the services sharing it. */
   readonly retention: ResolvedRetention;
 }
@@ -172,12 +174,19 @@ function planDatabases(options: ResolvedOptions, problems: Problems): PlannedDat
       }
       return ms;
     });
+    const prepares = sharing.map((service) => {
+      const value = service.database.preparedStatements ?? true;
+      if (typeof value !== 'boolean')
+        problems.add(`services.${service.name}.database.preparedStatements: must be true or false`);
+      return value === true;
+    });
     return {
       url,
       services: sharing,
       label: sharing.map((service) => service.name).join('+'),
       maxConnections: Math.max(...sizes),
       queryTimeoutMs: Math.max(...timeouts),
+      preparedStatements: prepares.every(Boolean),
       retention: retentionOfDatabase(
         options.retention,
         sharing.map((service) => service.retention),

@@ -109,8 +109,8 @@ function createParts(options: ResolvedOptions, plan: RuntimePlan, logger: Logger
     observers.metrics.publishes,
   );
   const databases = plan.databases.map((database): DatabasePart => {
-    const { url, maxConnections, queryTimeoutMs } = database;
-    const db = createDatabase<unknown>({ url, maxConnections, queryTimeoutMs });
+    const { url, maxConnections, queryTimeoutMs, preparedStatements } = database;
+    const db = createDatabase<unknown>({ url, maxConnections, queryTimeoutMs, preparedStatements });
     const outbox = new Outbox(messagingTablesOf(db), publisher, { leaseMs: options.outbox.leaseMs, tracing });
     return { plan: database, db, outbox, relayId: `outbox:${database.label}` };
   });

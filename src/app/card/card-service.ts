@@ -67,6 +67,7 @@ export function cardService(config: Config): Service {
       url: config.CARD_DB_URL,
       migrations: cardServiceMigrations,
       queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
+      preparedStatements: config.DB_PREPARED_STATEMENTS,
     },
     consumers: [issueCardsToUsers],
   });

@@ -103,6 +103,7 @@ export function userService(config: Config): Service {
       url: config.USER_DB_URL,
       migrations: userServiceMigrations,
       queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
+      preparedStatements: config.DB_PREPARED_STATEMENTS,
     },
     consumers: [storeIssuedCards],
     publishes: [{ queue: config.USER_QUEUE }],
