@@ -3,7 +3,7 @@
  * shared table shapes, so the runtime can run them on any service's database or transaction.
  */
 import { CompiledQuery, sql, type Kysely } from 'kysely';
-import { deferred } from './pipelined-driver.js';
+import { deferred, nameStatement } from './pipelined-driver.js';
 import { prepared } from './prepared.js';
 import type { MessagingTables } from './schema.js';
 
@@ -57,18 +57,15 @@ export async function recordInboxKeys(
   return new Set(rows.map((row) => row.message_key));
 }
 
-const outboxColumns = 'INSERT INTO outbox (id, exchange, routing_key, body, headers, next_attempt_at) VALUES ';
-const outboxRow = (n: number) =>
-  `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, now() + $${n + 6} * interval '1 millisecond')`;
-const oneOutboxRow = outboxColumns + outboxRow(0);
-const outboxParams = (message: OutgoingMessage, leaseMs: number): unknown[] => [
-  message.id,
-  message.exchange,
-  message.routingKey,
-  message.body,
-  message.headers === null ? null : JSON.stringify(message.headers),
-  leaseMs,
-];
+const outboxColumns = 'INSERT INTO outbox (id, exchange, routing_key, body, headers, next_attempt_at) ';
+const oneOutboxRow = `${outboxColumns}VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')`;
+// Columns as arrays, so that a batch of any size is one statement text, prepared once per connection.
+const outboxRows =
+  `${outboxColumns}SELECT id, exchange, routing_key, body, headers, now() + $6 * interval '1 millisecond' ` +
+  'FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS m(id, exchange, routing_key, body, headers)';
+nameStatement(oneOutboxRow);
+nameStatement(outboxRows);
+const headersOf = (message: OutgoingMessage) => (message.headers === null ? null : JSON.stringify(message.headers));
 
 /**
  * Writes outgoing messages in the caller's transaction. They are leased to this process for `leaseMs`
@@ -80,11 +77,27 @@ export async function insertOutbox(
   messages: readonly OutgoingMessage[],
   leaseMs: number,
 ): Promise<void> {
-  if (messages.length === 0) return;
-  const text =
-    messages.length === 1 ? oneOutboxRow : outboxColumns + messages.map((_, index) => outboxRow(index * 6)).join(', ');
-  const params = messages.flatMap((message) => outboxParams(message, leaseMs));
-  await db.executeQuery(deferred(CompiledQuery.raw(text, params)));
+  const [first] = messages;
+  if (first === undefined) return;
+  const query =
+    messages.length === 1
+      ? CompiledQuery.raw(oneOutboxRow, [
+          first.id,
+          first.exchange,
+          first.routingKey,
+          first.body,
+          headersOf(first),
+          leaseMs,
+        ])
+      : CompiledQuery.raw(outboxRows, [
+          messages.map((message) => message.id),
+          messages.map((message) => message.exchange),
+          messages.map((message) => message.routingKey),
+          messages.map((message) => message.body),
+          messages.map(headersOf),
+          leaseMs,
+        ]);
+  await db.executeQuery(deferred(query));
 }
 
 /**

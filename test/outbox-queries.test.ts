@@ -1,0 +1,60 @@
+// The outbox insert against a real database: one row, and a batch of rows in one statement, read back
+// exactly as written (bodies with quotes, backslashes, braces and non-ASCII text; headers or none).
+import { randomUUID } from 'node:crypto';
+import test, { type ExecutionContext } from 'ava';
+import { createDatabase, ensureDatabaseExists } from '../src/db/database.js';
+import { insertOutbox, messagingTablesOf, type OutgoingMessage } from '../src/db/messaging-queries.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { messagingMigrations, messagingMigrationTable } from '../src/db/migrations/messaging.js';
+import { createTestEnvironment, query } from './support/environment.js';
+
+async function messagingDatabase(t: ExecutionContext, label: string) {
+  const environment = createTestEnvironment(label);
+  await ensureDatabaseExists(environment.cardDbUrl);
+  const db = messagingTablesOf(createDatabase<unknown>({ url: environment.cardDbUrl }));
+  t.teardown(async () => {
+    await db.destroy();
+    await environment.cleanUp();
+  });
+  await migrateToLatest(db as never, messagingMigrations, messagingMigrationTable);
+  return { db, url: environment.cardDbUrl };
+}
+
+const message = (body: unknown, headers: OutgoingMessage['headers'] = null): OutgoingMessage => ({
+  id: randomUUID(),
+  exchange: '',
+  routingKey: 'card_queue',
+  body: JSON.stringify(body),
+  headers,
+});
+
+type Row = { id: string; exchange: string; routing_key: string; body: string; headers: unknown; leased: boolean };
+const rowsOf = (url: string) =>
+  query<Row>(
+    url,
+    `SELECT id, exchange, routing_key, body, headers,
+            next_attempt_at > now() + interval '5 seconds' AS leased
+       FROM outbox ORDER BY created_at, body`,
+  );
+
+for (const count of [1, 3]) {
+  test(`${count} outgoing message${count > 1 ? 's' : ''} written in a transaction read back exactly, leased`, async (t) => {
+    const { db, url } = await messagingDatabase(t, `outbox${count}`);
+    const tricky = [
+      message({ name: 'say "hi" \\ {a,b} ünïcødé ✓', n: 1 }, { traceparent: '00-abc-def-01', retries: 2 }),
+      message({ empty: '', nested: { list: [1, 'two', null] } }),
+      message('just a string, with, commas', { flag: true }),
+    ].slice(0, count);
+    const trx = await db.startTransaction().execute();
+    await insertOutbox(trx, tricky, 60_000);
+    await trx.commit().execute();
+
+    const rows = await rowsOf(url);
+    t.is(rows.length, count);
+    for (const sent of tricky) {
+      const row = rows.find((each) => each.id === sent.id);
+      t.like(row, { exchange: sent.exchange, routing_key: sent.routingKey, body: sent.body, leased: true });
+      t.deepEqual(row?.headers ?? null, sent.headers);
+    }
+  });
+}
