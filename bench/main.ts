@@ -32,7 +32,10 @@ if (!existsSync(ackstateMain)) {
 }
 cleanUpOnSignals();
 const outFile = path.resolve(repoRoot, options.out);
-const scripts = await buildScripts();
+const scripts = {
+  ...(await buildScripts()),
+  ...(options.baseline && { baselineMain: path.join(options.baseline, 'dist/main.js') }),
+};
 const machine = await describeMachine();
 const loadAverageBefore = os.loadavg().map((value) => Math.round(value * 100) / 100);
 const started = Date.now();

@@ -1,4 +1,6 @@
 /** `npm run bench -- [options]`: the command line and its defaults. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { variantNames, type VariantName } from './variants.js';
 
@@ -18,10 +20,13 @@ export interface BenchOptions {
   readonly profile: boolean;
   readonly perDelivery: boolean;
   readonly keepLogs: boolean;
+  /** A built checkout of ackstate (its dist/main.js) that the baseline variants run. */
+  readonly baseline: string | undefined;
   readonly out: string;
 }
 
 const defaultVariants = 'ackstate,ackstate-batch1,ref-batched,ref-unbatched';
+const baselineVariants = 'baseline,ackstate,baseline-batch1,ackstate-batch1';
 
 export const usage = `npm run bench -- [options]
   --users N              users per measured closed-loop run (default 2000)
@@ -40,12 +45,26 @@ export const usage = `npm run bench -- [options]
   --profile              one run of each variant under node --cpu-prof (with --only, e.g. ackstate,ref-batched); prints top self times
   --per-delivery         only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
   --keep-logs            keep the service logs (their paths are in the JSON)
+  --baseline DIR         a built checkout of ackstate (npm run build there), run as the variants baseline and
+                         baseline-batch1 beside this one's, for an A/B in one run (default --only
+                         baseline,ackstate,baseline-batch1,ackstate-batch1; writes bench/results/baseline.json)
   --out FILE             where the JSON goes (default bench/results/latest.json; instances.json, soak.json, profile.json)
 Render the tables of bench/results/latest.json (and instances.json, soak.json if present) into docs/benchmarks.md: npm run bench:docs`;
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n\n${usage}`);
   process.exit(2);
+}
+
+/** The checkout `--baseline` names, which must hold a build (dist/main.js). */
+function baselineDir(dir: string): string {
+  const absolute = path.resolve(dir);
+  if (!existsSync(path.join(absolute, 'dist/main.js'))) {
+    fail(
+      `--baseline ${dir}: no dist/main.js there; check out the commit to compare with and run npm ci && npm run build in it`,
+    );
+  }
+  return absolute;
 }
 
 function integer(name: string, text: string | undefined, minimum: number): number {
@@ -58,7 +77,7 @@ function integerList(name: string, text: string): number[] {
   return text.split(',').map((part) => integer(name, part.trim(), 1));
 }
 
-function variantList(text: string, withSeed: boolean): VariantName[] {
+function variantList(text: string, withSeed: boolean, baseline: string | undefined): VariantName[] {
   const names = text
     .split(',')
     .map((name) => name.trim())
@@ -66,6 +85,9 @@ function variantList(text: string, withSeed: boolean): VariantName[] {
   const unknown = names.filter((name) => !(variantNames as readonly string[]).includes(name));
   if (unknown.length > 0) fail(`--only takes ${variantNames.join(', ')}; got ${unknown.join(', ')}`);
   const chosen = names as VariantName[];
+  if (baseline === undefined && chosen.some((name) => name.startsWith('baseline'))) {
+    fail('the baseline variants need --baseline DIR');
+  }
   return withSeed && !chosen.includes('seed') ? [...chosen, 'seed'] : chosen;
 }
 
@@ -81,7 +103,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'poll-ms': { type: 'string', default: '50' },
       'half-rate-seconds': { type: 'string', default: '15' },
       'statements-users': { type: 'string', default: '300' },
-      only: { type: 'string', default: defaultVariants },
+      only: { type: 'string' },
       seed: { type: 'boolean', default: false },
       instances: { type: 'string' },
       soak: { type: 'string' },
@@ -89,6 +111,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       profile: { type: 'boolean', default: false },
       'per-delivery': { type: 'boolean', default: false },
       'keep-logs': { type: 'boolean', default: false },
+      baseline: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -99,7 +122,17 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const instances = values.instances === undefined ? undefined : integerList('instances', values.instances);
   const soak = values.soak === undefined ? undefined : integer('soak', values.soak, 1000);
-  const mode = soak !== undefined ? 'soak' : instances ? 'instances' : values.profile ? 'profile' : 'latest';
+  const baseline = values.baseline === undefined ? undefined : baselineDir(values.baseline);
+  const mode =
+    soak !== undefined
+      ? 'soak'
+      : instances
+        ? 'instances'
+        : values.profile
+          ? 'profile'
+          : baseline !== undefined
+            ? 'baseline'
+            : 'latest';
   return {
     users: integer('users', values.users, 1),
     connections: integer('connections', values.connections, 1),
@@ -109,13 +142,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     pollMs: integer('poll-ms', values['poll-ms'], 1),
     halfRateSeconds: integer('half-rate-seconds', values['half-rate-seconds'], 0),
     statementsUsers: integer('statements-users', values['statements-users'], 0),
-    only: variantList(values.only, values.seed),
+    only: variantList(values.only ?? (baseline ? baselineVariants : defaultVariants), values.seed, baseline),
     instances,
     soak,
     soakRate: integer('soak-rate', values['soak-rate'], 1),
     profile: values.profile,
     perDelivery: values['per-delivery'],
     keepLogs: values['keep-logs'],
+    baseline,
     out: values.out ?? `bench/results/${mode}.json`,
   };
 }

@@ -14,6 +14,8 @@ export const buildOutDir = path.join(repoRoot, 'node_modules/.cache/ackstate-ben
 export interface BuiltScripts {
   readonly unbatchedReference: string;
   readonly batchedReference: string;
+  /** `--baseline DIR`: DIR/dist/main.js, run by the baseline variants. */
+  readonly baselineMain?: string;
 }
 
 async function transpileTree(sourceDir: string, outDir: string): Promise<void> {

@@ -7,7 +7,15 @@ import type { BenchEnvironment } from './environment.js';
 import { ackstateMain } from './paths.js';
 import type { BuiltScripts } from './reference-build.js';
 
-export const variantNames = ['ackstate', 'ackstate-batch1', 'ref-batched', 'ref-unbatched', 'seed'] as const;
+export const variantNames = [
+  'ackstate',
+  'ackstate-batch1',
+  'ref-batched',
+  'ref-unbatched',
+  'seed',
+  'baseline',
+  'baseline-batch1',
+] as const;
 export type VariantName = (typeof variantNames)[number];
 
 export interface ProcessSpec {
@@ -29,21 +37,33 @@ export interface Variant {
   processes(scripts: BuiltScripts, environment: BenchEnvironment, instances: number): ProcessSpec[];
 }
 
-function ackstateVariant(name: VariantName, description: string, extraEnv: Record<string, string>): Variant {
+function ackstateVariant(
+  name: VariantName,
+  description: string,
+  extraEnv: Record<string, string>,
+  mainOf: (scripts: BuiltScripts) => string = () => ackstateMain,
+): Variant {
   return {
     name,
     description,
     createsOwnDatabases: true,
     ackstate: true,
-    processes(_scripts, environment, instances) {
+    processes(scripts, environment, instances) {
       const env = { ...environment.env, LOG_LEVEL: 'info', ...extraEnv };
-      if (instances === 1) return [{ label: name, script: ackstateMain, args: ['both'], env, servesUsers: true }];
+      const main = mainOf(scripts);
+      if (instances === 1) return [{ label: name, script: main, args: ['both'], env, servesUsers: true }];
       return Array.from({ length: instances }, (_, index) => [
-        { label: `${name}-user${index}`, script: ackstateMain, args: ['user'], env, servesUsers: true },
-        { label: `${name}-card${index}`, script: ackstateMain, args: ['card'], env, servesUsers: false },
+        { label: `${name}-user${index}`, script: main, args: ['user'], env, servesUsers: true },
+        { label: `${name}-card${index}`, script: main, args: ['card'], env, servesUsers: false },
       ]).flat();
     },
   };
+}
+
+/** The `--baseline` checkout's dist/main.js: the same pipeline, built from other code, for an A/B in one run. */
+function baselineMain(scripts: BuiltScripts): string {
+  if (scripts.baselineMain === undefined) throw new Error('the baseline variants need --baseline DIR');
+  return scripts.baselineMain;
 }
 
 function referenceVariant(name: VariantName, description: string, pick: (scripts: BuiltScripts) => string): Variant {
@@ -88,4 +108,16 @@ export const variants: Record<VariantName, Variant> = {
   seed: ackstateVariant('seed', "node dist/main.js both with PREFETCH=1 (the seed's setting), otherwise default", {
     PREFETCH: '1',
   }),
+  baseline: ackstateVariant(
+    'baseline',
+    "the --baseline checkout's dist/main.js both, default settings: ackstate as another commit built it",
+    {},
+    baselineMain,
+  ),
+  'baseline-batch1': ackstateVariant(
+    'baseline-batch1',
+    "the --baseline checkout's dist/main.js both with MAX_BATCH=1",
+    { MAX_BATCH: '1' },
+    baselineMain,
+  ),
 };
