@@ -34,7 +34,7 @@ cleanUpOnSignals();
 const outFile = path.resolve(repoRoot, options.out);
 const scripts = {
   ...(await buildScripts()),
-  ...(options.baseline && { baselineMain: path.join(options.baseline, 'dist/main.js') }),
+  ...(options.baseline && { baselineMain: path.join(options.baseline.dir, 'dist/main.js') }),
 };
 const machine = await describeMachine();
 const loadAverageBefore = os.loadavg().map((value) => Math.round(value * 100) / 100);

@@ -1,4 +1,5 @@
 /** `npm run bench -- [options]`: the command line and its defaults. */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,8 +21,8 @@ export interface BenchOptions {
   readonly profile: boolean;
   readonly perDelivery: boolean;
   readonly keepLogs: boolean;
-  /** A built checkout of ackstate (its dist/main.js) that the baseline variants run. */
-  readonly baseline: string | undefined;
+  /** A built checkout of ackstate (its dist/main.js) that the baseline variants run, and its commit. */
+  readonly baseline: { readonly dir: string; readonly commit: string } | undefined;
   readonly out: string;
 }
 
@@ -56,15 +57,21 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** The checkout `--baseline` names, which must hold a build (dist/main.js). */
-function baselineDir(dir: string): string {
+/** The checkout `--baseline` names, which must hold a build (dist/main.js), and the commit it has out. */
+function baselineOf(dir: string): { dir: string; commit: string } {
   const absolute = path.resolve(dir);
   if (!existsSync(path.join(absolute, 'dist/main.js'))) {
     fail(
       `--baseline ${dir}: no dist/main.js there; check out the commit to compare with and run npm ci && npm run build in it`,
     );
   }
-  return absolute;
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['-C', absolute, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout: the directory alone names it
+  }
+  return { dir: absolute, commit };
 }
 
 function integer(name: string, text: string | undefined, minimum: number): number {
@@ -77,7 +84,7 @@ function integerList(name: string, text: string): number[] {
   return text.split(',').map((part) => integer(name, part.trim(), 1));
 }
 
-function variantList(text: string, withSeed: boolean, baseline: string | undefined): VariantName[] {
+function variantList(text: string, withSeed: boolean, baseline: object | undefined): VariantName[] {
   const names = text
     .split(',')
     .map((name) => name.trim())
@@ -122,7 +129,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const instances = values.instances === undefined ? undefined : integerList('instances', values.instances);
   const soak = values.soak === undefined ? undefined : integer('soak', values.soak, 1000);
-  const baseline = values.baseline === undefined ? undefined : baselineDir(values.baseline);
+  const baseline = values.baseline === undefined ? undefined : baselineOf(values.baseline);
   const mode =
     soak !== undefined
       ? 'soak'
