@@ -1,7 +1,7 @@
 /** Which JSON file renders into which marked section of docs/benchmarks.md, and the replacing itself. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderInstances, renderLatest, renderProfile, renderSoak } from './docs-tables.js';
+import { renderBaseline, renderInstances, renderLatest, renderProfile, renderSoak } from './docs-tables.js';
 import type { InstancesReport } from './instances.js';
 import type { ProfileReport } from './profile.js';
 import type { BenchReport } from './report.js';
@@ -18,7 +18,10 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   }
 }
 
-/** The sections the committed results render: `latest` always, `instances`, `soak` and `profile` when their JSON exists. */
+/**
+ * The sections the committed results render: `latest` always; `instances`, `soak`, `profile` and `baseline`
+ * when their JSON exists.
+ */
 export async function renderedSections(resultsDir: string): Promise<Sections> {
   const latest = await readJson<BenchReport>(path.join(resultsDir, 'latest.json'));
   if (!latest) throw new Error(`${resultsDir}/latest.json is missing: run npm run bench`);
@@ -29,6 +32,8 @@ export async function renderedSections(resultsDir: string): Promise<Sections> {
   if (soak) sections.soak = renderSoak(soak);
   const profile = await readJson<ProfileReport>(path.join(resultsDir, 'profile.json'));
   if (profile && 'command' in profile) sections.profile = renderProfile(profile);
+  const baseline = await readJson<BenchReport>(path.join(resultsDir, 'baseline.json'));
+  if (baseline) sections.baseline = renderBaseline(baseline);
   return sections;
 }
 

@@ -144,6 +144,42 @@ export function renderLatest(report: BenchReport): string {
   return parts.join('\n');
 }
 
+/** `--baseline`: each of this checkout's variants against the baseline's of the same settings, in one run. */
+function baselineRatiosTable(medians: readonly VariantSummary[]): string {
+  const pairs: [string, string][] = [
+    ['ackstate', 'baseline'],
+    ['ackstate-batch1', 'baseline-batch1'],
+  ];
+  const rows = pairs.flatMap(([name, baselineName]) => {
+    const now = medians.find((summary) => summary.variant === name);
+    const before = medians.find((summary) => summary.variant === baselineName);
+    if (now === undefined || before === undefined) return [];
+    const ratio = (after: number, was: number) => times(was > 0 ? Math.round((after / was) * 1000) / 1000 : null);
+    return [
+      [
+        `${name} / ${baselineName}`,
+        ratio(now.usersPerSecond, before.usersPerSecond),
+        ratio(now.cpuMsPerUser, before.cpuMsPerUser),
+        ratio(now.p50Ms, before.p50Ms),
+      ],
+    ];
+  });
+  return markdownTable(['variants', 'throughput', 'CPU per user', 'closed-loop p50'], rows);
+}
+
+export function renderBaseline(report: BenchReport): string {
+  const baseline = report.options.baseline as { readonly commit?: string } | undefined;
+  return [
+    `${provenance(report)} Baseline: commit \`${baseline?.commit ?? '?'}\`.`,
+    '',
+    variantsTable(report.medians),
+    '',
+    'This commit against the baseline:',
+    '',
+    baselineRatiosTable(report.medians),
+  ].join('\n');
+}
+
 export function renderInstances(report: InstancesReport): string {
   const { machine } = report;
   return [

@@ -1,6 +1,6 @@
 /**
- * `npm run bench:docs`: renders bench/results/latest.json (and instances.json, soak.json, profile.json where present)
- * into docs/benchmarks.md, between the marker comments `<!-- bench:NAME:start -->` and
+ * `npm run bench:docs`: renders bench/results/latest.json (and instances.json, soak.json, profile.json,
+ * baseline.json where present) into docs/benchmarks.md, between the marker comments `<!-- bench:NAME:start -->` and
  * `<!-- bench:NAME:end -->`. `--check` only reports whether the page is up to date (exit 1 if not).
  */
 import { readFile, writeFile } from 'node:fs/promises';

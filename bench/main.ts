@@ -197,6 +197,6 @@ const report: BenchReport = {
 console.log(`\n${renderLatest(report)}\n`);
 await writeReport(outFile, report);
 console.log(
-  `bench: wrote ${path.relative(repoRoot, outFile)} (${elapsed()}); npm run bench:docs puts its tables into docs/benchmarks.md`,
+  `bench: wrote ${path.relative(repoRoot, outFile)} (${elapsed()}); npm run bench:docs renders bench/results/*.json into docs/benchmarks.md`,
 );
 process.exit(0);

@@ -50,7 +50,7 @@ export const usage = `npm run bench -- [options]
                          baseline-batch1 beside this one's, for an A/B in one run (default --only
                          baseline,ackstate,baseline-batch1,ackstate-batch1; writes bench/results/baseline.json)
   --out FILE             where the JSON goes (default bench/results/latest.json; instances.json, soak.json, profile.json)
-Render the tables of bench/results/latest.json (and instances.json, soak.json if present) into docs/benchmarks.md: npm run bench:docs`;
+Render the tables of bench/results/latest.json (and instances.json, soak.json, profile.json, baseline.json if present) into docs/benchmarks.md: npm run bench:docs`;
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n\n${usage}`);
