@@ -1,5 +1,5 @@
 // The benchmark's tables in docs/benchmarks.md are exactly what the committed results JSON renders
-// (bench/results/latest.json, and instances.json and soak.json where present): `npm run bench:docs` wrote
+// (bench/results/latest.json, and instances.json, soak.json, profile.json and baseline.json where present): `npm run bench:docs` wrote
 // them, and nobody edited a figure by hand since.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,4 +29,11 @@ test('replacing the sections of an up-to-date page changes nothing, and a stale 
   const stale = page.replace('<!-- bench:latest:start -->\n', '<!-- bench:latest:start -->\n| 999 |\n');
   t.not(stale, page);
   t.is(replaceSections(stale, sections), page);
+});
+
+test('the baseline tables show the baseline commit and each variant against the baseline of its settings', (t) => {
+  const baseline = sections.baseline ?? '';
+  t.regex(baseline, /Baseline: commit `[0-9a-f]{7,}`/);
+  t.regex(baseline, /\| ackstate \/ baseline \| [\d.]+× \| [\d.]+× \| [\d.]+× \|/);
+  t.regex(baseline, /\| ackstate-batch1 \/ baseline-batch1 \| [\d.]+× \| [\d.]+× \| [\d.]+× \|/);
 });
