@@ -209,7 +209,9 @@ function answeredBy<Input, Output>(
  *
  * @example
  * ```ts
- * deliveryMachine.provide({ actions: { persist: persistStep((input) => persistBatch(options, input)) } });
+ * deliveryMachine.provide({
+ *   actions: { persist: persistStep(({ deliveries, decoded }) => persistBatch(options, deliveries, decoded)) },
+ * });
  * ```
  */
 export const persistStep = answeredBy<PersistInput, Persisted>(
