@@ -20,7 +20,7 @@
  * The two steps every message takes, `persist` and `publish`, are entry actions made with `answeredBy()`:
  * they start the work and the machine waits for the event that answers it (`PERSISTED`, `PERSIST_FAILED`,
  * `PUBLISHED`, `PUBLISH_FAILED`). An invoked actor would cost an actor, an AbortController and its own
- * inspection events per step: 60 µs of CPU per bare delivery with the two invoked, 36 without
+ * inspection events per step: about 60 µs of CPU per bare delivery with the two invoked, 37 without
  * (`npm run bench -- --per-delivery`).
  * The failure path's steps, taken rarely, are invoked promise actors.
  */
