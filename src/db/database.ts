@@ -19,27 +19,6 @@ export function databaseName(url: string): string {
   return name;
 }
 
-/**
- * pg's query_timeout rejects a query that got no answer but leaves it on its connection: every later
- * query on that client waits behind it and times out in turn, and the pool hands the client out again
- * and again. That is what a primary that vanished without resetting its connections leaves (a host lost,
- * an address moved), for as long as TCP takes to give up: many minutes. Ending the client at its first
- * timeout makes the transaction's rollback fail at once, and the pool drops it when it is released.
- */
-function endOnReadTimeout(client: pg.PoolClient): void {
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  Object.assign(client, {
-    query: (...args: unknown[]) => {
-      const result = query(...args);
-      if (result instanceof Promise)
-        result.catch((error: unknown) => {
-          if (error instanceof Error && error.message === 'Query read timeout') void client.end().catch(() => {});
-        });
-      return result;
-    },
-  });
-}
-
 export function createPool({ url, maxConnections = 10, queryTimeoutMs = 30_000 }: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
@@ -55,10 +34,10 @@ export function createPool({ url, maxConnections = 10, queryTimeoutMs = 30_000 }
   // process. The next query on that pool fails instead, and the delivery machine handles that failure.
   pool.on('error', () => {});
   // A client checked out by an open transaction has no pool listener: its server's FATAL (a terminated
-  // session) would be an unhandled 'error' event. The transaction's next query fails instead.
+  // session) would be an unhandled 'error' event. The transaction's next query fails instead. (A client whose
+  // query timed out is ended by the driver: see pipelined-driver.ts.)
   pool.on('connect', (client) => {
     client.on('error', () => {});
-    endOnReadTimeout(client);
   });
   return pool;
 }

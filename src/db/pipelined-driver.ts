@@ -25,7 +25,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import type pg from 'pg';
+import pg from 'pg';
 
 const deferredQueries = new WeakSet<CompiledQuery>();
 
@@ -60,6 +60,37 @@ function socketOf(client: pg.PoolClient): Corkable | undefined {
     Corkable | undefined;
 }
 
+/**
+ * pg's query_timeout rejects a query that got no answer but leaves it on its connection: every later
+ * query on that client waits behind it and times out in turn, and the pool hands the client out again
+ * and again. That is what a primary that vanished without resetting its connections leaves (a host lost,
+ * an address moved), for as long as TCP takes to give up: many minutes. Ending the client at its first
+ * timeout makes the transaction's rollback fail at once, and the pool drops it when it is released.
+ */
+function endOnReadTimeout(client: pg.PoolClient, error: Error): void {
+  if (error.message === 'Query read timeout') void client.end().catch(() => {});
+}
+
+/**
+ * Sends one statement as a pg `Query` made here, named when `name` is given. Handed a text, pg copies no
+ * config object (it copies every object it is given, property by property) and wraps no second promise
+ * around the first; the statement's error comes back as pg made it.
+ */
+function submit(client: pg.PoolClient, text: string, values: unknown[], name?: string): Promise<pg.QueryResult> {
+  return new Promise((resolve, reject) => {
+    const query = new pg.Query(text, values, (error, result) => {
+      if (error) {
+        endOnReadTimeout(client, error);
+        reject(error);
+      } else {
+        resolve(result as unknown as pg.QueryResult);
+      }
+    });
+    if (name !== undefined) (query as unknown as { name: string }).name = name;
+    client.query(query);
+  });
+}
+
 function resultOf<R>({ command, rowCount, rows }: pg.QueryResult): QueryResult<R> {
   if (command === 'ROLLBACK' || command === 'COMMIT') return { rows: [{ command } as R] };
   const changed = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
@@ -84,11 +115,12 @@ class PipelinedConnection implements DatabaseConnection {
   }
 
   #send(query: CompiledQuery): Promise<pg.QueryResult> {
-    const values = [...query.parameters];
-    const name = this.#named ? statementNames.get(query.sql) : undefined;
-    return name === undefined
-      ? this.client.query(query.sql, values)
-      : this.client.query({ name, text: query.sql, values });
+    return submit(
+      this.client,
+      query.sql,
+      [...query.parameters],
+      this.#named ? statementNames.get(query.sql) : undefined,
+    );
   }
 
   begin(opening: CompiledQuery): void {
@@ -195,7 +227,7 @@ class PipelinedDriver implements Driver {
     const pipelined = connection as PipelinedConnection;
     if (!pipelined.end()) return; // BEGIN was never sent: there is nothing to roll back
     try {
-      await pipelined.client.query('rollback');
+      await submit(pipelined.client, 'rollback', []);
     } catch (error) {
       pipelined.broken = error instanceof Error ? error : new Error(String(error));
       throw error;
