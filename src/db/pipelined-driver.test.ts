@@ -118,3 +118,22 @@ test.serial('with preparedStatements: false, prepared() statements run unnamed',
     t.deepEqual(await preparedNames(connection), [], 'the server holds no prepared statement for this session');
   });
 });
+
+test.serial('transactions one after another on one pooled client each start clean', async (t) => {
+  const single = createDatabase<Tables>({ url, maxConnections: 1 });
+  t.teardown(() => single.destroy());
+  for (let round = 0; round < 3; round += 1) {
+    const kept = await single.startTransaction().execute();
+    await kept.executeQuery(deferred(insert(400 + round)));
+    await kept.commit().execute();
+    const dropped = await single.startTransaction().execute();
+    await dropped.executeQuery(deferred(insert(410 + round)));
+    await dropped.rollback().execute(); // its deferred statement was never sent: nothing to undo
+  }
+  const rows = await query<{ id: number }>(url, 'SELECT id FROM items WHERE id BETWEEN 400 AND 499 ORDER BY id');
+  t.deepEqual(
+    rows.map((row) => row.id),
+    [400, 401, 402],
+    'no deferred statement of a rolled-back transaction carried over into the next one',
+  );
+});

@@ -179,6 +179,7 @@ class PipelinedConnection implements DatabaseConnection {
 class PipelinedDriver implements Driver {
   readonly #pool: pg.Pool;
   readonly #named: boolean;
+  readonly #connections = new WeakMap<pg.PoolClient, PipelinedConnection>();
   #destroyed = false;
 
   constructor(pool: pg.Pool, named: boolean) {
@@ -194,7 +195,15 @@ class PipelinedDriver implements Driver {
       client.release();
       throw new Error('driver has already been destroyed');
     }
-    return new PipelinedConnection(client, this.#named);
+    // One connection object per pool client, for the client's life: Kysely remembers every connection it
+    // was given (a WeakSet), and a new object per transaction would be one more entry each time.
+    let connection = this.#connections.get(client);
+    if (connection === undefined) {
+      connection = new PipelinedConnection(client, this.#named);
+      this.#connections.set(client, connection);
+    }
+    connection.broken = undefined;
+    return connection;
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
