@@ -1,5 +1,5 @@
 // The outbox insert against a real database: one row, and a batch of rows in one statement, read back
-// exactly as written (bodies with quotes, backslashes, braces and non-ASCII text; headers or none).
+// exactly as written (bodies with quotes, backslashes, braces, escapes and non-ASCII text; headers or none).
 import { randomUUID } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { createDatabase, ensureDatabaseExists } from '../src/db/database.js';
@@ -37,13 +37,14 @@ const rowsOf = (url: string) =>
        FROM outbox ORDER BY created_at, body`,
   );
 
-for (const count of [1, 3]) {
+for (const count of [1, 4]) {
   test(`${count} outgoing message${count > 1 ? 's' : ''} written in a transaction read back exactly, leased`, async (t) => {
     const { db, url } = await messagingDatabase(t, `outbox${count}`);
     const tricky = [
       message({ name: 'say "hi" \\ {a,b} ünïcødé ✓', n: 1 }, { traceparent: '00-abc-def-01', retries: 2 }),
       message({ empty: '', nested: { list: [1, 'two', null] } }),
       message('just a string, with, commas', { flag: true }),
+      message({ lone: '\ud800 surrogate', control: '\u0001\n\t' }),
     ].slice(0, count);
     const trx = await db.startTransaction().execute();
     await insertOutbox(trx, tricky, 60_000);

@@ -59,10 +59,11 @@ export async function recordInboxKeys(
 
 const outboxColumns = 'INSERT INTO outbox (id, exchange, routing_key, body, headers, next_attempt_at) ';
 const oneOutboxRow = `${outboxColumns}VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')`;
-// Columns as arrays, so that a batch of any size is one statement text, prepared once per connection.
+// The rows as one JSON array, so that a batch of any size is one statement text, prepared once per connection
+// (and serialised by JSON.stringify, where arrays of text would be escaped element by element in JavaScript).
 const outboxRows =
-  `${outboxColumns}SELECT id, exchange, routing_key, body, headers, now() + $6 * interval '1 millisecond' ` +
-  'FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS m(id, exchange, routing_key, body, headers)';
+  `${outboxColumns}SELECT id, exchange, routing_key, body, headers, now() + $2 * interval '1 millisecond' ` +
+  'FROM json_to_recordset($1::json) AS m(id uuid, exchange text, routing_key text, body text, headers jsonb)';
 nameStatement(oneOutboxRow);
 nameStatement(outboxRows);
 const headersOf = (message: OutgoingMessage) => (message.headers === null ? null : JSON.stringify(message.headers));
@@ -90,11 +91,15 @@ export async function insertOutbox(
           leaseMs,
         ])
       : CompiledQuery.raw(outboxRows, [
-          messages.map((message) => message.id),
-          messages.map((message) => message.exchange),
-          messages.map((message) => message.routingKey),
-          messages.map((message) => message.body),
-          messages.map(headersOf),
+          JSON.stringify(
+            messages.map(({ id, exchange, routingKey, body, headers }) => ({
+              id,
+              exchange,
+              routing_key: routingKey,
+              body,
+              headers,
+            })),
+          ),
           leaseMs,
         ]);
   await db.executeQuery(deferred(query));
