@@ -60,8 +60,11 @@ export class OutgoingMessages implements Publisher {
     const { exchange, routingKey } = this.#destinations.address(destination);
     const text = JSON.stringify(body) as string | undefined;
     if (text === undefined) throw new TypeError('a message body must be a JSON value');
-    const id = options.messageId ?? randomUUID();
-    if (!uuid.test(id)) throw new TypeError(`messageId ${id} is not a UUID (it keys the message's outbox row)`);
+    const chosen = options.messageId;
+    if (chosen !== undefined && !uuid.test(chosen)) {
+      throw new TypeError(`messageId ${chosen} is not a UUID (it keys the message's outbox row)`);
+    }
+    const id = chosen ?? randomUUID();
     const headers = this.#trace
       ? { ...options.headers, ...this.#trace.headersFor(exchange, routingKey, id) }
       : (options.headers ?? null);
