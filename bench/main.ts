@@ -76,11 +76,14 @@ function usersOf(name: VariantName, bench: BenchOptions) {
 
 async function rounds(bench: BenchOptions, built: BuiltScripts): Promise<RunResult[]> {
   console.log(
-    `bench: ${bench.rounds} rounds of ${bench.only.join(' / ')}; ${bench.users} users, wrk ${bench.connections} connections, ${bench.warmup} warm-up users per run`,
+    `bench: ${bench.rounds} rounds of ${bench.only.join(' / ')} (every other round reversed); ${bench.users} users, wrk ${bench.connections} connections, ${bench.warmup} warm-up users per run`,
   );
   const runs: RunResult[] = [];
   for (let round = 1; round <= bench.rounds; round += 1) {
-    for (const name of bench.only) {
+    // Each round in the reverse order of the one before (A B, B A, A B …): a variant that always ran after
+    // another would meet what that one left the database and the broker doing (checkpoints, vacuum).
+    const order = round % 2 === 1 ? bench.only : [...bench.only].reverse();
+    for (const name of order) {
       const { users, warmup } = usersOf(name, bench);
       const run = await measure(`${name} round ${round}`, () =>
         measureRun({
@@ -171,7 +174,7 @@ const report: BenchReport = {
     processes:
       'each pipeline runs as one process holding both services: `node dist/main.js both` for ackstate, the compiled bench/reference/{batched,unbatched}/main.ts for the references',
     isolation:
-      'every run has its own queue names and databases, deleted afterwards; the variants alternate within each round',
+      'every run has its own queue names and databases, deleted afterwards; the variants alternate within each round, every other round in reverse order',
     load: 'closed loop: wrk (Debian package) with bench/load/create-users.lua, 2 threads; open loop: wrk with bench/load/paced-users.lua, 64 connections, each waiting in delay() for the next slot of a fixed schedule (the email carries the time of the slot). wrk runs in a process of its own; its CPU is the cutime + cstime of the shell that waited for it (clock ticks of 10 ms)',
     throughput: 'measured users / (first request sent to last card stored), both times from the database (see latency)',
     latency:
