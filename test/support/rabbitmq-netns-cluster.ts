@@ -44,6 +44,11 @@ export interface NetnsCluster {
   clusterView(node: NetnsNode): Promise<{ running: string[]; partitions: string[] }>;
   /** Waits until every node runs and sees all the others, with no partition reported. */
   waitHealthy(timeoutMs?: number): Promise<void>;
+  /**
+   * Kills the node's Erlang VM and starts it again on its own folder (it rejoins the cluster it was in), as an
+   * operator restarts a node whose application no longer answers; `nodes` then holds the new process.
+   */
+  restart(node: NetnsNode): Promise<NetnsNode>;
   /** Nodes, namespaces, links or the folder still present: empty once torn down. */
   leftovers(): string[];
   tearDown(): Promise<void>;
@@ -109,6 +114,32 @@ export async function startNetnsRabbitCluster(
   };
   const ctl = (node: NetnsNode, ...args: string[]) => rabbitmqctl('--longnames', '-n', node.name, ...args);
   const nodes = lab.hosts.map((host) => startNode(root, host, settings, ids));
+  const awaitStartup = (node: NetnsNode) =>
+    waitUntil(
+      async () => {
+        if (node.child.exitCode !== null) throw new Error(`rabbitmq-server exited with ${node.child.exitCode}`);
+        await ctl(node, 'await_startup', '--timeout', '60');
+        return true;
+      },
+      {
+        timeoutMs: 180_000,
+        intervalMs: 500,
+        what: () => `${node.name} to start; its output: ${serverOutput(node.dir)}`,
+      },
+    );
+  const restart = async (node: NetnsNode) => {
+    const index = nodes.findIndex((each) => each.name === node.name);
+    const running = nodes[index];
+    if (running === undefined) throw new Error(`${node.name} is not a node of this cluster`);
+    // The server was started detached: its process group holds the VM and everything it started.
+    const gone = () => running.child.exitCode !== null || running.child.signalCode !== null;
+    if (!gone()) process.kill(-running.child.pid!, 'SIGKILL');
+    await waitUntil(async () => gone(), { timeoutMs: 30_000, intervalMs: 100, what: `${node.name} to exit` });
+    const started = startNode(root, running.host, settings, ids);
+    nodes[index] = started;
+    await awaitStartup(started);
+    return started;
+  };
 
   const clusterView = async (node: NetnsNode) => {
     const status = JSON.parse(await ctl(node, 'cluster_status', '--formatter', 'json', '-q')) as {
@@ -135,22 +166,7 @@ export async function startNetnsRabbitCluster(
   };
 
   try {
-    await Promise.all(
-      nodes.map((node) =>
-        waitUntil(
-          async () => {
-            if (node.child.exitCode !== null) throw new Error(`rabbitmq-server exited with ${node.child.exitCode}`);
-            await ctl(node, 'await_startup', '--timeout', '60');
-            return true;
-          },
-          {
-            timeoutMs: 180_000,
-            intervalMs: 500,
-            what: () => `${node.name} to start; its output: ${serverOutput(node.dir)}`,
-          },
-        ),
-      ),
-    );
+    await Promise.all(nodes.map(awaitStartup));
     const [first, ...others] = nodes;
     for (const node of others) {
       await ctl(node, 'stop_app');
@@ -176,6 +192,7 @@ export async function startNetnsRabbitCluster(
     isRunning,
     clusterView,
     waitHealthy,
+    restart,
     leftovers: () => [...lab.leftovers(), ...(existsSync(root) ? [`folder ${root}`] : [])],
     tearDown,
   };
