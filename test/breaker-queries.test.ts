@@ -1,23 +1,10 @@
 // The outage breaker's queries against a real database: the attempts it gives back, and its write probe,
 // which fails where `SELECT 1` passes (a read-only database).
-import test, { type ExecutionContext } from 'ava';
-import { createDatabase, ensureDatabaseExists } from '../src/db/database.js';
+import test from 'ava';
+import { createDatabase } from '../src/db/database.js';
 import { giveBackAttempts, messagingTablesOf, probeWrite, recordAttempt } from '../src/db/messaging-queries.js';
-import { migrateToLatest } from '../src/db/migrate.js';
-import { messagingMigrations, messagingMigrationTable } from '../src/db/migrations/messaging.js';
-import { createTestEnvironment, query } from './support/environment.js';
-
-async function messagingDatabase(t: ExecutionContext, label: string) {
-  const environment = createTestEnvironment(label);
-  await ensureDatabaseExists(environment.cardDbUrl);
-  const db = messagingTablesOf(createDatabase<unknown>({ url: environment.cardDbUrl }));
-  t.teardown(async () => {
-    await db.destroy();
-    await environment.cleanUp();
-  });
-  await migrateToLatest(db as never, messagingMigrations, messagingMigrationTable);
-  return { db, url: environment.cardDbUrl };
-}
+import { query } from './support/environment.js';
+import { messagingDatabase } from './support/messaging-database.js';
 
 test('attempts given back are subtracted; a count that reaches zero removes its row; other rows are untouched', async (t) => {
   const { db, url } = await messagingDatabase(t, 'giveback');

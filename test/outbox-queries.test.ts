@@ -1,24 +1,10 @@
 // The outbox insert against a real database: one row, and a batch of rows in one statement, read back
 // exactly as written (bodies with quotes, backslashes, braces, escapes and non-ASCII text; headers or none).
 import { randomUUID } from 'node:crypto';
-import test, { type ExecutionContext } from 'ava';
-import { createDatabase, ensureDatabaseExists } from '../src/db/database.js';
-import { insertOutbox, messagingTablesOf, type OutgoingMessage } from '../src/db/messaging-queries.js';
-import { migrateToLatest } from '../src/db/migrate.js';
-import { messagingMigrations, messagingMigrationTable } from '../src/db/migrations/messaging.js';
-import { createTestEnvironment, query } from './support/environment.js';
-
-async function messagingDatabase(t: ExecutionContext, label: string) {
-  const environment = createTestEnvironment(label);
-  await ensureDatabaseExists(environment.cardDbUrl);
-  const db = messagingTablesOf(createDatabase<unknown>({ url: environment.cardDbUrl }));
-  t.teardown(async () => {
-    await db.destroy();
-    await environment.cleanUp();
-  });
-  await migrateToLatest(db as never, messagingMigrations, messagingMigrationTable);
-  return { db, url: environment.cardDbUrl };
-}
+import test from 'ava';
+import { insertOutbox, type OutgoingMessage } from '../src/db/messaging-queries.js';
+import { query } from './support/environment.js';
+import { messagingDatabase } from './support/messaging-database.js';
 
 const message = (body: unknown, headers: OutgoingMessage['headers'] = null): OutgoingMessage => ({
   id: randomUUID(),
