@@ -2,6 +2,7 @@ import { Kysely } from 'kysely';
 import pg from 'pg';
 import { redact } from '../redact.js';
 import { PipelinedPostgresDialect } from './pipelined-driver.js';
+import { allowTransactions } from './transactions.js';
 
 export interface DatabaseOptions {
   readonly url: string;
@@ -44,7 +45,10 @@ export function createPool({ url, maxConnections = 10, queryTimeoutMs = 30_000 }
 
 export function createDatabase<DB>(options: DatabaseOptions): Kysely<DB> {
   const namedStatements = options.preparedStatements ?? true;
-  return new Kysely<DB>({ dialect: new PipelinedPostgresDialect(createPool(options), { namedStatements }) });
+  const dialect = new PipelinedPostgresDialect(createPool(options), { namedStatements });
+  const db = new Kysely<DB>({ dialect });
+  allowTransactions(db as Kysely<unknown>, { dialect, driver: dialect.driver! });
+  return db;
 }
 
 /**

@@ -272,7 +272,11 @@ export class PipelinedPostgresDialect extends PostgresDialect {
     this.#named = namedStatements;
   }
 
+  /** The driver made for the Kysely instance, once there is one (the runtime's transactions open on it). */
+  driver: Driver | undefined;
+
   override createDriver(): Driver {
-    return new PipelinedDriver(this.#pool, this.#named);
+    this.driver = new PipelinedDriver(this.#pool, this.#named);
+    return this.driver;
   }
 }

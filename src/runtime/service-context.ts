@@ -7,6 +7,7 @@ import type { BatchOptions, ServiceContext } from '../api/service.js';
 import type { ResolvedConsumerSettings } from '../api/settings.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { insertOutbox, messagingTablesOf } from '../db/messaging-queries.js';
+import { transact } from '../db/transactions.js';
 import { classifyError } from '../policies/classify-error.js';
 import type { Outbox } from '../actors/outbox/outbox-relay.js';
 import { OutgoingMessages, type DeclaredDestinations } from '../actors/outbox/outgoing.js';
@@ -45,15 +46,15 @@ export function createServiceContext({
   ): Promise<T> {
     const trace = tracing?.routeTransaction(service, scopes);
     const out = new OutgoingMessages(destinations, trace);
-    const transact = () =>
-      db.transaction().execute(async (trx) => {
+    const inTransaction = () =>
+      transact(db, async (trx) => {
         const value = await work(trx, out);
         await insertOutbox(messagingTablesOf(trx), out.messages, outbox.leaseMs);
         return value;
       });
     let result: T;
     try {
-      result = await (trace ? trace.run(transact) : transact());
+      result = await (trace ? trace.run(inTransaction) : inTransaction());
     } catch (error) {
       trace?.end(error);
       throw error;

@@ -4,7 +4,7 @@
  * it), the outbox rows (one statement). Any failure, its commit included, is a PersistFailure carrying the
  * transaction, for the delivery machine's `rollingBack`.
  */
-import type { ControlledTransaction, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Consumer, DeliveryInfo } from '../../api/consumer.js';
 import { returnedFromDelay } from '../../policies/delayed-retry.js';
 import {
@@ -15,6 +15,7 @@ import {
   type OutgoingMessage,
 } from '../../db/messaging-queries.js';
 import type { MessagingTables } from '../../db/schema.js';
+import { openTransaction, type OpenTransaction } from '../../db/transactions.js';
 import type { Failpoints } from '../../failpoints.js';
 import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
@@ -32,7 +33,7 @@ export interface BatchTransactionOptions {
   readonly tracing?: Tracing;
 }
 
-type BatchTransaction = ControlledTransaction<MessagingTables>;
+type BatchTransaction = OpenTransaction<MessagingTables>;
 
 function infoOf(delivery: Delivery): DeliveryInfo {
   return {
@@ -78,9 +79,10 @@ export async function persistBatch(
 ): Promise<Persisted> {
   const { db, failpoints, service, leaseMs } = options;
   const consumer = options.consumer.queue;
-  let transaction: BatchTransaction | undefined;
+  let open: BatchTransaction | undefined;
   try {
-    transaction = await db.startTransaction().execute();
+    open = await openTransaction(db);
+    const transaction = open.trx;
     failpoints.hit(`${service}.persist`);
     const fresh = await recordInboxKeys(
       transaction,
@@ -114,9 +116,9 @@ export async function persistBatch(
     for (const duplicate of duplicates) results.push(duplicate ? undefined : handled[next++]);
     const outgoing: readonly OutgoingMessage[] = out.messages;
     await insertOutbox(transaction, outgoing, leaseMs);
-    await transaction.commit().execute();
+    await open.commit();
     return { duplicates, outgoing, results };
   } catch (error) {
-    throw new PersistFailure(error, transaction);
+    throw new PersistFailure(error, open);
   }
 }

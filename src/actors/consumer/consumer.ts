@@ -11,7 +11,6 @@
  */
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
-import type { ControlledTransaction } from 'kysely';
 import { assign, createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
 import {
   giveBackAttempts,
@@ -21,6 +20,7 @@ import {
   type OutgoingMessage,
 } from '../../db/messaging-queries.js';
 import type { MessagingTables } from '../../db/schema.js';
+import type { OpenTransaction } from '../../db/transactions.js';
 import type { Failpoints } from '../../failpoints.js';
 import { consumerMachine } from '../../machines/consumer.js';
 import {
@@ -423,10 +423,8 @@ class QueueSubscription {
     return deliveryMachine.provide({
       actors: {
         rollback: fromPromise<void, { transaction: unknown }>(async ({ input }) => {
-          const transaction = input.transaction as ControlledTransaction<MessagingTables> | undefined;
-          if (transaction && !transaction.isCommitted && !transaction.isRolledBack) {
-            await transaction.rollback().execute();
-          }
+          const transaction = input.transaction as OpenTransaction<MessagingTables> | undefined;
+          await transaction?.rollback();
         }),
         recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(
           async ({ input }) => {
