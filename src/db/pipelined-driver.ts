@@ -176,6 +176,10 @@ class PipelinedConnection implements DatabaseConnection {
   }
 }
 
+// Made once: BEGIN and COMMIT run for every transaction, and a compiled query is immutable.
+const beginStatement = CompiledQuery.raw('begin');
+const commitStatement = CompiledQuery.raw('commit');
+
 class PipelinedDriver implements Driver {
   readonly #pool: pg.Pool;
   readonly #named: boolean;
@@ -208,12 +212,13 @@ class PipelinedDriver implements Driver {
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const pipelined = connection as PipelinedConnection;
-    let text = 'begin';
-    if (settings.isolationLevel || settings.accessMode) {
-      text = 'start transaction';
-      if (settings.isolationLevel) text += ` isolation level ${settings.isolationLevel}`;
-      if (settings.accessMode) text += ` ${settings.accessMode}`;
+    if (!settings.isolationLevel && !settings.accessMode) {
+      pipelined.begin(beginStatement);
+      return;
     }
+    let text = 'start transaction';
+    if (settings.isolationLevel) text += ` isolation level ${settings.isolationLevel}`;
+    if (settings.accessMode) text += ` ${settings.accessMode}`;
     pipelined.begin(CompiledQuery.raw(text));
   }
 
@@ -223,7 +228,7 @@ class PipelinedDriver implements Driver {
     try {
       // A transaction that sent nothing (not even its BEGIN) has nothing to commit.
       if (pipelined.isEmpty()) return;
-      const { rows } = await pipelined.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'));
+      const { rows } = await pipelined.executeQuery<{ command?: string }>(commitStatement);
       // PostgreSQL completes COMMIT with a ROLLBACK tag if an earlier statement left the transaction aborted.
       if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError();
     } finally {

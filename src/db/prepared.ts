@@ -34,5 +34,8 @@ export function prepared<Row = never, Params extends readonly unknown[] = readon
   text: string,
 ): PreparedQuery<Row, Params> {
   nameStatement(text);
-  return (db, ...params) => db.executeQuery(CompiledQuery.raw(text, params as unknown as unknown[]));
+  // Made once: each run differs only in its parameters (CompiledQuery.raw would build a query node, a query id
+  // and three frozen objects per run).
+  const { query, queryId } = CompiledQuery.raw(text);
+  return (db, ...params) => db.executeQuery({ sql: text, query, queryId, parameters: params });
 }
