@@ -64,8 +64,8 @@ export default defineConfig(
     },
   },
   {
-    // The JavaScript config files at the root (ava, eslint): plain ESM run by Node.
-    files: ['*.js'],
+    // The JavaScript config files at the root (ava, eslint) and the bench's preloads: plain ESM run by Node.
+    files: ['*.js', 'bench/**/*.mjs'],
     extends: [js.configs.recommended],
     languageOptions: { globals: nodeGlobals },
   },

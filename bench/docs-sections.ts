@@ -1,7 +1,15 @@
 /** Which JSON file renders into which marked section of docs/benchmarks.md, and the replacing itself. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderBaseline, renderInstances, renderLatest, renderProfile, renderSoak } from './docs-tables.js';
+import type { AllocationsReport } from './allocations.js';
+import {
+  renderAllocations,
+  renderBaseline,
+  renderInstances,
+  renderLatest,
+  renderProfile,
+  renderSoak,
+} from './docs-tables.js';
 import type { InstancesReport } from './instances.js';
 import type { ProfileReport } from './profile.js';
 import type { BenchReport } from './report.js';
@@ -19,8 +27,8 @@ async function readJson<T>(file: string): Promise<T | undefined> {
 }
 
 /**
- * The sections the committed results render: `latest` always; `instances`, `soak`, `profile` and `baseline`
- * when their JSON exists.
+ * The sections the committed results render: `latest` always; `instances`, `soak`, `profile`, `allocations` and
+ * `baseline` when their JSON exists.
  */
 export async function renderedSections(resultsDir: string): Promise<Sections> {
   const latest = await readJson<BenchReport>(path.join(resultsDir, 'latest.json'));
@@ -32,6 +40,8 @@ export async function renderedSections(resultsDir: string): Promise<Sections> {
   if (soak) sections.soak = renderSoak(soak);
   const profile = await readJson<ProfileReport>(path.join(resultsDir, 'profile.json'));
   if (profile && 'command' in profile) sections.profile = renderProfile(profile);
+  const allocations = await readJson<AllocationsReport>(path.join(resultsDir, 'allocations.json'));
+  if (allocations) sections.allocations = renderAllocations(allocations);
   const baseline = await readJson<BenchReport>(path.join(resultsDir, 'baseline.json'));
   if (baseline) sections.baseline = renderBaseline(baseline);
   return sections;

@@ -2,6 +2,7 @@
  * The tables of docs/benchmarks.md, rendered from the results JSON only (no clock, no machine), so that
  * test/bench-docs.test.ts can check that the docs show exactly what the committed JSON says.
  */
+import type { AllocationsReport } from './allocations.js';
 import type { InstancesReport } from './instances.js';
 import type { ProfileReport } from './profile.js';
 import type { BenchReport, VariantRatios, VariantSummary } from './report.js';
@@ -51,6 +52,7 @@ function variantsTable(medians: readonly VariantSummary[]): string {
       'variant',
       'users/s',
       'CPU ms / user',
+      'of it off the main thread',
       'p50 ms',
       'p95 ms',
       'p99 ms',
@@ -65,6 +67,7 @@ function variantsTable(medians: readonly VariantSummary[]): string {
       summary.variant,
       summary.usersPerSecond,
       summary.cpuMsPerUser,
+      summary.helperThreadsCpuShare === undefined ? null : `${Math.round(summary.helperThreadsCpuShare * 100)}%`,
       summary.p50Ms,
       summary.p95Ms,
       summary.p99Ms,
@@ -277,6 +280,42 @@ export function renderProfile(report: ProfileReport): string {
         [
           'CPU ms / user of the measured users (from /proc, under the profiler)',
           ...names.map((name) => report.results[name]!.run.cpuMsPerUser),
+        ],
+      ],
+    ),
+  ].join('\n');
+}
+
+/** The sampled variants side by side: KiB allocated per measured user, by the package whose code allocated. */
+export function renderAllocations(report: AllocationsReport): string {
+  const { machine } = report;
+  const names = Object.keys(report.results);
+  const kibOf = (name: string, where: string) =>
+    report.results[name]!.byPackage.find((entry) => entry.name === where)?.kibPerUser ?? 0;
+  // The packages that allocate at least 2 KiB per user in some variant, largest first; the rest in one row.
+  const largest = (where: string) => Math.max(...names.map((name) => kibOf(name, where)));
+  const shown = [...new Set(names.flatMap((name) => report.results[name]!.byPackage.map((entry) => entry.name)))]
+    .filter((where) => largest(where) >= 2)
+    .sort((a, b) => largest(b) - largest(a));
+  const rest = (name: string) =>
+    Math.round((report.results[name]!.kibPerUser - shown.reduce((sum, where) => sum + kibOf(name, where), 0)) * 10) /
+    10;
+  return [
+    producedBy(report) +
+      `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}: KiB allocated per measured user (every ` +
+      `allocation sampled, also what was collected since), by the package whose code allocated (Node's own code and ` +
+      `the engine's builtins charged to the package that called them).`,
+    '',
+    markdownTable(
+      ['allocated by', ...names],
+      [
+        ...shown.map((where) => [where, ...names.map((name) => kibOf(name, where))]),
+        ['everything else', ...names.map(rest)],
+        ['**allocated in all**', ...names.map((name) => `**${report.results[name]!.kibPerUser}**`)],
+        ['CPU ms / user (while sampling)', ...names.map((name) => report.results[name]!.run.cpuMsPerUser)],
+        [
+          'of it off the main thread',
+          ...names.map((name) => `${Math.round(report.results[name]!.run.helperThreadsCpuShare * 100)}%`),
         ],
       ],
     ),

@@ -3,7 +3,8 @@
  * and an unbatched hand-written reference, in alternating rounds on the local broker and database; then
  * the latency at half of ackstate's peak (open loop) and the statements pass. Prints the tables and writes
  * bench/results/latest.json; `npm run bench:docs` renders them into docs/benchmarks.md.
- * `--instances` and `--soak` are the scale modes, `--profile` a CPU profile, `--per-delivery` the CPU
+ * `--instances` and `--soak` are the scale modes, `--profile` a CPU profile, `--allocations` the bytes
+ * allocated per user by package, `--per-delivery` the CPU
  * of one delivery in the runtime's own layers.
  */
 import { existsSync } from 'node:fs';
@@ -45,7 +46,7 @@ const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.sl
 export function progress(run: RunResult, round: string): void {
   console.log(
     `[${elapsed()}] ${round} ${run.variant.padEnd(15)} ${String(run.users).padStart(5)} users ${String(run.usersPerSecond).padStart(7)} users/s  ` +
-      `CPU ${run.cpuMsPerUser} ms/user  p50 ${run.latencyMs.p50} p99 ${run.latencyMs.p99} ms  RSS ${run.peakRssMiB} MiB  ` +
+      `CPU ${run.cpuMsPerUser} ms/user (${Math.round(run.helperThreadsCpuShare * 100)}% off the main thread)  p50 ${run.latencyMs.p50} p99 ${run.latencyMs.p99} ms  RSS ${run.peakRssMiB} MiB  ` +
       `left ${run.messagesLeft}/${run.unsentOutboxRows}/${run.usersWithoutCard}  commits/user ${run.commitsPerUser}` +
       `${run.statementsPerUser === undefined ? '' : `  statements/user ${run.statementsPerUser}`}  ` +
       `${run.generator.tool} ${run.generator.cpuMsPerUser} ms/user  (${run.load})`,
@@ -67,6 +68,11 @@ if (options.soak !== undefined) {
 if (options.profile) {
   const { runProfiles } = await import('./profile.js');
   await runProfiles(options, machine, scripts, outFile, command);
+  process.exit(0);
+}
+if (options.allocations) {
+  const { runAllocations } = await import('./allocations.js');
+  await runAllocations(options, machine, scripts, outFile, command);
   process.exit(0);
 }
 
@@ -179,7 +185,7 @@ const report: BenchReport = {
     throughput: 'measured users / (first request sent to last card stored), both times from the database (see latency)',
     latency:
       "each request's email carries its send time (the open loop: its scheduled time), in microseconds of the wall clock; end to end = the card row's stored_at in the user database (the storing transaction's start, PostgreSQL's clock on this same machine) minus that time. Resolution 1 µs; an under-estimate by the storing transaction's own duration. Done-ness is a poll of the row counts every pollMs",
-    cpu: "utime + stime of the pipeline's processes from /proc/<pid>/stat over the measured phase (warm-up excluded), per user",
+    cpu: "utime + stime of the pipeline's processes from /proc/<pid>/stat over the measured phase (warm-up excluded), per user; the share off the main thread is the processes' CPU less their main threads' (/proc/<pid>/task/<pid>/stat): V8's garbage collection and compiler threads, libuv's pool",
     rss: "VmHWM (peak resident set) of the pipeline's processes at the end of the run, summed",
     messagesLeft:
       "ready + unacked messages in the run's four queues after the run (rabbitmqctl list_queues), waited for up to 15 s; also unsent outbox rows, users without a card and cards issued less users",

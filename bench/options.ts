@@ -19,6 +19,7 @@ export interface BenchOptions {
   readonly soak: number | undefined;
   readonly soakRate: number;
   readonly profile: boolean;
+  readonly allocations: boolean;
   readonly perDelivery: boolean;
   readonly keepLogs: boolean;
   /** A built checkout of ackstate (its dist/main.js) that the baseline variants run, and its commit. */
@@ -44,13 +45,14 @@ export const usage = `npm run bench -- [options]
   --soak N               instead: N users (e.g. 500000) at a steady rate with retention on
   --soak-rate R          users/s of the soak (default 300)
   --profile              one run of each variant under node --cpu-prof (with --only, e.g. ackstate,ref-batched); prints top self times
+  --allocations          one run of each variant with every allocation of its measured users sampled; prints KiB per user by package
   --per-delivery         only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
   --keep-logs            keep the service logs (their paths are in the JSON)
   --baseline DIR         a built checkout of ackstate (npm run build there), run as the variants baseline and
                          baseline-batch1 beside this one's, for an A/B in one run (default --only
                          baseline,ackstate,baseline-batch1,ackstate-batch1; writes bench/results/baseline.json)
-  --out FILE             where the JSON goes (default bench/results/latest.json; instances.json, soak.json, profile.json)
-Render the tables of bench/results/latest.json (and instances.json, soak.json, profile.json, baseline.json if present) into docs/benchmarks.md: npm run bench:docs`;
+  --out FILE             where the JSON goes (default bench/results/latest.json; instances.json, soak.json, profile.json, allocations.json)
+Render the tables of bench/results/latest.json (and instances.json, soak.json, profile.json, allocations.json, baseline.json if present) into docs/benchmarks.md: npm run bench:docs`;
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n\n${usage}`);
@@ -116,6 +118,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       soak: { type: 'string' },
       'soak-rate': { type: 'string', default: '300' },
       profile: { type: 'boolean', default: false },
+      allocations: { type: 'boolean', default: false },
       'per-delivery': { type: 'boolean', default: false },
       'keep-logs': { type: 'boolean', default: false },
       baseline: { type: 'string' },
@@ -137,9 +140,11 @@ export function parseOptions(argv: string[]): BenchOptions {
         ? 'instances'
         : values.profile
           ? 'profile'
-          : baseline !== undefined
-            ? 'baseline'
-            : 'latest';
+          : values.allocations
+            ? 'allocations'
+            : baseline !== undefined
+              ? 'baseline'
+              : 'latest';
   return {
     users: integer('users', values.users, 1),
     connections: integer('connections', values.connections, 1),
@@ -154,6 +159,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     soak,
     soakRate: integer('soak-rate', values['soak-rate'], 1),
     profile: values.profile,
+    allocations: values.allocations,
     perDelivery: values['per-delivery'],
     keepLogs: values['keep-logs'],
     baseline,

@@ -3,7 +3,7 @@
  * migrates its database before the others join), sampled, checked and stopped together.
  */
 import type { BenchEnvironment } from './environment.js';
-import { cpuSeconds, memory, sampleRss } from './process-stats.js';
+import { cpuSeconds, mainThreadCpuSeconds, memory, sampleRss } from './process-stats.js';
 import type { BuiltScripts } from './reference-build.js';
 import { startProcess, type LogSummary, type ServiceProcess } from './service-process.js';
 import { compareTransitions, countMeteredTransitions, scrapeMetrics, type TransitionCheck } from './transitions.js';
@@ -14,6 +14,8 @@ export interface Pipeline {
   /** The URLs serving POST /users. */
   readonly userUrls: readonly string[];
   cpuSeconds(): number;
+  /** The processes' main threads only (the rest is their helper threads': see process-stats.ts). */
+  mainThreadCpuSeconds(): number;
   startRssSampling(): { stop(): number };
   /** Peak resident set (VmHWM) summed over the processes. */
   peakRssMiB(): number;
@@ -60,6 +62,7 @@ export async function startPipeline(
     processes: ordered,
     userUrls: ordered.filter((_, index) => specs[index]!.servesUsers).map((started) => started.url),
     cpuSeconds: () => ordered.reduce((sum, started) => sum + cpuSeconds(started.pid), 0),
+    mainThreadCpuSeconds: () => ordered.reduce((sum, started) => sum + mainThreadCpuSeconds(started.pid), 0),
     startRssSampling() {
       const samplers = ordered.map((started) => sampleRss(started.pid));
       return { stop: () => samplers.reduce((sum, sampler) => sum + sampler.stop(), 0) };

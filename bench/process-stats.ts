@@ -13,12 +13,26 @@ export const ticksPerSecond = (() => {
   }
 })();
 
-/** CPU seconds (user + system) the process has used so far. */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds (user + system) in a /proc stat file. */
+function cpuSecondsIn(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
   // The command name (field 2) may hold spaces; the fields after its closing parenthesis start at field 3.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // fields 14 and 15: utime, stime
+}
+
+/** CPU seconds (user + system) the process has used so far, all its threads together. */
+export function cpuSeconds(pid: number): number {
+  return cpuSecondsIn(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU seconds of the process's main thread (the event loop, where JavaScript runs). The rest of the process's
+ * CPU is its helper threads': V8's (concurrent and parallel garbage collection, optimising compilation) and
+ * libuv's pool.
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  return cpuSecondsIn(`/proc/${pid}/task/${pid}/stat`);
 }
 
 /** Memory figures in MiB: resident now, and the peak resident size since the process started. */

@@ -12,6 +12,8 @@ export interface VariantSummary {
   readonly users: number;
   readonly usersPerSecond: number;
   readonly cpuMsPerUser: number;
+  /** The share of it off the main threads (absent in results from before it was measured). */
+  readonly helperThreadsCpuShare?: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms: number;
@@ -79,6 +81,7 @@ export function summarizeVariant(
     users: of((run) => run.users, 0),
     usersPerSecond: of((run) => run.usersPerSecond, 1),
     cpuMsPerUser: of((run) => run.cpuMsPerUser),
+    helperThreadsCpuShare: of((run) => run.helperThreadsCpuShare),
     p50Ms: of((run) => run.latencyMs.p50, 1),
     p95Ms: of((run) => run.latencyMs.p95, 1),
     p99Ms: of((run) => run.latencyMs.p99, 1),

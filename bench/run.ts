@@ -30,6 +30,11 @@ export interface RunOptions {
   readonly keepLogs?: boolean;
   /** Node flags for the pipeline's processes (the profiler's). */
   readonly nodeArgs?: readonly string[];
+  /** Called with the pipeline's process ids when the measured users start, and when they are all stored. */
+  readonly measuredPhase?: {
+    started(pids: readonly number[]): Promise<void>;
+    ended(pids: readonly number[]): Promise<void>;
+  };
   readonly extraEnv?: Record<string, string>;
 }
 
@@ -44,6 +49,8 @@ export interface RunResult {
   readonly latencyMs: LatencySummary;
   readonly cpuSeconds: number;
   readonly cpuMsPerUser: number;
+  /** The share of that CPU spent off the processes' main threads (garbage collection, compilation, libuv). */
+  readonly helperThreadsCpuShare: number;
   readonly peakRssMiB: number;
   readonly messagesLeft: number;
   readonly unsentOutboxRows: number;
@@ -146,6 +153,9 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
     counter?.reset();
     const benchCpuBefore = process.cpuUsage();
     const cpuBefore = pipeline.cpuSeconds();
+    const mainCpuBefore = pipeline.mainThreadCpuSeconds();
+    const pids = pipeline.processes.map((started) => started.pid);
+    await options.measuredPhase?.started(pids);
     const rss = pipeline.startRssSampling();
 
     const generator = await createUsers(
@@ -158,6 +168,8 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
       before.users + options.users,
     );
     const cpu = pipeline.cpuSeconds() - cpuBefore;
+    const mainCpu = pipeline.mainThreadCpuSeconds() - mainCpuBefore;
+    await options.measuredPhase?.ended(pids);
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const statements = counter?.statements;
     rss.stop();
@@ -190,6 +202,7 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
       latencyMs: measured.latencyMs,
       cpuSeconds: round(cpu),
       cpuMsPerUser: round((cpu / users) * 1000, 3),
+      helperThreadsCpuShare: cpu > 0 ? round(1 - mainCpu / cpu, 3) : 0,
       peakRssMiB: round(peakRssMiB, 1),
       messagesLeft: left.total,
       unsentOutboxRows: unsent,

@@ -1,6 +1,6 @@
 // The benchmark's tables in docs/benchmarks.md are exactly what the committed results JSON renders
-// (bench/results/latest.json, and instances.json, soak.json, profile.json and baseline.json where present):
-// `npm run bench:docs` wrote them, and nobody edited a figure by hand since.
+// (bench/results/latest.json, and instances.json, soak.json, profile.json, allocations.json and baseline.json
+// where present): `npm run bench:docs` wrote them, and nobody edited a figure by hand since.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
