@@ -34,7 +34,8 @@ export const usage = `npm run bench -- [options]
   --users N              users per measured closed-loop run (default 2000)
   --connections C        wrk connections in the closed loop (default 32)
   --rounds R             rounds of the variants, in alternation; medians reported (default 3)
-  --warmup N             users created before each measured run, not counted (default 200)
+  --warmup N             users created before each measured run, not counted (default 3000: enough for V8 to
+                         have compiled the hot code; with 200, half of the measured CPU was compilation)
   --poll-ms MS           interval of the row-count poll that notices the last card (default 50)
   --half-rate-seconds S  open-loop runs at half of ackstate's peak, ackstate and ref-batched (default 15; 0 skips)
   --statements-users N   users of the statements pass, one run per variant through a counting proxy (default 300; 0 skips)
@@ -108,7 +109,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       connections: { type: 'string', default: '32' },
       'seed-users': { type: 'string', default: '300' },
       rounds: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '200' },
+      warmup: { type: 'string', default: '3000' },
       'poll-ms': { type: 'string', default: '50' },
       'half-rate-seconds': { type: 'string', default: '15' },
       'statements-users': { type: 'string', default: '300' },
