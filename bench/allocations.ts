@@ -136,7 +136,7 @@ export async function runAllocations(
       const byPackage = [...bytes.entries()]
         .sort((a, b) => b[1] - a[1])
         .map(([where, size]) => ({ name: where, kibPerUser: kib(size) }))
-        .filter((entry) => entry.kibPerUser >= 1);
+        .filter((entry) => entry.kibPerUser >= 0.1);
       results[name] = {
         run: {
           usersPerSecond: run.usersPerSecond,
