@@ -100,6 +100,7 @@ async function rounds(bench: BenchOptions, built: BuiltScripts): Promise<RunResu
           load: { kind: 'closed', connections: bench.connections },
           pollMs: bench.pollMs,
           keepLogs: bench.keepLogs,
+          nodeArgs: bench.nodeFlags,
         }),
       );
       runs.push(run);
@@ -124,6 +125,7 @@ async function halfRateRuns(bench: BenchOptions, built: BuiltScripts, peak: numb
         load: { kind: 'open', perSecond },
         pollMs: bench.pollMs,
         keepLogs: bench.keepLogs,
+        nodeArgs: bench.nodeFlags,
       }),
     );
     runs.push(run);

@@ -22,6 +22,8 @@ export interface BenchOptions {
   readonly allocations: boolean;
   readonly perDelivery: boolean;
   readonly keepLogs: boolean;
+  /** Node flags given to every variant's processes alike (for example a larger young generation). */
+  readonly nodeFlags: readonly string[];
   /** A built checkout of ackstate (its dist/main.js) that the baseline variants run, and its commit. */
   readonly baseline: { readonly dir: string; readonly commit: string } | undefined;
   readonly out: string;
@@ -49,6 +51,8 @@ export const usage = `npm run bench -- [options]
   --allocations          one run of each variant with every allocation of its measured users sampled; prints KiB per user by package
   --per-delivery         only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
   --keep-logs            keep the service logs (their paths are in the JSON)
+  --node-flags=FLAGS     node flags for every variant's processes alike, space-separated, after an = sign
+                         (e.g. --node-flags=--max-semi-space-size=32); default none
   --baseline DIR         a built checkout of ackstate (npm run build there), run as the variants baseline and
                          baseline-batch1 beside this one's, for an A/B in one run (default --only
                          baseline,ackstate,baseline-batch1,ackstate-batch1; writes bench/results/baseline.json)
@@ -122,6 +126,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       allocations: { type: 'boolean', default: false },
       'per-delivery': { type: 'boolean', default: false },
       'keep-logs': { type: 'boolean', default: false },
+      'node-flags': { type: 'string', default: '' },
       baseline: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -163,6 +168,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     allocations: values.allocations,
     perDelivery: values['per-delivery'],
     keepLogs: values['keep-logs'],
+    nodeFlags: values['node-flags'].split(/\s+/).filter((flag) => flag !== ''),
     baseline,
     out: values.out ?? `bench/results/${mode}.json`,
   };
