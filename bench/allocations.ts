@@ -8,12 +8,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { MachineInfo } from './machine.js';
-import type { BenchOptions } from './options.js';
 import { repoRoot } from './paths.js';
-import { writeReport } from './report.js';
-import type { BuiltScripts } from './reference-build.js';
-import { measureRun } from './run.js';
-import { variants } from './variants.js';
+import { runVariantOnce, writeModeReport, type ModeContext } from './variant-modes.js';
 
 interface HeapProfileNode {
   readonly callFrame: { readonly functionName: string; readonly url: string };
@@ -94,31 +90,18 @@ async function profilesIn(dir: string, pids: readonly number[]): Promise<HeapPro
   );
 }
 
-export async function runAllocations(
-  options: BenchOptions,
-  machine: MachineInfo,
-  scripts: BuiltScripts,
-  outFile: string,
-  command: string,
-): Promise<void> {
+export async function runAllocations(context: ModeContext): Promise<void> {
   const results: Record<string, unknown> = {};
-  for (const name of options.only) {
+  for (const name of context.options.only) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ackstate-bench-allocations-'));
     try {
       const signal = async (pids: readonly number[]) => {
         for (const pid of pids) process.kill(pid, 'SIGUSR2');
       };
       let profiled: readonly number[] = [];
-      const run = await measureRun({
-        variant: variants[name],
-        scripts,
-        users: options.users,
-        warmup: options.warmup,
-        load: { kind: 'closed', connections: options.connections },
-        pollMs: options.pollMs,
+      const run = await runVariantOnce(context, name, {
         nodeArgs: ['--import', sampler],
         extraEnv: { ACKSTATE_BENCH_ALLOCATIONS: dir },
-        keepLogs: options.keepLogs,
         measuredPhase: {
           started: signal,
           ended: async (pids) => {
@@ -156,6 +139,5 @@ export async function runAllocations(
       await rm(dir, { recursive: true, force: true });
     }
   }
-  await writeReport(outFile, { date: new Date().toISOString(), command, machine, users: options.users, results });
-  console.log(`\nbench: wrote ${path.relative(repoRoot, outFile)}`);
+  await writeModeReport(context, results);
 }

@@ -67,12 +67,12 @@ if (options.soak !== undefined) {
 }
 if (options.profile) {
   const { runProfiles } = await import('./profile.js');
-  await runProfiles(options, machine, scripts, outFile, command);
+  await runProfiles({ options, machine, scripts, outFile, command });
   process.exit(0);
 }
 if (options.allocations) {
   const { runAllocations } = await import('./allocations.js');
-  await runAllocations(options, machine, scripts, outFile, command);
+  await runAllocations({ options, machine, scripts, outFile, command });
   process.exit(0);
 }
 

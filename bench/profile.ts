@@ -7,13 +7,9 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { MachineInfo } from './machine.js';
-import type { BenchOptions } from './options.js';
 import { layersOf } from './profile-layers.js';
 import { repoRoot, resultsDir } from './paths.js';
-import { writeReport } from './report.js';
-import type { BuiltScripts } from './reference-build.js';
-import { measureRun } from './run.js';
-import { variants } from './variants.js';
+import { runVariantOnce, writeModeReport, type ModeContext } from './variant-modes.js';
 
 interface ProfileNode {
   id: number;
@@ -97,28 +93,14 @@ export interface ProfileReport {
   >;
 }
 
-export async function runProfiles(
-  options: BenchOptions,
-  machine: MachineInfo,
-  scripts: BuiltScripts,
-  outFile: string,
-  command: string,
-): Promise<void> {
+export async function runProfiles(context: ModeContext): Promise<void> {
+  const { options } = context;
   const results: Record<string, unknown> = {};
   for (const name of options.only) {
     const dir = path.join(resultsDir, 'profiles', name);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    const run = await measureRun({
-      variant: variants[name],
-      scripts,
-      users: options.users,
-      warmup: options.warmup,
-      load: { kind: 'closed', connections: options.connections },
-      pollMs: options.pollMs,
-      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
-      keepLogs: options.keepLogs,
-    });
+    const run = await runVariantOnce(context, name, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
     const file = (await readdir(dir)).find((entry) => entry.endsWith('.cpuprofile'));
     if (!file) throw new Error(`${name}: no .cpuprofile written in ${dir}`);
     const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile;
@@ -148,6 +130,5 @@ export async function runProfiles(
     for (const entry of summary.byFunction)
       console.log(`    ${String(entry.percent).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}`);
   }
-  await writeReport(outFile, { date: new Date().toISOString(), command, machine, users: options.users, results });
-  console.log(`\nbench: wrote ${path.relative(repoRoot, outFile)}`);
+  await writeModeReport(context, results);
 }

@@ -28,7 +28,7 @@ export interface RunOptions {
   readonly countStatements?: boolean;
   readonly pollMs: number;
   readonly keepLogs?: boolean;
-  /** Node flags for the pipeline's processes (the profiler's). */
+  /** Node flags for the pipeline's processes (the profiler's, the allocation sampler's, `--node-flags`). */
   readonly nodeArgs?: readonly string[];
   /** Called with the pipeline's process ids when the measured users start, and when they are all stored. */
   readonly measuredPhase?: {

@@ -1,29 +1,23 @@
 // The pipelined driver against PostgreSQL: BEGIN leaves with the first statement, a deferred statement with
 // the COMMIT; a transaction is still all or nothing.
-import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { CompiledQuery, sql, type Kysely } from 'kysely';
-import { postgresServer, query } from '../../test/support/environment.js';
-import { createDatabase, dropDatabase, ensureDatabaseExists } from './database.js';
+import { CompiledQuery, type Kysely } from 'kysely';
+import { query } from '../../test/support/environment.js';
+import { itemsDatabase, type ItemsTables } from '../../test/support/items-database.js';
+import { createDatabase } from './database.js';
 import { deferred } from './pipelined-driver.js';
 import { prepared } from './prepared.js';
 
-interface Tables {
-  items: { id: number; note: string };
-}
+type Tables = ItemsTables;
 
-const url = `${postgresServer}/ackstate_t_pipelined_${randomBytes(4).toString('hex')}`;
+const scratch = itemsDatabase('pipelined', 2);
+const url = scratch.url;
 let db: Kysely<Tables>;
 
 test.before(async () => {
-  await ensureDatabaseExists(url);
-  db = createDatabase<Tables>({ url, maxConnections: 2 });
-  await sql`CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL)`.execute(db);
+  db = await scratch.create();
 });
-test.after.always(async () => {
-  await db?.destroy();
-  await dropDatabase(url);
-});
+test.after.always(() => scratch.drop());
 
 const insert = (id: number, note = 'n') =>
   CompiledQuery.raw('INSERT INTO items (id, note) VALUES ($1, $2)', [id, note]);

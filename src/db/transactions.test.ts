@@ -1,31 +1,24 @@
 // The runtime's own transactions against PostgreSQL: all or nothing, the connection back in the pool once
 // they end, and the handler's `Transaction` refused after the end.
-import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { postgresServer, query } from '../../test/support/environment.js';
-import { createDatabase, dropDatabase, ensureDatabaseExists } from './database.js';
+import { query } from '../../test/support/environment.js';
+import { itemsDatabase, type ItemsTables } from '../../test/support/items-database.js';
 import { deferred } from './pipelined-driver.js';
 import { openTransaction, transact } from './transactions.js';
 
-interface Tables {
-  items: { id: number; note: string };
-}
+type Tables = ItemsTables;
 
-const url = `${postgresServer}/ackstate_t_transactions_${randomBytes(4).toString('hex')}`;
+const scratch = itemsDatabase('transactions', 1);
+const url = scratch.url;
 let db: Kysely<Tables>;
 
+// One connection: a transaction that did not give it back would stall every test after it.
 test.before(async () => {
-  await ensureDatabaseExists(url);
-  // One connection: a transaction that did not give it back would stall every test after it.
-  db = createDatabase<Tables>({ url, maxConnections: 1 });
-  await sql`CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL)`.execute(db);
+  db = await scratch.create();
 });
-test.after.always(async () => {
-  await db?.destroy();
-  await dropDatabase(url);
-});
+test.after.always(() => scratch.drop());
 
 const ids = async (from: number, to: number) =>
   (await query<{ id: number }>(url, 'SELECT id FROM items WHERE id BETWEEN $1 AND $2 ORDER BY id', [from, to])).map(
