@@ -25,7 +25,9 @@ function capture() {
 
 test('a line is one JSON object with its level, message, fields and an ISO timestamp', async (t) => {
   const { logger, lines } = capture();
+  const before = Date.now();
   logger.info('transition', { machine: 'delivery', from: 'persisting', to: 'acking', ms: 1.5 });
+  const after = Date.now();
   const [line] = await lines();
   t.like(line, {
     level: 'info',
@@ -36,6 +38,8 @@ test('a line is one JSON object with its level, message, fields and an ISO times
     ms: 1.5,
   });
   t.regex(String(line!.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const at = Date.parse(String(line!.timestamp));
+  t.true(at >= before && at <= after, `${String(line!.timestamp)} is when the line was logged`);
 });
 
 test('a password in any string field is redacted; the other fields are kept as they were', async (t) => {

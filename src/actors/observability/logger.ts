@@ -21,14 +21,24 @@ export type Logger = winston.Logger;
 const mayHoldSecret = /:\/\/|password=/i;
 const fallbackJson = winston.format.json();
 
-/** The ISO timestamp of the current millisecond: lines written in the same millisecond share one string. */
+/**
+ * The ISO timestamp of the current millisecond: lines written in the same millisecond share one string, and
+ * only a new second is formatted by `Date` (the milliseconds are appended to its cached text).
+ */
 let stampedAt = 0;
 let stamp = '';
+let secondAt = -1;
+let secondText = '';
 function timestamp(): string {
   const now = Date.now();
   if (now !== stampedAt) {
     stampedAt = now;
-    stamp = new Date(now).toISOString();
+    const second = now - (now % 1000);
+    if (second !== secondAt) {
+      secondAt = second;
+      secondText = new Date(second).toISOString().slice(0, 20); // up to and including the '.'
+    }
+    stamp = `${secondText}${String(now % 1000).padStart(3, '0')}Z`;
   }
   return stamp;
 }

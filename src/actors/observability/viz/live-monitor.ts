@@ -19,7 +19,7 @@ import {
   type ObservedContext,
   type TakenTransition,
 } from '../decoder.js';
-import { RecentDeliveries, type DeliveryRecord } from './recent-deliveries.js';
+import { RecentDeliveries, type TrackedDelivery } from './recent-deliveries.js';
 
 export interface MachineCounts {
   /** Actors in each state right now (ancestors of the current state included). */
@@ -66,7 +66,7 @@ interface Track {
   since: number;
   live: boolean;
   /** A delivery batch: one record per delivery, in the batch's order. */
-  records: DeliveryRecord[] | undefined;
+  records: TrackedDelivery[] | undefined;
 }
 
 export interface LiveMonitorOptions {
@@ -145,10 +145,11 @@ export class LiveMonitor implements ObservationListener {
     if (actor.kind === 'delivery') {
       const context = event.context as unknown as DeliveryContext;
       const deliveries = context.deliveries ?? [];
-      const records: DeliveryRecord[] = [];
-      for (const delivery of deliveries) {
-        records.push(
-          this.recent.add({
+      const records: TrackedDelivery[] = [];
+      for (let index = 0; index < deliveries.length; index += 1) {
+        const delivery = deliveries[index]!;
+        const record = this.recent.add(
+          {
             queue: delivery.queue,
             service: actor.owner?.service,
             consumer: actor.owner?.consumer,
@@ -158,8 +159,11 @@ export class LiveMonitor implements ObservationListener {
             batch: deliveries.length,
             state: event.state,
             at: now,
-          }),
+          },
+          index,
         );
+        this.recent.updated(record, context);
+        records.push(record);
       }
       track.records = records;
       this.#inFlight += records.length;
@@ -199,11 +203,9 @@ export class LiveMonitor implements ObservationListener {
       if (records !== undefined) for (const record of records) this.recent.moved(record, event.to, now, event.ms!);
       track.since = now;
     }
-    if (records !== undefined) {
+    if (records !== undefined && event.context !== undefined) {
       const context = event.context as unknown as DeliveryContext;
-      for (let index = 0; index < records.length; index += 1) {
-        this.recent.updateFromContext(records[index]!, context, index);
-      }
+      for (const record of records) this.recent.updated(record, context);
     }
     const actor = this.#actors.get(event.actor.name);
     if (actor?.track === track) actor.error = errorOf(event.context);
@@ -218,9 +220,7 @@ export class LiveMonitor implements ObservationListener {
     if (records !== undefined) {
       const now = this.#clock();
       const context = event.context as unknown as DeliveryContext;
-      for (let index = 0; index < records.length; index += 1) {
-        this.recent.finished(records[index]!, now, context, event.status, index);
-      }
+      for (const record of records) this.recent.finished(record, now, context, event.status);
     }
     const actor = this.#actors.get(event.actor.name);
     if (actor?.track === track) actor.status = event.status;

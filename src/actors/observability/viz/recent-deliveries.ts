@@ -14,6 +14,7 @@ export interface PathStep {
   ms?: number;
 }
 
+/** A recent delivery as the page reads it. */
 export interface DeliveryRecord {
   /** Increasing per delivery seen by this process: the record's identity. */
   readonly seq: number;
@@ -22,24 +23,42 @@ export interface DeliveryRecord {
   readonly consumer: string | undefined;
   readonly queue: string | undefined;
   /** The message id, or the inbox key when the message has none (as in the log). */
-  messageId: string | undefined;
-  key: string | undefined;
+  readonly messageId: string | undefined;
+  readonly key: string | undefined;
   readonly deliveryTag: number | undefined;
   readonly redelivered: boolean;
   /** How many deliveries shared its batch (1: it ran alone). */
   readonly batch: number;
   readonly startedAt: number;
-  finishedAt: number | undefined;
-  readonly path: PathStep[];
-  attempts: number;
-  outcome: string | undefined;
-  error: string | undefined;
-  failureKind: string | undefined;
-  deadLetterReason: string | undefined;
+  readonly finishedAt: number | undefined;
+  readonly path: readonly PathStep[];
+  readonly attempts: number;
+  readonly outcome: string | undefined;
+  readonly error: string | undefined;
+  readonly failureKind: string | undefined;
+  readonly deadLetterReason: string | undefined;
   /** The body's id fields (`id`, `user_id`, …) once decoded, for search. */
-  ids: Record<string, string>;
+  readonly ids: Readonly<Record<string, string>>;
   /** The monitor version of the last change to this record. */
+  readonly version: number;
+}
+
+/**
+ * What the monitor holds for a delivery while it runs: the batch's latest context, not the fields read from
+ * it. A delivery changes at every step and is read only when the page asks, so its fields are worked out on
+ * reading (and kept until it changes again).
+ */
+export interface TrackedDelivery {
+  readonly seq: number;
+  readonly delivery: NewDelivery;
+  readonly path: PathStep[];
+  /** Its place in its batch, and the batch's context as of its last step. */
+  readonly index: number;
+  context: DeliveryContext | undefined;
+  finishedAt: number | undefined;
+  status: string | undefined;
   version: number;
+  view: DeliveryRecord | undefined;
 }
 
 export interface NewDelivery {
@@ -69,9 +88,38 @@ function idsOf(message: unknown): Record<string, string> {
   return ids;
 }
 
+function recordOf(tracked: TrackedDelivery): DeliveryRecord {
+  const { delivery, context, index } = tracked;
+  const decoded = context?.decoded?.[index];
+  let outcome: string | undefined = context === undefined ? undefined : outcomeAt(context, index);
+  if (tracked.status === 'error') outcome ??= 'machine error';
+  const failure = context?.failure;
+  return {
+    seq: tracked.seq,
+    service: delivery.service,
+    consumer: delivery.consumer,
+    queue: delivery.queue,
+    messageId: delivery.messageId ?? decoded?.key,
+    key: decoded?.key,
+    deliveryTag: delivery.deliveryTag,
+    redelivered: delivery.redelivered,
+    batch: delivery.batch,
+    startedAt: delivery.at,
+    finishedAt: tracked.finishedAt,
+    path: tracked.path.map((step) => ({ ...step })),
+    attempts: context?.attempts ?? 0,
+    outcome,
+    error: clip(context?.error),
+    failureKind: failure?.kind,
+    deadLetterReason: outcome === 'dead-lettered' && failure ? clip(failure.reason) : undefined,
+    ids: idsOf(decoded?.message),
+    version: tracked.version,
+  };
+}
+
 export class RecentDeliveries {
   readonly capacity: number;
-  readonly #records = new Map<number, DeliveryRecord>();
+  readonly #tracked = new Map<number, TrackedDelivery>();
   #seq = 0;
   #version = 0;
 
@@ -84,74 +132,58 @@ export class RecentDeliveries {
     return this.#version;
   }
 
-  add(delivery: NewDelivery): DeliveryRecord {
+  /** `index`: the delivery's place in its batch. */
+  add(delivery: NewDelivery, index = 0): TrackedDelivery {
     this.#seq += 1;
     this.#version += 1;
-    const record: DeliveryRecord = {
+    const tracked: TrackedDelivery = {
       seq: this.#seq,
-      service: delivery.service,
-      consumer: delivery.consumer,
-      queue: delivery.queue,
-      messageId: delivery.messageId,
-      key: undefined,
-      deliveryTag: delivery.deliveryTag,
-      redelivered: delivery.redelivered,
-      batch: delivery.batch,
-      startedAt: delivery.at,
-      finishedAt: undefined,
+      delivery,
       path: [{ state: delivery.state, at: delivery.at }],
-      attempts: 0,
-      outcome: undefined,
-      error: undefined,
-      failureKind: undefined,
-      deadLetterReason: undefined,
-      ids: {},
+      index,
+      context: undefined,
+      finishedAt: undefined,
+      status: undefined,
       version: this.#version,
+      view: undefined,
     };
-    this.#records.set(record.seq, record);
+    this.#tracked.set(tracked.seq, tracked);
     // Maps iterate in insertion order: the first key is the oldest record.
-    while (this.#records.size > this.capacity) this.#records.delete(this.#records.keys().next().value!);
-    return record;
+    while (this.#tracked.size > this.capacity) this.#tracked.delete(this.#tracked.keys().next().value!);
+    return tracked;
   }
 
-  moved(record: DeliveryRecord, state: string, at: number, msInPrevious: number): void {
-    const last = record.path[record.path.length - 1];
+  moved(tracked: TrackedDelivery, state: string, at: number, msInPrevious: number): void {
+    const last = tracked.path[tracked.path.length - 1];
     if (last) last.ms = Math.round(msInPrevious * 100) / 100;
-    record.path.push({ state, at });
-    this.#touch(record);
+    tracked.path.push({ state, at });
+    this.#touch(tracked);
   }
 
-  /** `index`: the record's place in its batch. */
-  updateFromContext(record: DeliveryRecord, context: DeliveryContext, index = 0): void {
-    const decoded = context.decoded?.[index];
-    if (decoded !== undefined) {
-      record.key = decoded.key;
-      record.messageId ??= decoded.key;
-    }
-    record.attempts = context.attempts ?? record.attempts;
-    record.error = clip(context.error);
-    record.outcome = outcomeAt(context, index) ?? record.outcome;
-    record.failureKind = context.failure?.kind;
-    if (decoded?.message !== undefined && Object.keys(record.ids).length === 0) record.ids = idsOf(decoded.message);
-    if (record.outcome === 'dead-lettered' && context.failure) record.deadLetterReason = clip(context.failure.reason);
-    this.#touch(record);
+  /** The batch's context after a step. */
+  updated(tracked: TrackedDelivery, context: DeliveryContext): void {
+    if (tracked.context === context) return;
+    tracked.context = context;
+    this.#touch(tracked);
   }
 
-  finished(record: DeliveryRecord, at: number, context: DeliveryContext, status: string | undefined, index = 0): void {
-    this.updateFromContext(record, context, index);
-    record.finishedAt = at;
-    if (status === 'error') record.outcome ??= 'machine error';
-    this.#touch(record);
+  finished(tracked: TrackedDelivery, at: number, context: DeliveryContext, status: string | undefined): void {
+    tracked.context = context;
+    tracked.finishedAt = at;
+    tracked.status = status;
+    this.#touch(tracked);
   }
 
   /** Newest first. */
   list(): DeliveryRecord[] {
-    return [...this.#records.values()].reverse();
+    return this.#newestFirst().map((tracked) => this.#view(tracked));
   }
 
   /** Records changed after `version`, newest first. */
   changedSince(version: number): DeliveryRecord[] {
-    return this.list().filter((record) => record.version > version);
+    return this.#newestFirst()
+      .filter((tracked) => tracked.version > version)
+      .map((tracked) => this.#view(tracked));
   }
 
   /** Records whose message id, inbox key or body ids contain the text (case-insensitive), newest first. */
@@ -165,8 +197,17 @@ export class RecentDeliveries {
     );
   }
 
-  #touch(record: DeliveryRecord): void {
+  #newestFirst(): TrackedDelivery[] {
+    return [...this.#tracked.values()].reverse();
+  }
+
+  #view(tracked: TrackedDelivery): DeliveryRecord {
+    if (tracked.view?.version !== tracked.version) tracked.view = recordOf(tracked);
+    return tracked.view;
+  }
+
+  #touch(tracked: TrackedDelivery): void {
     this.#version += 1;
-    record.version = this.#version;
+    tracked.version = this.#version;
   }
 }
