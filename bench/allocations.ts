@@ -1,15 +1,11 @@
 /**
  * `--allocations`: one closed-loop run of each variant (`--only`) with V8's sampling heap profiler counting
- * every allocation of the measured users (bench/allocation-sampler.mjs, started and stopped by signal around
+ * every allocation of the measured users (bench/phase-profiler.mjs, started and stopped by signal around
  * the measured phase); prints and records the bytes allocated per user, by package. What a pipeline allocates
  * is what its garbage collector and V8's helper threads work through: see the runs' "off the main thread".
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { MachineInfo } from './machine.js';
-import { repoRoot } from './paths.js';
-import { runVariantOnce, writeModeReport, type ModeContext } from './variant-modes.js';
+import { runWithPhaseProfile, writeModeReport, type ModeContext } from './variant-modes.js';
 
 interface HeapProfileNode {
   readonly callFrame: { readonly functionName: string; readonly url: string };
@@ -42,9 +38,6 @@ export interface AllocationsReport {
   >;
 }
 
-const sampler = path.join(repoRoot, 'bench/allocation-sampler.mjs');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Where an allocation is charged: the npm package or file of ours whose code made it, or, for Node's own
  * code and the engine's builtins, the package that called them (a `Set` made by xstate is xstate's).
@@ -71,73 +64,37 @@ export function allocationsByPackage(root: HeapProfileNode): Map<string, number>
   return bytes;
 }
 
-async function profilesIn(dir: string, pids: readonly number[]): Promise<HeapProfileNode[]> {
-  const wanted = pids.map((pid) => `${pid}.heapprofile`);
-  for (let waited = 0; waited < 30_000; waited += 200) {
-    const present = await readdir(dir);
-    if (wanted.every((file) => present.includes(file))) break;
-    await sleep(200);
-  }
-  return Promise.all(
-    wanted.map(async (file) => {
-      const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as {
-        head?: HeapProfileNode;
-        error?: string;
-      };
-      if (!profile.head) throw new Error(`allocation profile ${file}: ${profile.error ?? 'no samples'}`);
-      return profile.head;
-    }),
-  );
-}
-
 export async function runAllocations(context: ModeContext): Promise<void> {
   const results: Record<string, unknown> = {};
   for (const name of context.options.only) {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ackstate-bench-allocations-'));
-    try {
-      const signal = async (pids: readonly number[]) => {
-        for (const pid of pids) process.kill(pid, 'SIGUSR2');
-      };
-      let profiled: readonly number[] = [];
-      const run = await runVariantOnce(context, name, {
-        nodeArgs: ['--import', sampler],
-        extraEnv: { ACKSTATE_BENCH_ALLOCATIONS: dir },
-        measuredPhase: {
-          started: signal,
-          ended: async (pids) => {
-            profiled = pids;
-            await signal(pids);
-          },
-        },
-      });
-      const bytes = new Map<string, number>();
-      for (const head of await profilesIn(dir, profiled)) {
-        for (const [where, size] of allocationsByPackage(head)) bytes.set(where, (bytes.get(where) ?? 0) + size);
-      }
-      const kib = (size: number) => Math.round((size / 1024 / run.users) * 10) / 10;
-      const total = [...bytes.values()].reduce((sum, size) => sum + size, 0);
-      const byPackage = [...bytes.entries()]
-        .sort((a, b) => b[1] - a[1])
-        .map(([where, size]) => ({ name: where, kibPerUser: kib(size) }))
-        .filter((entry) => entry.kibPerUser >= 0.1);
-      results[name] = {
-        run: {
-          usersPerSecond: run.usersPerSecond,
-          cpuMsPerUser: run.cpuMsPerUser,
-          helperThreadsCpuShare: run.helperThreadsCpuShare,
-        },
-        kibPerUser: kib(total),
-        byPackage,
-      };
-      console.log(
-        `\n${name}: ${kib(total)} KiB allocated per user; ${run.cpuMsPerUser} CPU ms per user (sampling), ` +
-          `${Math.round(run.helperThreadsCpuShare * 100)}% of it off the main thread`,
-      );
-      for (const entry of byPackage.slice(0, 20))
-        console.log(`    ${String(entry.kibPerUser).padStart(7)} KiB  ${entry.name}`);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const { run, profiles } = await runWithPhaseProfile(context, name, 'allocations');
+    const bytes = new Map<string, number>();
+    for (const profile of profiles as { head?: HeapProfileNode }[]) {
+      const head = profile.head;
+      if (!head) throw new Error(`${name}: an allocation profile without samples`);
+      for (const [where, size] of allocationsByPackage(head)) bytes.set(where, (bytes.get(where) ?? 0) + size);
     }
+    const kib = (size: number) => Math.round((size / 1024 / run.users) * 10) / 10;
+    const total = [...bytes.values()].reduce((sum, size) => sum + size, 0);
+    const byPackage = [...bytes.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([where, size]) => ({ name: where, kibPerUser: kib(size) }))
+      .filter((entry) => entry.kibPerUser >= 0.1);
+    results[name] = {
+      run: {
+        usersPerSecond: run.usersPerSecond,
+        cpuMsPerUser: run.cpuMsPerUser,
+        helperThreadsCpuShare: run.helperThreadsCpuShare,
+      },
+      kibPerUser: kib(total),
+      byPackage,
+    };
+    console.log(
+      `\n${name}: ${kib(total)} KiB allocated per user; ${run.cpuMsPerUser} CPU ms per user (sampling), ` +
+        `${Math.round(run.helperThreadsCpuShare * 100)}% of it off the main thread`,
+    );
+    for (const entry of byPackage.slice(0, 20))
+      console.log(`    ${String(entry.kibPerUser).padStart(7)} KiB  ${entry.name}`);
   }
   await writeModeReport(context, results);
 }

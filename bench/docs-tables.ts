@@ -269,8 +269,8 @@ export function renderProfile(report: ProfileReport): string {
     names.reduce((sum, name) => sum + usOf(name, b), 0) - names.reduce((sum, name) => sum + usOf(name, a), 0);
   return [
     producedBy(report) +
-      `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}: busy time under the profiler in µs per user ` +
-      `created in the process (its start and warm-up included), by layer.`,
+      `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}: the main thread's busy time under V8's CPU ` +
+      `profiler (sampling every 250 µs over the measured users only, started after the warm-up) in µs per user, by layer.`,
     '',
     markdownTable(
       ['layer', ...names],

@@ -47,7 +47,7 @@ export const usage = `npm run bench -- [options]
   --instances LIST       instead: ackstate at 1, 2, 4… instances of each service (e.g. 1,2,4), --rounds each
   --soak N               instead: N users (e.g. 500000) at a steady rate with retention on
   --soak-rate R          users/s of the soak (default 300)
-  --profile              one run of each variant under node --cpu-prof (with --only, e.g. ackstate,ref-batched); prints top self times
+  --profile              one run of each variant with V8's CPU profiler over its measured users (with --only, e.g. ackstate,ref-batched); prints busy time by layer and top self times
   --allocations          one run of each variant with every allocation of its measured users sampled; prints KiB per user by package
   --per-delivery         only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
   --keep-logs            keep the service logs (their paths are in the JSON)

@@ -1,22 +1,23 @@
 /**
- * `--profile`: one closed-loop run of each variant (`--only`) under `node --cpu-prof`; prints
- * where each spends its CPU: by layer (bench/profile-layers.ts) in µs per user, side by side, then self
- * time by package and by function. Profiles stay in bench/results/profiles/ (ignored by git) for Chrome
- * DevTools.
+ * `--profile`: one closed-loop run of each variant (`--only`) with V8's CPU profiler sampling every 250 µs
+ * over the measured users only (bench/phase-profiler.mjs, started and stopped by signal: no start-up, no
+ * warm-up); prints where each spends its CPU: by layer (bench/profile-layers.ts) in µs per user, side by
+ * side, then self time by package and by function. Profiles stay in bench/results/profiles/ (ignored by
+ * git) for Chrome DevTools.
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MachineInfo } from './machine.js';
 import { layersOf } from './profile-layers.js';
 import { repoRoot, resultsDir } from './paths.js';
-import { runVariantOnce, writeModeReport, type ModeContext } from './variant-modes.js';
+import { runWithPhaseProfile, writeModeReport, type ModeContext } from './variant-modes.js';
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -77,6 +78,47 @@ export function summarizeProfile(profile: CpuProfile, top: number) {
   };
 }
 
+/** The profiles of a variant's processes as one (node ids made distinct), so its layers add up across them. */
+export function mergedProfile(profiles: readonly CpuProfile[]): CpuProfile {
+  const merged: CpuProfile = { nodes: [], samples: [], timeDeltas: [] };
+  let offset = 0;
+  for (const profile of profiles) {
+    let highest = 0;
+    for (const node of profile.nodes) {
+      merged.nodes.push({ ...node, id: node.id + offset, children: node.children?.map((id) => id + offset) });
+      highest = Math.max(highest, node.id);
+    }
+    // A loop, not push(...samples): a profile holds more samples than a call may take arguments.
+    for (const sample of profile.samples) merged.samples.push(sample + offset);
+    for (const delta of profile.timeDeltas) merged.timeDeltas.push(delta);
+    offset += highest;
+  }
+  return merged;
+}
+
+/** The samples taken while the profiler was starting (inside bench/phase-profiler.mjs) are the bench's, not the pipeline's. */
+export function withoutProfilerStart(profile: CpuProfile): CpuProfile {
+  const parentOf = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
+  const inProfiler = new Set<number>();
+  for (const node of profile.nodes) {
+    for (let at: ProfileNode | undefined = node; at !== undefined; at = parentOf.get(at.id)) {
+      if (at.callFrame.url.endsWith('/bench/phase-profiler.mjs')) {
+        inProfiler.add(node.id);
+        break;
+      }
+    }
+  }
+  const samples: number[] = [];
+  const timeDeltas: number[] = [];
+  profile.samples.forEach((id, index) => {
+    if (inProfiler.has(id)) return;
+    samples.push(id);
+    timeDeltas.push(profile.timeDeltas[index] ?? 0);
+  });
+  return { nodes: profile.nodes, samples, timeDeltas };
+}
+
 /** What bench/results/profile.json holds, and what `npm run bench:docs` renders of it. */
 export interface ProfileReport {
   readonly date: string;
@@ -100,20 +142,19 @@ export async function runProfiles(context: ModeContext): Promise<void> {
     const dir = path.join(resultsDir, 'profiles', name);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    const run = await runVariantOnce(context, name, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
-    const file = (await readdir(dir)).find((entry) => entry.endsWith('.cpuprofile'));
-    if (!file) throw new Error(`${name}: no .cpuprofile written in ${dir}`);
-    const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile;
+    const { run, profiles } = await runWithPhaseProfile(context, name, 'cpu');
+    const profile = withoutProfilerStart(mergedProfile(profiles as CpuProfile[]));
+    const file = path.join(dir, `${name}.cpuprofile`);
+    await writeFile(file, JSON.stringify(profile));
     const summary = summarizeProfile(profile, 25);
-    // The profile covers the process's whole life: its start, the warm-up and the measured users.
-    const usersProfiled = options.warmup + run.users;
+    const usersProfiled = run.users;
     const byLayer = layersOf(profile).map(({ layer, ms }) => ({
       layer,
       usPerUser: Math.round((ms / usersProfiled) * 1000),
     }));
     results[name] = {
       run: { usersPerSecond: run.usersPerSecond, cpuMsPerUser: run.cpuMsPerUser },
-      profile: path.relative(repoRoot, path.join(dir, file)),
+      profile: path.relative(repoRoot, file),
       usersProfiled,
       byLayer,
       ...summary,
@@ -121,7 +162,7 @@ export async function runProfiles(context: ModeContext): Promise<void> {
     console.log(
       `\n${name}: ${run.usersPerSecond} users/s, ${run.cpuMsPerUser} CPU ms per user (under the profiler); busy ${summary.busyMs} ms, idle ${summary.idleMs} ms`,
     );
-    console.log('  busy time by layer (µs per user, over the whole process):');
+    console.log('  busy time by layer (µs per user, over the measured users):');
     for (const entry of byLayer) console.log(`    ${String(entry.usPerUser).padStart(6)} µs  ${entry.layer}`);
     console.log('  self time by package:');
     for (const entry of summary.byPackage.slice(0, 15))
