@@ -101,6 +101,7 @@ async function rounds(bench: BenchOptions, built: BuiltScripts): Promise<RunResu
           pollMs: bench.pollMs,
           keepLogs: bench.keepLogs,
           nodeArgs: bench.nodeFlags,
+          extraEnv: name.startsWith('baseline') ? bench.baselineEnv : undefined,
         }),
       );
       runs.push(run);

@@ -24,6 +24,8 @@ export interface BenchOptions {
   readonly keepLogs: boolean;
   /** Node flags given to every variant's processes alike (for example a larger young generation). */
   readonly nodeFlags: readonly string[];
+  /** `--baseline-env`: environment for the baseline variants' processes only. */
+  readonly baselineEnv: Readonly<Record<string, string>>;
   /** A built checkout of ackstate (its dist/main.js) that the baseline variants run, and its commit. */
   readonly baseline: { readonly dir: string; readonly commit: string } | undefined;
   readonly out: string;
@@ -53,6 +55,8 @@ export const usage = `npm run bench -- [options]
   --keep-logs            keep the service logs (their paths are in the JSON)
   --node-flags=FLAGS     node flags for every variant's processes alike, space-separated, after an = sign
                          (e.g. --node-flags=--max-semi-space-size=32); default none
+  --baseline-env=K=V,…   environment for the baseline variants only, comma-separated, after an = sign
+                         (e.g. --baseline /path/to/this/checkout --baseline-env=LOG_LEVEL=warn: what the log costs)
   --baseline DIR         a built checkout of ackstate (npm run build there), run as the variants baseline and
                          baseline-batch1 beside this one's, for an A/B in one run (default --only
                          baseline,ackstate,baseline-batch1,ackstate-batch1; writes bench/results/baseline.json)
@@ -127,6 +131,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'per-delivery': { type: 'boolean', default: false },
       'keep-logs': { type: 'boolean', default: false },
       'node-flags': { type: 'string', default: '' },
+      'baseline-env': { type: 'string', default: '' },
       baseline: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -169,7 +174,20 @@ export function parseOptions(argv: string[]): BenchOptions {
     perDelivery: values['per-delivery'],
     keepLogs: values['keep-logs'],
     nodeFlags: values['node-flags'].split(/\s+/).filter((flag) => flag !== ''),
+    baselineEnv: environmentOf('baseline-env', values['baseline-env']),
     baseline,
     out: values.out ?? `bench/results/${mode}.json`,
   };
+}
+
+/** `K=V,K2=V2` as an environment; a pair without a name or an `=` stops the bench with a message. */
+function environmentOf(option: string, text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of text.split(',').filter((each) => each.trim() !== '')) {
+    const at = pair.indexOf('=');
+    const name = pair.slice(0, at).trim();
+    if (at < 1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail(`--${option}: "${pair}" is not NAME=value`);
+    env[name] = pair.slice(at + 1);
+  }
+  return env;
 }
