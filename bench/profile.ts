@@ -18,6 +18,9 @@ interface ProfileNode {
   children?: number[];
 }
 export interface CpuProfile {
+  /** Microseconds on the profiler's clock: Chrome DevTools needs both to open a profile. */
+  startTime?: number;
+  endTime?: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -80,7 +83,15 @@ export function summarizeProfile(profile: CpuProfile, top: number) {
 
 /** The profiles of a variant's processes as one (node ids made distinct), so its layers add up across them. */
 export function mergedProfile(profiles: readonly CpuProfile[]): CpuProfile {
-  const merged: CpuProfile = { nodes: [], samples: [], timeDeltas: [] };
+  const starts = profiles.flatMap((profile) => profile.startTime ?? []);
+  const ends = profiles.flatMap((profile) => profile.endTime ?? []);
+  const merged: CpuProfile = {
+    ...(starts.length > 0 && { startTime: Math.min(...starts) }),
+    ...(ends.length > 0 && { endTime: Math.max(...ends) }),
+    nodes: [],
+    samples: [],
+    timeDeltas: [],
+  };
   let offset = 0;
   for (const profile of profiles) {
     let highest = 0;
@@ -116,7 +127,7 @@ export function withoutProfilerStart(profile: CpuProfile): CpuProfile {
     samples.push(id);
     timeDeltas.push(profile.timeDeltas[index] ?? 0);
   });
-  return { nodes: profile.nodes, samples, timeDeltas };
+  return { ...profile, samples, timeDeltas };
 }
 
 /** What bench/results/profile.json holds, and what `npm run bench:docs` renders of it. */

@@ -9,7 +9,9 @@ const node = (id: number, functionName: string, url: string, children?: number[]
 });
 
 /** root → work (ours) and root → the profiler's start → inspector dispatch. */
-const oneProcess = (workMs: number, profilerMs: number): CpuProfile => ({
+const oneProcess = (workMs: number, profilerMs: number, startTime = 0): CpuProfile => ({
+  startTime,
+  endTime: startTime + (workMs + profilerMs) * 1000,
   nodes: [
     node(1, '(root)', '', [2, 3]),
     node(2, 'work', 'file:///repo/dist/app/user/user-service.js'),
@@ -21,7 +23,8 @@ const oneProcess = (workMs: number, profilerMs: number): CpuProfile => ({
 });
 
 test("two processes' profiles add up, their node ids kept apart", (t) => {
-  const merged = mergedProfile([oneProcess(10, 5), oneProcess(30, 5)]);
+  const merged = mergedProfile([oneProcess(10, 5, 2_000), oneProcess(30, 5, 1_000)]);
+  t.like(merged, { startTime: 1_000, endTime: 36_000 }, 'the span DevTools shows covers both');
   t.is(new Set(merged.nodes.map((each) => each.id)).size, 8);
   t.deepEqual(merged.samples, [4, 2, 2, 8, 6, 6]);
   t.deepEqual(merged.nodes[4]!.children, [6, 7]);
@@ -30,6 +33,7 @@ test("two processes' profiles add up, their node ids kept apart", (t) => {
 
 test("the profiler's start is not the pipeline's busy time", (t) => {
   const profile = withoutProfilerStart(mergedProfile([oneProcess(10, 5), oneProcess(30, 5)]));
+  t.is(profile.endTime, 35_000);
   const summary = summarizeProfile(profile, 5);
   t.is(summary.busyMs, 40);
   t.deepEqual(
