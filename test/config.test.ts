@@ -65,6 +65,23 @@ test('ADMIN_PORT is optional and checked; ADMIN_HOST defaults to loopback', (t) 
   t.regex(t.throws(() => loadConfig({ ADMIN_PORT: '99999' }), { instanceOf: ConfigError })!.message, /ADMIN_PORT/);
 });
 
+test('OUTBOX_MAX_POLL_MS is optional (the runtime then picks 5 s or OUTBOX_POLL_MS) and not below OUTBOX_POLL_MS', (t) => {
+  t.is(loadConfig({}).OUTBOX_MAX_POLL_MS, undefined);
+  t.like(loadConfig({ OUTBOX_POLL_MS: '200', OUTBOX_MAX_POLL_MS: '200' }), {
+    OUTBOX_POLL_MS: 200,
+    OUTBOX_MAX_POLL_MS: 200,
+  });
+  t.regex(
+    t.throws(() => loadConfig({ OUTBOX_POLL_MS: '2000', OUTBOX_MAX_POLL_MS: '1000' }), { instanceOf: ConfigError })!
+      .message,
+    /OUTBOX_POLL_MS must not exceed OUTBOX_MAX_POLL_MS/,
+  );
+  t.regex(
+    t.throws(() => loadConfig({ OUTBOX_MAX_POLL_MS: '0' }), { instanceOf: ConfigError })!.message,
+    /OUTBOX_MAX_POLL_MS/,
+  );
+});
+
 test('QUEUE_TYPE defaults to classic, the seed-compatible queues, and accepts quorum', (t) => {
   t.is(loadConfig({}).QUEUE_TYPE, 'classic');
   t.is(loadConfig({ QUEUE_TYPE: 'quorum' }).QUEUE_TYPE, 'quorum');

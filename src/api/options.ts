@@ -80,6 +80,12 @@ export interface RuntimeOptions {
     readonly leaseMs?: number;
     /** How often the relay looks for unsent rows. Default 1,000 ms. */
     readonly pollMs?: number;
+    /**
+     * While its sweeps find nothing, the relay waits longer between them, doubling from `pollMs` up to this.
+     * It bounds how late a row only a sweep finds (left by a crash, or deferred after a failed publish) is
+     * sent; `pollMs` keeps the wait constant. Default the larger of 5,000 ms and `pollMs`.
+     */
+    readonly maxPollMs?: number;
   };
   /**
    * How long the inbox, sent outbox rows and attempt counts are kept, and how the sweeps that remove them
@@ -112,7 +118,7 @@ export interface ResolvedOptions {
   readonly http: { readonly host: string; readonly port: number; readonly bodyLimit: number };
   readonly admin: { readonly host: string; readonly port: number } | undefined;
   readonly consumers: ResolvedConsumerSettings;
-  readonly outbox: { readonly leaseMs: number; readonly pollMs: number };
+  readonly outbox: { readonly leaseMs: number; readonly pollMs: number; readonly maxPollMs: number };
   readonly retention: ResolvedRetention;
   readonly shutdownTimeoutMs: number;
   readonly logger: Logger | undefined;
@@ -169,7 +175,11 @@ export const optionsSchema = z.strictObject({
   admin: z.strictObject({ host: z.string().min(1).optional(), port: integer(0, 65_535) }).optional(),
   consumers: consumerSettingsSchema.optional(),
   outbox: z
-    .strictObject({ leaseMs: integer(500, 3_600_000).optional(), pollMs: integer(50, 600_000).optional() })
+    .strictObject({
+      leaseMs: integer(500, 3_600_000).optional(),
+      pollMs: integer(50, 600_000).optional(),
+      maxPollMs: integer(50, 600_000).optional(),
+    })
     .optional(),
   retention: retentionOptionsSchema.optional(),
   shutdownTimeoutMs: integer(0, 600_000).optional(),
@@ -186,6 +196,18 @@ export function zodProblems(error: z.ZodError, prefix = ''): string[] {
     const unknownKeys = issue.code === 'unrecognized_keys' ? `: ${issue.keys.join(', ')}` : '';
     return `${path || 'options'}: ${issue.message}${unknownKeys}`;
   });
+}
+
+/** The relay's idle polling goes up to 5 s unless told otherwise (never below `pollMs` then). */
+const defaultMaxPollMs = 5_000;
+
+function resolveOutbox(outbox: RuntimeOptions['outbox']): ResolvedOptions['outbox'] {
+  const pollMs = outbox?.pollMs ?? 1_000;
+  return {
+    leaseMs: outbox?.leaseMs ?? 15_000,
+    pollMs,
+    maxPollMs: outbox?.maxPollMs ?? Math.max(defaultMaxPollMs, pollMs),
+  };
 }
 
 /** Checks the options and fills in the defaults; throws an OptionsError listing every problem. */
@@ -207,7 +229,7 @@ export function resolveOptions(options: RuntimeOptions): ResolvedOptions {
     http: { host: http?.host ?? '127.0.0.1', port: http?.port ?? 3000, bodyLimit: http?.bodyLimit ?? 16 * 1024 },
     admin: admin && { host: admin.host ?? '127.0.0.1', port: admin.port },
     consumers: resolveSettings(defaultConsumerSettings, consumers),
-    outbox: { leaseMs: outbox?.leaseMs ?? 15_000, pollMs: outbox?.pollMs ?? 1_000 },
+    outbox: resolveOutbox(outbox),
     retention: resolveRetention(retention),
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 15_000,
     logger: options.logger,
@@ -215,6 +237,9 @@ export function resolveOptions(options: RuntimeOptions): ResolvedOptions {
   };
   if (resolved.consumers.retry.baseMs > resolved.consumers.retry.maxMs) {
     throw new OptionsError('invalid options: consumers.retry.baseMs must not exceed consumers.retry.maxMs');
+  }
+  if (resolved.outbox.pollMs > resolved.outbox.maxPollMs) {
+    throw new OptionsError('invalid options: outbox.pollMs must not exceed outbox.maxPollMs');
   }
   return resolved;
 }

@@ -67,6 +67,8 @@ export const configSchema = z.object({
   AMQP_HEARTBEAT_SECONDS: integer(1, 600).default(5),
   OUTBOX_LEASE_MS: integer(500, 3_600_000).default(15_000),
   OUTBOX_POLL_MS: integer(50, 600_000).default(1_000),
+  /** The relay's longest wait between sweeps that find nothing. Unset: the larger of 5,000 and OUTBOX_POLL_MS. */
+  OUTBOX_MAX_POLL_MS: integer(50, 600_000).optional(),
   MESSAGE_MAX_BYTES: integer(256, 100 * 1024 * 1024).default(64 * 1024),
   /** How long inbox rows (and quiet attempt counts) are kept: duplicates within it are absorbed. 7 days. */
   DEDUPLICATION_WINDOW_MS: integer(1_000, 3_650 * 86_400_000).default(7 * 86_400_000),
@@ -103,6 +105,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (parsed.data.RETRY_BASE_MS > parsed.data.RETRY_MAX_MS) {
     throw new ConfigError('invalid configuration: RETRY_BASE_MS must not exceed RETRY_MAX_MS');
+  }
+  if (parsed.data.OUTBOX_MAX_POLL_MS !== undefined && parsed.data.OUTBOX_POLL_MS > parsed.data.OUTBOX_MAX_POLL_MS) {
+    throw new ConfigError('invalid configuration: OUTBOX_POLL_MS must not exceed OUTBOX_MAX_POLL_MS');
   }
   if (parsed.data.QUEUE_TYPE === 'quorum' && parsed.data.QUORUM_DELIVERY_LIMIT <= parsed.data.MAX_ATTEMPTS) {
     throw new ConfigError(

@@ -44,7 +44,11 @@ export function runtimeOptions(config: Config, services: readonly Service[], log
       delayedRetriesMs: config.DELAYED_RETRY_SECONDS.map((seconds) => seconds * 1_000),
       messageMaxBytes: config.MESSAGE_MAX_BYTES,
     },
-    outbox: { leaseMs: config.OUTBOX_LEASE_MS, pollMs: config.OUTBOX_POLL_MS },
+    outbox: {
+      leaseMs: config.OUTBOX_LEASE_MS,
+      pollMs: config.OUTBOX_POLL_MS,
+      ...(config.OUTBOX_MAX_POLL_MS !== undefined && { maxPollMs: config.OUTBOX_MAX_POLL_MS }),
+    },
     retention: {
       deduplicationWindowMs: config.DEDUPLICATION_WINDOW_MS,
       sentOutboxGraceMs: config.SENT_OUTBOX_GRACE_MS,

@@ -171,6 +171,25 @@ test('bad options name the option', (t) => {
   );
 });
 
+test('outbox.maxPollMs defaults to 5 s, or pollMs when that is longer; below pollMs it is refused', (t) => {
+  const service = defineService({ name: 's', database: { url }, consumers: [consumer('q')] });
+  const outboxOf = (outbox: RuntimeOptions['outbox']) =>
+    resolveOptions({ broker: { urls: 'amqp://h' }, services: [service], ...(outbox && { outbox }) }).outbox;
+  t.deepEqual(outboxOf(undefined), { leaseMs: 15_000, pollMs: 1_000, maxPollMs: 5_000 });
+  t.like(outboxOf({ pollMs: 200 }), { pollMs: 200, maxPollMs: 5_000 });
+  t.like(outboxOf({ pollMs: 10_000 }), { pollMs: 10_000, maxPollMs: 10_000 }, 'a long pollMs is never shortened');
+  t.like(outboxOf({ pollMs: 500, maxPollMs: 500 }), { pollMs: 500, maxPollMs: 500 }, 'constant polling');
+  t.like(outboxOf({ maxPollMs: 60_000 }), { pollMs: 1_000, maxPollMs: 60_000 });
+  t.regex(
+    problemsOf(() => outboxOf({ pollMs: 2_000, maxPollMs: 1_000 })),
+    /outbox\.pollMs must not exceed outbox\.maxPollMs/,
+  );
+  t.regex(
+    problemsOf(() => outboxOf({ maxPollMs: 10 })),
+    /outbox\.maxPollMs: /,
+  );
+});
+
 test('each consumer that retries through the broker gets one delay queue per distinct delay', (t) => {
   const result = plan([
     defineService({

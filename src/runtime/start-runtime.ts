@@ -111,11 +111,16 @@ function createParts(options: ResolvedOptions, plan: RuntimePlan, logger: Logger
   const databases = plan.databases.map((database): DatabasePart => {
     const { url, maxConnections, queryTimeoutMs, preparedStatements } = database;
     const db = createDatabase<unknown>({ url, maxConnections, queryTimeoutMs, preparedStatements });
-    const outbox = new Outbox(messagingTablesOf(db), publisher, { leaseMs: options.outbox.leaseMs, tracing });
-    return { plan: database, db, outbox, relayId: `outbox:${database.label}` };
+    const relayId = `outbox:${database.label}`;
+    const outbox = new Outbox(messagingTablesOf(db), publisher, {
+      leaseMs: options.outbox.leaseMs,
+      tracing,
+      whenDeferred: () => kickRelay(parts, relayId),
+    });
+    return { plan: database, db, outbox, relayId };
   });
   const destinations = new DeclaredDestinations(plan.topology);
-  return {
+  const parts: Parts = {
     options,
     plan,
     logger,
@@ -127,6 +132,12 @@ function createParts(options: ResolvedOptions, plan: RuntimePlan, logger: Logger
     tracing,
     supervisor: undefined,
   };
+  return parts;
+}
+
+/** Wakes a database's outbox relay (once the supervisor runs it): something may be waiting in its outbox. */
+function kickRelay(parts: Parts, relayId: string): void {
+  (parts.supervisor?.system.get(relayId) as AnyActorRef | undefined)?.send({ type: 'KICK' });
 }
 
 function databaseOf(parts: Parts, service: string): DatabasePart {
@@ -139,8 +150,7 @@ function databaseOf(parts: Parts, service: string): DatabasePart {
 function childrenOf(parts: Parts): ChildSpec[] {
   const { options, plan, connection, publisher, observers, destinations } = parts;
   const failpoints = createFailpoints(options.failpoints);
-  const kick = (relayId: string) => () =>
-    (parts.supervisor?.system.get(relayId) as AnyActorRef | undefined)?.send({ type: 'KICK' });
+  const kick = (relayId: string) => () => kickRelay(parts, relayId);
   const consumers = plan.consumers.map((consumer): ChildSpec => {
     const database = databaseOf(parts, consumer.service);
     return {
@@ -167,7 +177,7 @@ function childrenOf(parts: Parts): ChildSpec[] {
   });
   const relays = parts.databases.map((database): ChildSpec => ({
     id: database.relayId,
-    logic: outboxRelayLogic(database.outbox, options.outbox.pollMs),
+    logic: outboxRelayLogic(database.outbox, options.outbox),
   }));
   const retention = parts.databases.map((database): ChildSpec => ({
     id: `retention:${database.plan.label}`,
@@ -256,10 +266,7 @@ async function listen(parts: Parts, servers: Servers): Promise<{ port: number; a
 
 function supervise(parts: Parts, servers: Servers): AnyActorRef {
   const consumerIds = parts.plan.consumers.map((consumer) => consumer.actorId);
-  const kickAllRelays = () =>
-    parts.databases.forEach((database) =>
-      (parts.supervisor?.system.get(database.relayId) as AnyActorRef | undefined)?.send({ type: 'KICK' }),
-    );
+  const kickAllRelays = () => parts.databases.forEach((database) => kickRelay(parts, database.relayId));
   parts.connection.on('connect', kickAllRelays);
   const logic = supervisorMachine.provide({
     actors: {

@@ -1,6 +1,11 @@
 import test from 'ava';
-import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
-import { outboxRelayMachine, type SweepResult } from '../../src/machines/outbox-relay.js';
+import { createActor, fromPromise, SimulatedClock, toPromise, waitFor } from 'xstate';
+import {
+  idlePollDelay,
+  outboxRelayMachine,
+  type IdlePolling,
+  type SweepResult,
+} from '../../src/machines/outbox-relay.js';
 import { deferred, never, patience, stateTrace, type Deferred } from './support.js';
 
 const batch = (published: number, more = false): SweepResult => ({ claimed: published, published, more });
@@ -123,7 +128,7 @@ test('the default backoff grows with the failures counted', (t) => {
   if (typeof backoff !== 'function') return;
   const delayFor = (failures: number) =>
     backoff(
-      { context: { kicked: false, failures, published: 0, error: undefined } } as unknown as Parameters<
+      { context: { kicked: false, failures, published: 0, emptySweeps: 0, error: undefined } } as unknown as Parameters<
         typeof backoff
       >[0],
       undefined,
@@ -186,4 +191,158 @@ test('published accumulates across sweeps', async (t) => {
   const snapshot = await waitFor(actor, () => sweeps.length === 5, patience);
 
   t.is(snapshot.context.published, 11);
+});
+
+/**
+ * A relay on XState's simulated clock, its poll interval as the runtime provides it (`idlePollDelay`). The
+ * n-th sweep does what `script[n]` says, and claims nothing once the script is spent. `startedAt` holds the
+ * simulated time at which each sweep started: the waits between sweeps are read from it, never from the
+ * wall clock.
+ */
+function clockedRelay(
+  script: Array<() => Promise<SweepResult>> = [],
+  polling: IdlePolling = { baseMs: 100, maxMs: 500 },
+) {
+  const clock = new SimulatedClock();
+  const startedAt: number[] = [];
+  const logic = outboxRelayMachine.provide({
+    actors: {
+      sweep: fromPromise<SweepResult>(() => {
+        const step = script[startedAt.length];
+        startedAt.push(clock.now());
+        return step ? step() : Promise.resolve(batch(0));
+      }),
+    },
+    delays: { pollInterval: idlePollDelay(polling), backoff: 50 },
+  });
+  const actor = createActor(logic, { clock });
+  /** Lets what was sent settle, then moves the clock on to `ms`, 10 ms at a time, letting each sweep settle. */
+  const advanceTo = async (ms: number) => {
+    await settled();
+    while (clock.now() < ms) {
+      clock.increment(10);
+      await settled();
+    }
+  };
+  return { actor, startedAt, advanceTo };
+}
+
+/** A sweep's promise and the events it leads to are handled within one turn of the event loop. */
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+const waitsBetween = (times: readonly number[]) => times.slice(1).map((time, index) => time - times[index]!);
+
+test('while sweeps claim nothing, the wait between them doubles from pollMs up to maxPollMs', async (t) => {
+  const { actor, startedAt, advanceTo } = clockedRelay();
+  t.teardown(() => actor.stop());
+  actor.start();
+
+  await advanceTo(3_000);
+
+  t.deepEqual(startedAt, [100, 200, 400, 800, 1_300, 1_800, 2_300, 2_800]);
+  t.deepEqual(waitsBetween(startedAt), [100, 200, 400, 500, 500, 500, 500]);
+  t.true(actor.getSnapshot().matches('idle'));
+  t.is(actor.getSnapshot().context.emptySweeps, 8);
+});
+
+test('a sweep that claims a row brings the wait back to pollMs', async (t) => {
+  const empty = async () => batch(0);
+  // The fourth sweep claims two rows (one sent, one deferred): claimed, not published, is what counts.
+  const claimed = async (): Promise<SweepResult> => ({ claimed: 2, published: 1, more: false });
+  const { actor, startedAt, advanceTo } = clockedRelay([empty, empty, empty, claimed]);
+  t.teardown(() => actor.stop());
+  actor.start();
+
+  await advanceTo(1_500);
+
+  // After the sweep that claimed (at 800) the wait is pollMs; then the empty sweeps double it again from pollMs.
+  t.deepEqual(waitsBetween(startedAt), [100, 200, 400, 100, 100, 200]);
+  t.is(actor.getSnapshot().context.published, 1);
+});
+
+test('a full batch resets the count too, and is followed by another sweep at once', async (t) => {
+  const empty = async () => batch(0);
+  const { actor, startedAt, advanceTo } = clockedRelay([empty, empty, empty, async () => batch(200, true)]);
+  t.teardown(() => actor.stop());
+  actor.start();
+
+  await advanceTo(1_100);
+
+  // 800: the full batch, and the next sweep at once (it claims nothing); then pollMs, 2 × pollMs.
+  t.deepEqual(startedAt, [100, 200, 400, 800, 800, 900, 1_100]);
+});
+
+test('a KICK while idle sweeps at once and brings the wait back to pollMs', async (t) => {
+  const { actor, startedAt, advanceTo } = clockedRelay();
+  t.teardown(() => actor.stop());
+  actor.start();
+  await advanceTo(1_350);
+  t.deepEqual(startedAt, [100, 200, 400, 800, 1_300], 'at the cap: the next sweep was due at 1,800');
+
+  actor.send({ type: 'KICK' });
+  await advanceTo(2_100);
+
+  // The kicked sweep (1,350) claims nothing: pollMs, then 2 ×, 4 × pollMs; the sweep due at 1,800 never came.
+  t.deepEqual(startedAt.slice(4), [1_300, 1_350, 1_450, 1_650, 2_050]);
+});
+
+test('a KICK during a sweep that claims nothing: the sweep it asks for follows, and the wait after it is pollMs', async (t) => {
+  const held = deferred<SweepResult>();
+  const empty = async () => batch(0);
+  const { actor, startedAt, advanceTo } = clockedRelay([empty, empty, empty, empty, () => held.promise]);
+  t.teardown(() => actor.stop());
+  actor.start();
+  await advanceTo(1_300);
+  t.deepEqual(startedAt, [100, 200, 400, 800, 1_300]);
+  t.true(actor.getSnapshot().matches('sweeping'));
+
+  actor.send({ type: 'KICK' });
+  held.resolve(batch(0));
+  await advanceTo(1_600);
+
+  // The held sweep ends at 1,300 and the kicked one starts at once; it claims nothing: pollMs, then 2 × pollMs.
+  t.deepEqual(startedAt.slice(4), [1_300, 1_300, 1_400, 1_600]);
+});
+
+test('a failed sweep brings the wait back to pollMs once a sweep succeeds again', async (t) => {
+  const empty = async () => batch(0);
+  const fail = () => Promise.reject(new Error('outbox query failed'));
+  const { actor, startedAt, advanceTo } = clockedRelay([empty, empty, empty, empty, fail]);
+  t.teardown(() => actor.stop());
+  actor.start();
+
+  await advanceTo(1_800);
+
+  // 1,300 fails; after the backoff (50 ms) the sweep at 1,350 claims nothing: pollMs, then 2 × pollMs.
+  t.deepEqual(startedAt, [100, 200, 400, 800, 1_300, 1_350, 1_450, 1_650]);
+  t.like(actor.getSnapshot().context, { failures: 0, error: undefined });
+});
+
+test('with maxPollMs equal to pollMs the relay sweeps at a constant rate', async (t) => {
+  const { actor, startedAt, advanceTo } = clockedRelay([], { baseMs: 100, maxMs: 100 });
+  t.teardown(() => actor.stop());
+  actor.start();
+
+  await advanceTo(1_000);
+
+  t.deepEqual(startedAt, [100, 200, 300, 400, 500, 600, 700, 800, 900, 1_000]);
+});
+
+test('the default poll interval is 1 s, doubling while sweeps claim nothing, up to 5 s', (t) => {
+  // Read the delay the machine was set up with (the runtime provides its own from outbox.pollMs and maxPollMs).
+  const pollInterval = outboxRelayMachine.implementations.delays['pollInterval'];
+  t.is(typeof pollInterval, 'function');
+  if (typeof pollInterval !== 'function') return;
+  const delayFor = (emptySweeps: number) =>
+    pollInterval(
+      { context: { kicked: false, failures: 0, published: 0, emptySweeps, error: undefined } } as unknown as Parameters<
+        typeof pollInterval
+      >[0],
+      undefined,
+    );
+  t.deepEqual([0, 1, 2, 3, 4, 5, 100].map(delayFor), [1_000, 1_000, 2_000, 4_000, 5_000, 5_000, 5_000]);
+  const slow = idlePollDelay({ baseMs: 10_000, maxMs: 10_000 });
+  t.deepEqual(
+    [0, 1, 7].map((emptySweeps) => slow({ context: { emptySweeps } })),
+    [10_000, 10_000, 10_000],
+  );
 });

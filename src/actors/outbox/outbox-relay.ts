@@ -12,7 +12,7 @@ import {
   type MessagingDb,
   type OutgoingMessage,
 } from '../../db/messaging-queries.js';
-import { outboxRelayMachine, type SweepResult } from '../../machines/outbox-relay.js';
+import { idlePollDelay, outboxRelayMachine, type SweepResult } from '../../machines/outbox-relay.js';
 import { describeError } from '../../policies/describe-error.js';
 import { retryDelayMs } from '../../policies/backoff.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
@@ -23,6 +23,11 @@ export interface OutboxOptions {
   readonly batchSize?: number;
   /** Set when tracing is on: each publish is a span in the trace its row's headers carry. */
   readonly tracing?: Tracing;
+  /**
+   * Told when a publish right after a commit failed and its rows were deferred: only a sweep finds them
+   * again, so the relay should be sweeping at its base rate, not at its idle back-off.
+   */
+  readonly whenDeferred?: () => void;
 }
 
 type Row = OutgoingMessage & { attempts?: number };
@@ -37,15 +42,21 @@ export class Outbox {
   readonly #leaseMs: number;
   readonly #batchSize: number;
   readonly #tracing: Tracing | undefined;
+  readonly #whenDeferred: (() => void) | undefined;
   /** Confirmed ids waiting for this turn's one UPDATE, and that UPDATE's outcome. */
   #marking: { readonly ids: string[]; readonly done: Promise<void> } | undefined;
 
-  constructor(db: MessagingDb, publisher: ConfirmPublisher, { leaseMs, batchSize = 200, tracing }: OutboxOptions) {
+  constructor(
+    db: MessagingDb,
+    publisher: ConfirmPublisher,
+    { leaseMs, batchSize = 200, tracing, whenDeferred }: OutboxOptions,
+  ) {
     this.#db = db;
     this.#publisher = publisher;
     this.#leaseMs = leaseMs;
     this.#batchSize = batchSize;
     this.#tracing = tracing;
+    this.#whenDeferred = whenDeferred;
   }
 
   get leaseMs(): number {
@@ -68,6 +79,7 @@ export class Outbox {
           deferOutbox(this.#db, row.id, reason, retryDelayMs(relayRetry, row.attempts ?? 1)),
         ),
       );
+      if (!relayed) this.#whenDeferred?.();
       if (sent.length === 0) throw new Error(`publish failed: ${failed[0]!.reason}`);
     }
     return sent.length;
@@ -127,9 +139,13 @@ export class Outbox {
   }
 }
 
-export function outboxRelayLogic(outbox: Outbox, pollMs: number) {
+/**
+ * The relay of an outbox: it sweeps every `pollMs`, and while its sweeps claim nothing the wait doubles, up
+ * to `maxPollMs` (see src/machines/outbox-relay.ts).
+ */
+export function outboxRelayLogic(outbox: Outbox, { pollMs, maxPollMs }: { pollMs: number; maxPollMs: number }) {
   return outboxRelayMachine.provide({
     actors: { sweep: fromPromise<SweepResult>(() => outbox.sweep()) },
-    delays: { pollInterval: pollMs },
+    delays: { pollInterval: idlePollDelay({ baseMs: pollMs, maxMs: maxPollMs }) },
   });
 }
