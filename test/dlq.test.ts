@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import test from 'ava';
@@ -13,7 +13,7 @@ import amqplib, { type GetMessage } from 'amqplib';
 import { deadLetterHeader, deadLetterHeaders, replayHeader } from '../src/policies/dead-letter.js';
 import { peekQueue, publishRaw } from './support/broker.js';
 import { amqpUrl, createTestEnvironment, delayQueuesOf, query } from './support/environment.js';
-import { freePort, repoRoot, startService } from './support/service-process.js';
+import { repoRoot, startService } from './support/service-process.js';
 import { waitUntil } from './support/wait.js';
 
 const cliScript = path.join(repoRoot, 'dist/cli.js');
@@ -42,6 +42,27 @@ async function runCli(args: readonly string[], env: Record<string, string> = {})
   );
   clearTimeout(killer);
   return { code, stdout, stderr, ms: Date.now() - started };
+}
+
+/**
+ * A local port that refuses connections (ECONNREFUSED) for as long as the test runs. A port found free and
+ * then closed may be handed to another test's server meanwhile. This one is the local end of a connection
+ * kept open to a server of the test's own: nothing listens on it, and while the connection holds it, no
+ * listen(0) is given it and a listen on it fails (EADDRINUSE).
+ */
+async function refusingPort(t: ExecutionContext): Promise<number> {
+  const accepted = new Set<Socket>();
+  const server = createServer((socket) => accepted.add(socket.on('error', () => {})));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const holder = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => holder.once('connect', resolve).once('error', reject));
+  holder.on('error', () => {});
+  t.teardown(() => {
+    holder.destroy();
+    for (const socket of accepted) socket.destroy();
+    server.close();
+  });
+  return holder.localPort!;
 }
 
 /** A queue name of this test's own; the queue, its dead-letter queue and any `others` are deleted afterwards. */
@@ -435,7 +456,7 @@ test('bad arguments print the usage on stderr with status 2; --help lists the co
 
 test('no password from AMQP_URL or --url is ever printed, and an unreachable broker fails fast with status 1', async (t) => {
   const password = `pw${randomBytes(12).toString('hex')}`;
-  const closedPort = await freePort();
+  const closedPort = await refusingPort(t);
   const printed = (result: CliResult) => `${result.stdout}\n${result.stderr}`;
   const absent = (result: CliResult, label: string) => {
     t.false(printed(result).includes(password), `${label}: ${printed(result)}`);
