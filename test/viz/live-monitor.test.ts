@@ -154,6 +154,51 @@ test('the list is bounded, newest first, searchable by message id and by the ids
   );
 });
 
+test('a batch: one record per delivery, sharing the batch path, all in flight until the batch ends', async (t) => {
+  const { monitor, inspect } = monitored();
+  const ids = ['b-1', 'b-2', 'b-3'];
+  let inFlight: number | undefined;
+  const logic = deliveryMachine.provide({
+    actions: {
+      publish: publishStep(async () => {}),
+      persist: persistStep(async () => {
+        inFlight = monitor.stats().deliveriesInFlight;
+        return { duplicates: [false, true, false], outgoing: [], results: ids.map(() => undefined) };
+      }),
+      decode: assign({ decoded: ids.map((id) => ({ key: `id:${id}`, message: { id, user_id: userId } })) }),
+      ack: () => {},
+      nack: () => {},
+    },
+  });
+  const deliveries = ids.map((id, index) => ({ ...deliveryOf(id), deliveryTag: index + 1 }));
+  await toPromise(createActor(logic, { input: { deliveries, maxAttempts: 3 }, inspect }).start());
+
+  t.is(inFlight, 3, 'every delivery of the batch counts while it runs');
+  t.is(monitor.stats().deliveriesInFlight, 0);
+  t.is(monitor.stats().machines.delivery!.entered.done, 1, 'one machine for the batch');
+  const records = monitor.recent.list();
+  t.deepEqual(
+    records.map(({ seq, messageId, deliveryTag, outcome, batch }) => ({ seq, messageId, deliveryTag, outcome, batch })),
+    [
+      { seq: 3, messageId: 'b-3', deliveryTag: 3, outcome: 'acked', batch: 3 },
+      { seq: 2, messageId: 'b-2', deliveryTag: 2, outcome: 'duplicate', batch: 3 },
+      { seq: 1, messageId: 'b-1', deliveryTag: 1, outcome: 'acked', batch: 3 },
+    ],
+  );
+  for (const record of records) {
+    t.deepEqual(record.path, records[0]!.path);
+    t.like(record, { service: 'card', consumer: 'users', finishedAt: records[0]!.finishedAt });
+  }
+  t.deepEqual(
+    records[0]!.path.map((step) => step.state),
+    ['receiving', 'persisting', 'acking', 'done'],
+  );
+  t.deepEqual(
+    monitor.recent.search('B-2').map((record) => record.seq),
+    [2],
+  );
+});
+
 test('a long-lived actor is listed under its system id with its current state; re-entries are counted', async (t) => {
   const { monitor, inspect } = monitored();
   const results: SweepResult[] = [

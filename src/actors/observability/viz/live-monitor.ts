@@ -19,7 +19,7 @@ import {
   type ObservedContext,
   type TakenTransition,
 } from '../decoder.js';
-import { RecentDeliveries, type TrackedDelivery } from './recent-deliveries.js';
+import { RecentDeliveries, type NewBatch, type TrackedBatch } from './recent-deliveries.js';
 
 export interface MachineCounts {
   /** Actors in each state right now (ancestors of the current state included). */
@@ -65,8 +65,8 @@ interface Track {
   /** Epoch milliseconds when it entered its state. */
   since: number;
   live: boolean;
-  /** A delivery batch: one record per delivery, in the batch's order. */
-  records: TrackedDelivery[] | undefined;
+  /** A delivery batch: tracked once for all its deliveries. */
+  batch: TrackedBatch | undefined;
 }
 
 export interface LiveMonitorOptions {
@@ -134,7 +134,7 @@ export class LiveMonitor implements ObservationListener {
     const { actor } = event;
     const now = this.#clock();
     const paths = activePaths(event.value);
-    const track: Track = { actor, paths, since: now, live: true, records: undefined };
+    const track: Track = { actor, paths, since: now, live: true, batch: undefined };
     this.#tracks.set(actor, track);
     const counts = this.#counts(actor.machine);
     add(counts.transitions, initialKey(rootPath));
@@ -144,29 +144,15 @@ export class LiveMonitor implements ObservationListener {
     }
     if (actor.kind === 'delivery') {
       const context = event.context as unknown as DeliveryContext;
-      const deliveries = context.deliveries ?? [];
-      const records: TrackedDelivery[] = [];
-      for (let index = 0; index < deliveries.length; index += 1) {
-        const delivery = deliveries[index]!;
-        const record = this.recent.add(
-          {
-            queue: delivery.queue,
-            service: actor.owner?.service,
-            consumer: actor.owner?.consumer,
-            messageId: delivery.messageId,
-            deliveryTag: delivery.deliveryTag,
-            redelivered: delivery.redelivered,
-            batch: deliveries.length,
-            state: event.state,
-            at: now,
-          },
-          index,
-        );
-        this.recent.updated(record, context);
-        records.push(record);
-      }
-      track.records = records;
-      this.#inFlight += records.length;
+      const started: NewBatch = {
+        service: actor.owner?.service,
+        consumer: actor.owner?.consumer,
+        deliveries: context.deliveries ?? [],
+        state: event.state,
+        at: now,
+      };
+      track.batch = this.recent.add(started, context);
+      this.#inFlight += track.batch.count;
     } else {
       // A respawned child takes its predecessor's name: the predecessor no longer counts as anywhere.
       const previous = this.#actors.get(actor.name);
@@ -197,15 +183,14 @@ export class LiveMonitor implements ObservationListener {
       }
     }
     track.paths = paths;
-    const records = track.records;
+    const batch = track.batch;
     if (event.moved) {
       const now = this.#clock();
-      if (records !== undefined) for (const record of records) this.recent.moved(record, event.to, now, event.ms!);
+      if (batch !== undefined) this.recent.moved(batch, event.to, now, event.ms!);
       track.since = now;
     }
-    if (records !== undefined && event.context !== undefined) {
-      const context = event.context as unknown as DeliveryContext;
-      for (const record of records) this.recent.updated(record, context);
+    if (batch !== undefined && event.context !== undefined) {
+      this.recent.updated(batch, event.context as unknown as DeliveryContext);
     }
     const actor = this.#actors.get(event.actor.name);
     if (actor?.track === track) actor.error = errorOf(event.context);
@@ -216,11 +201,8 @@ export class LiveMonitor implements ObservationListener {
     const track = this.#tracks.get(event.actor);
     if (track === undefined || !track.live) return;
     this.#leave(track);
-    const records = track.records;
-    if (records !== undefined) {
-      const now = this.#clock();
-      const context = event.context as unknown as DeliveryContext;
-      for (const record of records) this.recent.finished(record, now, context, event.status);
+    if (track.batch !== undefined) {
+      this.recent.finished(track.batch, this.#clock(), event.context as unknown as DeliveryContext, event.status);
     }
     const actor = this.#actors.get(event.actor.name);
     if (actor?.track === track) actor.status = event.status;
@@ -241,7 +223,7 @@ export class LiveMonitor implements ObservationListener {
     track.live = false;
     const counts = this.#counts(track.actor.machine);
     for (const path of track.paths) add(counts.now, path, -1);
-    if (track.records) this.#inFlight -= track.records.length;
+    if (track.batch) this.#inFlight -= track.batch.count;
   }
 }
 
