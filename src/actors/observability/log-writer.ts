@@ -8,7 +8,7 @@
  */
 import { outcomeAt, type DeliveryContext } from '../../machines/delivery.js';
 import type { ObservationListener, ObservedActor, ObservedContext, StateChanged } from './decoder.js';
-import { lineWriterOf, type LineWriter, type Logger } from './logger.js';
+import type { Logger } from './logger.js';
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
 
@@ -34,11 +34,9 @@ const rounded = (ms: number) => Math.round(ms * 100) / 100;
 
 export class LogWriter implements ObservationListener {
   readonly #logger: Logger;
-  readonly #write: LineWriter;
 
   constructor(logger: Logger) {
     this.#logger = logger;
-    this.#write = lineWriterOf(logger);
   }
 
   changed(event: StateChanged): void {
@@ -100,7 +98,7 @@ export class LogWriter implements ObservationListener {
     const { deliveries } = context;
     const [delivery] = deliveries as [DeliveryContext['deliveries'][number]];
     const single = deliveries.length === 1;
-    this.#write({
+    this.#logger.log({
       machine: 'delivery',
       from,
       to,
@@ -132,7 +130,7 @@ export class LogWriter implements ObservationListener {
     for (let index = 0; index < deliveries.length; index += 1) {
       const delivery = deliveries[index]!;
       const message = decoded[index]?.message;
-      this.#write({
+      this.#logger.log({
         service: owner.service,
         consumer: owner.consumer,
         queue: delivery.queue,

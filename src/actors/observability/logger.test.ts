@@ -1,7 +1,6 @@
 import test from 'ava';
 import { Writable } from 'node:stream';
-import winston from 'winston';
-import { createLogger, lineWriterOf } from './logger.js';
+import { createLogger } from './logger.js';
 
 /** A logger writing into memory, and the lines it has written once its batch has left. */
 function capture() {
@@ -75,48 +74,5 @@ test('lines below the level are not written', async (t) => {
   t.deepEqual(
     (await lines()).map((line) => line.message),
     ['loud'],
-  );
-});
-
-test("the listeners' line writer: the logger's format, level and order, past winston's stream", async (t) => {
-  const { logger, lines } = capture();
-  const write = lineWriterOf(logger);
-  logger.info('first');
-  write({ level: 'info', message: 'second', url: 'amqp://guest:hunter4@127.0.0.1', deliveryTag: 7, batch: undefined });
-  write({ level: 'debug', message: 'below the level' });
-  logger.warn('third');
-  const written = await lines();
-  t.deepEqual(
-    written.map((line) => line.message),
-    ['first', 'second', 'third'],
-  );
-  t.like(written[1], { level: 'info', deliveryTag: 7 });
-  t.false('batch' in written[1]!);
-  t.false(JSON.stringify(written[1]).includes('hunter4'));
-  t.regex(String(written[1]!.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-  logger.silent = true;
-  write({ level: 'error', message: 'silenced' });
-  t.is((await lines()).length, 3);
-});
-
-test("another winston logger gets the listeners' lines through its own log()", async (t) => {
-  const entries: Record<string, unknown>[] = [];
-  const transport = new winston.transports.Stream({
-    stream: new Writable({
-      objectMode: true,
-      write(entry: Record<string, unknown>, _encoding, done) {
-        entries.push(entry);
-        done();
-      },
-    }),
-  });
-  const logger = winston.createLogger({ level: 'info', transports: [transport] });
-  const write = lineWriterOf(logger);
-  write({ level: 'info', message: 'kept', queue: 'user_queue' });
-  write({ level: 'debug', message: 'dropped' });
-  await new Promise((resolve) => setImmediate(resolve));
-  t.deepEqual(
-    entries.map((entry) => [entry.message, entry.queue]),
-    [['kept', 'user_queue']],
   );
 });

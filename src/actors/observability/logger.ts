@@ -52,7 +52,7 @@ function redactFields(line: Record<string, unknown>): void {
 
 // The line is serialised first and checked once: only a line that may hold a secret is redacted field by field
 // and serialised again (JSON.stringify escapes neither `://` nor `password=`, so a field holding one shows in the line).
-function formatLine(info: Record<string | symbol, unknown>): void {
+const jsonLine = winston.format((info) => {
   const line = info as Record<string, unknown>;
   line.timestamp = timestamp();
   try {
@@ -61,16 +61,12 @@ function formatLine(info: Record<string | symbol, unknown>): void {
       redactFields(line);
       text = JSON.stringify(line);
     }
-    info[MESSAGE] = text;
+    (info as Record<symbol, unknown>)[MESSAGE] = text;
   } catch {
     // A cycle or a BigInt: logform's safe serialiser copes with both.
     redactFields(line);
-    fallbackJson.transform(info as Parameters<typeof fallbackJson.transform>[0], {});
+    fallbackJson.transform(info, {});
   }
-}
-
-const jsonLine = winston.format((info) => {
-  formatLine(info as Record<string | symbol, unknown>);
   return info;
 });
 
@@ -116,18 +112,6 @@ class BatchedStreamTransport extends Transport {
   }
 }
 
-/** A log entry as the runtime's own listeners write it: its level and message are fields of it. */
-export interface LogLine {
-  readonly level: string;
-  readonly message: string;
-  readonly [field: string]: unknown;
-}
-
-/** Writes a line if its level is enabled; the line is taken over (its timestamp is added to it). */
-export type LineWriter = (line: LogLine) => void;
-
-const lineWriters = new WeakMap<Logger, LineWriter>();
-
 /**
  * A JSON logger at `level` (winston's levels, `error` to `silly`): one line per entry on `stream` (stdout when
  * omitted), with passwords in URLs redacted.
@@ -137,27 +121,5 @@ export function createLogger(level: string, stream: NodeJS.WritableStream = proc
   const logger = winston.createLogger({ level, format: jsonLine(), transports: [transport] });
   // `logger.end()` (on shutdown) finishes the transports: nothing may stay behind in the batch.
   logger.on('finish', transport.flush);
-  lineWriters.set(logger, (line) => {
-    if (logger.silent || !logger.isLevelEnabled(line.level)) return;
-    const info = line as unknown as Record<string | symbol, unknown>;
-    formatLine(info);
-    transport.log(info, ignore);
-  });
   return logger;
-}
-
-const ignore = () => {};
-
-/**
- * How the runtime's listeners write their lines to `logger`. A logger made by `createLogger` takes them past
- * winston's object stream, whose buffering cost more than the line itself at a line per message (the same
- * format, the same transport, the same level and `silent`); any other winston logger gets them through `log`.
- */
-export function lineWriterOf(logger: Logger): LineWriter {
-  return (
-    lineWriters.get(logger) ??
-    ((line) => {
-      logger.log(line as winston.LogEntry);
-    })
-  );
 }
