@@ -98,7 +98,7 @@ export interface RuntimeOptions {
   readonly logger?: Logger;
   /**
    * Fault injection for tests: `<service>.persist=error*N` fails a transaction N times,
-   * `<service>.beforeAck=exit*N` ends the process before the Nth ack. Empty (off) by default.
+   * `<service>.beforeAck=exit*N` ends the process before the Nth ack (a batch acked in one frame is one ack). Empty (off) by default.
    */
   readonly failpoints?: string;
 }

@@ -34,6 +34,7 @@ import {
 import { type ClassifiedFailure } from '../../policies/classify-error.js';
 import { describeError } from '../../policies/describe-error.js';
 import { Batcher } from '../../policies/batcher.js';
+import { UnsettledTags } from '../../policies/unsettled-tags.js';
 import { FailureWindow, firstProbeDelayMs } from '../../policies/circuit-breaker.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { backoffMs, retryDelayMs } from '../../policies/backoff.js';
@@ -82,6 +83,8 @@ const probeBackoff = { baseMs: 100, maxMs: 5_000 };
 /** The write probe's statement timeout: a lock or a stalled disk fails the probe instead of hanging it. */
 const probeTimeoutMs = 2_000;
 
+const tagOf = (message: Message) => message.fields.deliveryTag;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -102,6 +105,8 @@ class QueueSubscription {
   readonly #inFlight = new Set<AnyActorRef>();
   /** The channel each delivery came on: it is acked or nacked there, or not at all. */
   readonly #origins = new WeakMap<Delivery, { channel: Channel; message: Message }>();
+  /** Each channel's deliveries not settled yet: a batch that holds the lowest of them is acked in one frame. */
+  readonly #unsettled = new WeakMap<Channel, UnsettledTags>();
   #wrapper: ChannelWrapper | undefined;
   #channel: Channel | undefined;
   #consumerTag: string | undefined;
@@ -337,6 +342,7 @@ class QueueSubscription {
   }
 
   #deliver(channel: Channel, message: ConsumeMessage): void {
+    this.#unsettledOn(channel).delivered(message.fields.deliveryTag);
     // A redelivery, or a message back from a delay queue, runs alone, at once: it is one that failed before.
     const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
     if (message.fields.redelivered || returnedFromDelay(headers)) this.#run(this.#deliveriesOf([{ channel, message }]));
@@ -389,23 +395,61 @@ class QueueSubscription {
     delivery.start();
   }
 
+  #unsettledOn(channel: Channel): UnsettledTags {
+    let tags = this.#unsettled.get(channel);
+    if (tags === undefined) {
+      tags = new UnsettledTags();
+      this.#unsettled.set(channel, tags);
+    }
+    return tags;
+  }
+
+  /**
+   * Acks a batch: in one frame (`multiple` up to its highest tag) when its deliveries are the lowest its
+   * channel has not settled, so that the frame acks nothing else; otherwise one by one.
+   */
+  #ackBatch(deliveries: readonly Delivery[]): void {
+    const channel = this.#channel;
+    const messages = deliveries.length > 1 && channel ? this.#messagesOn(channel, deliveries) : undefined;
+    if (channel === undefined || messages === undefined || !this.#unsettledOn(channel).areLowest(messages.map(tagOf))) {
+      for (const delivery of deliveries) this.#settleDelivery(delivery, 'ack');
+      return;
+    }
+    const highest = messages.reduce((top, message) => (tagOf(message) > tagOf(top) ? message : top));
+    this.#settle(channel, highest, 'ack', messages);
+  }
+
+  /** The messages of `deliveries`, when every one of them came on `channel`. */
+  #messagesOn(channel: Channel, deliveries: readonly Delivery[]): Message[] | undefined {
+    const messages: Message[] = [];
+    for (const delivery of deliveries) {
+      const origin = this.#origins.get(delivery);
+      if (origin === undefined || origin.channel !== channel) return undefined;
+      messages.push(origin.message);
+    }
+    return messages;
+  }
+
   #settleDelivery(delivery: Delivery, how: 'ack' | 'nack'): void {
     const origin = this.#origins.get(delivery);
     if (origin) this.#settle(origin.channel, origin.message, how);
   }
 
-  #settle(channel: Channel, message: Message, how: 'ack' | 'nack'): void {
+  /** Acks or nacks `message`; with `upTo`, acks it with `multiple`: every message of `upTo` (itself among them). */
+  #settle(channel: Channel, message: Message, how: 'ack' | 'nack', upTo?: readonly Message[]): void {
     if (this.#channel !== channel) return; // stale channel: the broker redelivers this one
     try {
       if (how === 'ack') {
         this.#options.failpoints.hit(`${this.#options.service}.beforeAck`);
-        channel.ack(message);
+        channel.ack(message, upTo !== undefined);
       } else {
         channel.nack(message, false, true);
       }
     } catch {
-      // The channel closed under us: the broker redelivers the message.
+      return; // The channel closed under us: the broker redelivers the message.
     }
+    const unsettled = this.#unsettledOn(channel);
+    for (const settled of upTo ?? [message]) unsettled.settled(tagOf(settled));
   }
 
   /** Every counted attempt's reason: as recorded, or (when recording failed) as carried, with this one. */
@@ -467,9 +511,7 @@ class QueueSubscription {
         publish: publishStep(async ({ outgoing }) => {
           await outbox.publish(outgoing as readonly OutgoingMessage[]);
         }),
-        ack: ({ context }) => {
-          for (const delivery of context.deliveries) this.#settleDelivery(delivery, 'ack');
-        },
+        ack: ({ context }) => this.#ackBatch(context.deliveries),
         nack: ({ context }) => {
           for (const delivery of context.deliveries) this.#settleDelivery(delivery, 'nack');
         },
