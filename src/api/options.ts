@@ -82,8 +82,9 @@ export interface RuntimeOptions {
     readonly pollMs?: number;
     /**
      * While its sweeps find nothing, the relay waits longer between them, doubling from `pollMs` up to this.
-     * It bounds how late a row only a sweep finds (left by a crash, or deferred after a failed publish) is
-     * sent; `pollMs` keeps the wait constant. Default the larger of 5,000 ms and `pollMs`.
+     * It bounds how late a row only a sweep finds (left by a crashed process) is sent; a publish after a commit
+     * that fails brings the relay back to `pollMs`. Equal to `pollMs`, the wait stays constant. Default the
+     * larger of 5,000 ms and `pollMs`.
      */
     readonly maxPollMs?: number;
   };
@@ -98,7 +99,8 @@ export interface RuntimeOptions {
   readonly logger?: Logger;
   /**
    * Fault injection for tests: `<service>.persist=error*N` fails a transaction N times,
-   * `<service>.beforeAck=exit*N` ends the process before the Nth ack (a batch acked in one frame is one ack). Empty (off) by default.
+   * `<service>.beforeAck=exit*N` ends the process before the Nth ack (a batch acked in one frame is one ack).
+   * Empty (off) by default.
    */
   readonly failpoints?: string;
 }
