@@ -4,6 +4,7 @@ import {
   idlePollDelay,
   outboxRelayMachine,
   type IdlePolling,
+  type OutboxRelayContext,
   type SweepResult,
 } from '../../src/machines/outbox-relay.js';
 import { deferred, never, patience, stateTrace, type Deferred } from './support.js';
@@ -121,18 +122,26 @@ test('repeated failures are counted until a sweep succeeds', async (t) => {
   t.is(snapshot.context.failures, 0);
 });
 
+/**
+ * A delay the machine was set up with, for a context with `changes`: as the runtime uses `backoff` (it does not
+ * override it) and as `pollInterval` is before the runtime provides its own from outbox.pollMs and maxPollMs.
+ */
+function defaultDelay(name: 'backoff' | 'pollInterval', changes: Partial<OutboxRelayContext>): unknown {
+  const delay = outboxRelayMachine.implementations.delays[name];
+  if (typeof delay !== 'function') throw new Error(`the ${name} delay is not worked out from the context`);
+  const context: OutboxRelayContext = {
+    kicked: false,
+    failures: 0,
+    published: 0,
+    emptySweeps: 0,
+    error: undefined,
+    ...changes,
+  };
+  return delay({ context } as unknown as Parameters<typeof delay>[0], undefined);
+}
+
 test('the default backoff grows with the failures counted', (t) => {
-  // Read the delay the machine was set up with, as the runtime uses it (it does not override backoff).
-  const backoff = outboxRelayMachine.implementations.delays['backoff'];
-  t.is(typeof backoff, 'function');
-  if (typeof backoff !== 'function') return;
-  const delayFor = (failures: number) =>
-    backoff(
-      { context: { kicked: false, failures, published: 0, emptySweeps: 0, error: undefined } } as unknown as Parameters<
-        typeof backoff
-      >[0],
-      undefined,
-    );
+  const delayFor = (failures: number) => defaultDelay('backoff', { failures });
   // The count is incremented before the delay is read, so the first backoff is 500 ms, not 250 ms.
   t.deepEqual([1, 2, 3, 7, 20].map(delayFor), [500, 1_000, 2_000, 30_000, 30_000]);
 });
@@ -328,17 +337,7 @@ test('with maxPollMs equal to pollMs the relay sweeps at a constant rate', async
 });
 
 test('the default poll interval is 1 s, doubling while sweeps claim nothing, up to 5 s', (t) => {
-  // Read the delay the machine was set up with (the runtime provides its own from outbox.pollMs and maxPollMs).
-  const pollInterval = outboxRelayMachine.implementations.delays['pollInterval'];
-  t.is(typeof pollInterval, 'function');
-  if (typeof pollInterval !== 'function') return;
-  const delayFor = (emptySweeps: number) =>
-    pollInterval(
-      { context: { kicked: false, failures: 0, published: 0, emptySweeps, error: undefined } } as unknown as Parameters<
-        typeof pollInterval
-      >[0],
-      undefined,
-    );
+  const delayFor = (emptySweeps: number) => defaultDelay('pollInterval', { emptySweeps });
   t.deepEqual([0, 1, 2, 3, 4, 5, 100].map(delayFor), [1_000, 1_000, 2_000, 4_000, 5_000, 5_000, 5_000]);
   const slow = idlePollDelay({ baseMs: 10_000, maxMs: 10_000 });
   t.deepEqual(
