@@ -14,6 +14,7 @@ import {
 } from '../support/partition-checks.js';
 import { mainNodeState } from '../support/rabbitmq-cluster.js';
 import { startNetnsRabbitCluster, type NetnsNode } from '../support/rabbitmq-netns-cluster.js';
+import { phases } from '../support/phases.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import {
   processesOn,
@@ -35,15 +36,19 @@ function busiestNode(nodes: readonly NetnsNode[], processes: readonly ServicePro
 }
 
 test('a lossy, then silently dead link between the services and one node: they carry on, notice, fail over, nothing lost or doubled', async (t) => {
+  const phase = phases(t, 20 * 60_000);
   const mainBefore = await mainNodeState();
+  phase('starting a three-node cluster in network namespaces');
   const cluster = await startNetnsRabbitCluster();
   t.teardown(() => cluster.tearDown());
+  phase('starting three instances of each service');
   const scenario = await startSpreadScenario(t, 'degradedlink', cluster, {
     instances: 3,
     common: { PUBLISH_TIMEOUT_MS: '2000' },
   });
   const processes = scenario.all();
   await checkClusterSetup(t, cluster, scenario.environment);
+  phase('creating users');
   let turn = 0;
   const flow = startFlow(() => scenario.userInstances[turn++ % 3]!.url, 20, 'pdeg');
   t.teardown(() => flow.abandon());
@@ -53,6 +58,7 @@ test('a lossy, then silently dead link between the services and one node: they c
   const lossy = cluster.nodes[0]!;
   const onLossy = processesOn(processes, lossy);
   const lossyReconnectsBefore = reconnectCounts(onLossy);
+  phase(`30% loss each way on the link to ${lossy.name} for 30 s`);
   const lossStarted = Date.now();
   const createdBeforeLoss = flow.created.length;
   await cluster.lab.lossyToServices(lossy.host, 0.3);
@@ -69,6 +75,7 @@ test('a lossy, then silently dead link between the services and one node: they c
   const { node: dead, on: onDead } = busiestNode(cluster.nodes, processes);
   t.true(onDead.length >= 1, 'some process is connected to the node whose link dies');
   const deadReconnectsBefore = reconnectCounts(onDead);
+  phase(`every packet dropped on the link to ${dead.name}`);
   const died = Date.now();
   const createdBeforeDeath = flow.created.length;
   await cluster.lab.lossyToServices(dead.host, 1);
@@ -79,10 +86,13 @@ test('a lossy, then silently dead link between the services and one node: they c
       waitCardStoredFor(scenario.environment, () => flow.created.slice(createdBeforeDeath)),
     ),
   ]);
+  phase(`its processes moved after ${deadFailoverMs} ms; 100 users more`);
   await flowReached(flow, flow.created.length + 100, 180_000);
+  phase('healing the link; 60 users more');
   await cluster.lab.heal();
   await flowReached(flow, flow.created.length + 60, 180_000);
   const created = await flow.stop();
+  phase('checking that nothing was lost or doubled');
 
   const report = await checkNothingLostOrDoubled(t, cluster, scenario.environment, created);
   onDead.forEach((process, index) =>
@@ -102,5 +112,6 @@ test('a lossy, then silently dead link between the services and one node: they c
   t.log(
     `${created.length} users (${flow.failures} given up); drained ${report.drainMs} ms after the flow stopped; lost ${report.lost}, doubled ${report.doubled}, dead letters ${report.deadLettered}`,
   );
+  phase('tearing the cluster down');
   await leaveMachineAsFound(t, scenario, cluster, mainBefore);
 });

@@ -26,14 +26,18 @@ import {
   storedCards,
   waitMovedOff,
 } from '../support/spread-scenario.js';
+import { phases } from '../support/phases.js';
 import { waitUntil } from '../support/wait.js';
 
 const backlog = 3_000;
 
 test('a partition of the queue leader during a backlog of thousands: the majority drains it, nothing lost or doubled', async (t) => {
+  const phase = phases(t, 20 * 60_000);
   const mainBefore = await mainNodeState();
+  phase('starting a three-node cluster in network namespaces');
   const cluster = await startNetnsRabbitCluster();
   t.teardown(() => cluster.tearDown());
+  phase('starting three user instances');
   const scenario = await startSpreadScenario(t, 'partbacklog', cluster, {
     instances: 3,
     startCards: false,
@@ -43,6 +47,7 @@ test('a partition of the queue leader during a backlog of thousands: the majorit
   let turn = 0;
   const nextUser = () => userInstances[turn++ % userInstances.length]!.url;
 
+  phase(`creating a backlog of ${backlog} users`);
   const burst = startFlow(nextUser, 200, 'pblb', backlog);
   t.teardown(() => burst.abandon());
   await waitUntil(() => burst.started >= backlog, { timeoutMs: 120_000, what: `${backlog} requests begun` });
@@ -68,6 +73,7 @@ test('a partition of the queue leader during a backlog of thousands: the majorit
       `${backlogUsers.length} user messages to wait in ${environment.userQueue}: ${queued} ready, ${await unsent()} unsent`,
   });
 
+  phase('starting three card instances');
   // The user instances declared every queue of the topology; the card instances add only their consumers.
   await checkClusterSetup(t, cluster, environment);
   const leader = await leaderOf(cluster, environment.userQueue, observer);
@@ -83,6 +89,7 @@ test('a partition of the queue leader during a backlog of thousands: the majorit
     what: 'the card instances to start draining the backlog',
   });
 
+  phase(`cutting the queue leader ${leader.name} off from the other two`);
   const reconnectsBefore = reconnectCounts(onLeader);
   const cut = Date.now();
   await cluster.lab.partition(
@@ -114,9 +121,12 @@ test('a partition of the queue leader during a backlog of thousands: the majorit
   const newLeader = await leaderOf(cluster, environment.userQueue, majority[0]!);
   t.not(newLeader, leader, 'a node of the majority leads the queue now');
 
+  phase(`drained ${drainedMs} ms after the cut; healing the partition`);
   const rejoin = await healAndRejoin(cluster, leader);
+  phase(`rejoined in ${rejoin.ms} ms; 60 users more`);
   await flowReached(flow, flow.created.length + 60, 180_000);
   const created = [...backlogUsers, ...(await flow.stop())];
+  phase('checking that nothing was lost or doubled');
 
   const report = await checkNothingLostOrDoubled(t, cluster, environment, created);
   onLeader.forEach((process, index) =>
@@ -139,5 +149,6 @@ test('a partition of the queue leader during a backlog of thousands: the majorit
   t.log(
     `${created.length} users in all (${flow.failures + burst.failures} given up); drained ${report.drainMs} ms after the flow stopped; lost ${report.lost}, doubled ${report.doubled}, dead letters ${report.deadLettered}`,
   );
+  phase('tearing the cluster down');
   await leaveMachineAsFound(t, scenario, cluster, mainBefore);
 });

@@ -24,14 +24,18 @@ import {
   waitCardStoredFor,
   waitMovedOff,
 } from '../support/spread-scenario.js';
+import { phases } from '../support/phases.js';
 import { waitUntil } from '../support/wait.js';
 
 test('a minority partition of the node some instances use: it pauses, they fail over, the majority carries on, nothing lost or doubled', async (t) => {
+  const phase = phases(t, 20 * 60_000);
   const mainBefore = await mainNodeState();
+  phase('starting a three-node cluster in network namespaces');
   const cluster = await startNetnsRabbitCluster();
   t.teardown(() => cluster.tearDown());
   const [isolated, ...majority] = cluster.nodes as [NetnsNode, NetnsNode, NetnsNode];
 
+  phase('starting three instances of each service');
   const scenario = await startSpreadScenario(t, 'partminority', cluster, {
     instances: 3,
     common: { PUBLISH_TIMEOUT_MS: '2000' },
@@ -47,11 +51,13 @@ test('a minority partition of the node some instances use: it pauses, they fail 
     ),
   );
 
+  phase('creating users');
   let turn = 0;
   const flow = startFlow(() => scenario.userInstances[turn++ % 3]!.url, 20, 'pmin');
   t.teardown(() => flow.abandon());
   await flowReached(flow, 100);
 
+  phase(`cutting ${isolated.name} off from the other two`);
   const reconnectsBefore = reconnectCounts(onIsolated);
   const cut = Date.now();
   const createdBeforeCut = flow.created.length;
@@ -74,12 +80,16 @@ test('a minority partition of the node some instances use: it pauses, they fail 
       waitCardStoredFor(scenario.environment, () => flow.created.slice(createdBeforeCut)),
     ),
   ]);
+  phase(`paused after ${pausedMs} ms, failed over after ${failoverMs} ms; 200 users more during the partition`);
   await flowReached(flow, createdBeforeCut + 200, 180_000);
   const createdDuringPartition = flow.created.length - createdBeforeCut;
 
+  phase('healing the partition');
   const rejoin = await healAndRejoin(cluster, isolated);
+  phase(`rejoined in ${rejoin.ms} ms; 100 users more`);
   await flowReached(flow, flow.created.length + 100, 180_000);
   const created = await flow.stop();
+  phase('checking that nothing was lost or doubled');
 
   const report = await checkNothingLostOrDoubled(t, cluster, scenario.environment, created);
   onIsolated.forEach((process, index) =>
@@ -99,5 +109,6 @@ test('a minority partition of the node some instances use: it pauses, they fail 
   t.log(
     `${created.length} users (${createdDuringPartition} during the partition, ${flow.failures} given up); healed: rejoined ${rejoin.restarted ? 'after a restart of its application' : 'by itself'} in ${rejoin.ms} ms; drained ${report.drainMs} ms after the flow stopped; lost ${report.lost}, doubled ${report.doubled}, dead letters ${report.deadLettered}`,
   );
+  phase('tearing the cluster down');
   await leaveMachineAsFound(t, scenario, cluster, mainBefore);
 });
