@@ -100,6 +100,21 @@ function ratiosTable(ratios: readonly VariantRatios[]): string {
   );
 }
 
+/** The CPU ratios of the targets, round by round: how far one round's figure is from the median. */
+function roundByRound(ratios: readonly VariantRatios[]): string | undefined {
+  const of = (variant: string) => ratios.find((each) => each.variant === variant);
+  const rows = [
+    ['ackstate / ref-batched', of('ackstate')?.cpuPerUserByRound],
+    ['ackstate-batch1 / ref-unbatched', of('ackstate-batch1')?.cpuPerUserToUnbatchedByRound],
+  ] as const;
+  const lines = rows.flatMap(([pair, values]) =>
+    values === undefined || values.length === 0
+      ? []
+      : [`${pair} ${values.map((value) => times(value) ?? '–').join(', ')}`],
+  );
+  return lines.length === 0 ? undefined : `CPU per user, round by round: ${lines.join('; ')}.`;
+}
+
 function halfRateTable(runs: readonly RunResult[]): string {
   return markdownTable(
     [
@@ -139,7 +154,17 @@ function targetsTable(report: BenchReport): string {
 }
 
 export function renderLatest(report: BenchReport): string {
-  const parts = [provenance(report), '', variantsTable(report.medians), '', 'Ratios:', '', ratiosTable(report.ratios)];
+  const parts = [
+    provenance(report),
+    '',
+    variantsTable(report.medians),
+    '',
+    'Ratios (each the median over the rounds of the ratio within a round):',
+    '',
+    ratiosTable(report.ratios),
+  ];
+  const spread = roundByRound(report.ratios);
+  if (spread !== undefined) parts.push('', spread);
   if (report.halfRate.length > 0) {
     parts.push('', "Open loop at half of ackstate's closed-loop peak:", '', halfRateTable(report.halfRate));
   }

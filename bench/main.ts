@@ -165,7 +165,7 @@ const medians = options.only.map((name) =>
     statements.find((run) => run.variant === name),
   ),
 );
-const ratios = ratiosOf(medians);
+const ratios = ratiosOf(runs, options.only);
 const halfRate = await halfRateRuns(
   options,
   scripts,

@@ -33,6 +33,11 @@ export interface VariantSummary {
   readonly generatorCpuShare: number;
 }
 
+/**
+ * A variant's figures over a reference's: each the median, over the rounds, of the ratio within one round
+ * (the two runs minutes apart), not the ratio of the two medians, so that the host's speed, which drifts by a
+ * factor of two from one round to the next here, cancels out of each ratio.
+ */
 export interface VariantRatios {
   readonly variant: string;
   /** To the batched reference. */
@@ -41,6 +46,9 @@ export interface VariantRatios {
   readonly p50: number | null;
   /** To the unbatched reference. */
   readonly cpuPerUserToUnbatched: number | null;
+  /** The CPU-per-user ratios of each round, first round first (absent in results from before rounds were paired). */
+  readonly cpuPerUserByRound?: readonly (number | null)[];
+  readonly cpuPerUserToUnbatchedByRound?: readonly (number | null)[];
 }
 
 export interface Target {
@@ -102,16 +110,48 @@ export function summarizeVariant(
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, 3) : null;
 
-export function ratiosOf(medians: readonly VariantSummary[]): VariantRatios[] {
-  const batched = medians.find((summary) => summary.variant === 'ref-batched');
-  const unbatched = medians.find((summary) => summary.variant === 'ref-unbatched');
-  return medians.map((summary) => ({
-    variant: summary.variant,
-    throughput: ratio(summary.usersPerSecond, batched?.usersPerSecond),
-    cpuPerUser: ratio(summary.cpuMsPerUser, batched?.cpuMsPerUser),
-    p50: ratio(summary.p50Ms, batched?.p50Ms),
-    cpuPerUserToUnbatched: ratio(summary.cpuMsPerUser, unbatched?.cpuMsPerUser),
-  }));
+/** Each variant's runs by round: the n-th run of a variant is its run of round n. */
+function byRound(runs: readonly RunResult[], variant: string): RunResult[] {
+  return runs.filter((run) => run.variant === variant);
+}
+
+/** The ratio of `pick` between the runs of `variant` and of `reference`, round by round. */
+function ratiosByRound(
+  runs: readonly RunResult[],
+  variant: string,
+  reference: string,
+  pick: (run: RunResult) => number,
+): (number | null)[] {
+  const references = byRound(runs, reference);
+  return byRound(runs, variant).map((run, index) => {
+    const against = references[index];
+    return against === undefined ? null : ratio(pick(run), pick(against));
+  });
+}
+
+const medianOf = (ratios: readonly (number | null)[]) => {
+  const known = ratios.filter((value): value is number => value !== null);
+  return known.length === 0 ? null : round(median(known), 3);
+};
+
+/** Every variant's ratios to the references: medians of the same-round ratios (see `VariantRatios`). */
+export function ratiosOf(runs: readonly RunResult[], variants: readonly string[]): VariantRatios[] {
+  const toBatched = (variant: string, pick: (run: RunResult) => number) =>
+    ratiosByRound(runs, variant, 'ref-batched', pick);
+  const cpu = (run: RunResult) => run.cpuMsPerUser;
+  return variants.map((variant) => {
+    const cpuPerUserByRound = toBatched(variant, cpu);
+    const cpuPerUserToUnbatchedByRound = ratiosByRound(runs, variant, 'ref-unbatched', cpu);
+    return {
+      variant,
+      throughput: medianOf(toBatched(variant, (run) => run.usersPerSecond)),
+      cpuPerUser: medianOf(cpuPerUserByRound),
+      p50: medianOf(toBatched(variant, (run) => run.latencyMs.p50)),
+      cpuPerUserToUnbatched: medianOf(cpuPerUserToUnbatchedByRound),
+      cpuPerUserByRound,
+      cpuPerUserToUnbatchedByRound,
+    };
+  });
 }
 
 function check(target: string, value: number | null | undefined, met: (value: number) => boolean, unit = ''): Target {

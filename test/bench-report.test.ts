@@ -1,0 +1,51 @@
+/** The benchmark's ratios to the references (bench/report.ts): paired within each round, on hand-made runs. */
+import test from 'ava';
+import { ratiosOf } from '../bench/report.js';
+import type { RunResult } from '../bench/run.js';
+
+const run = (variant: string, cpuMsPerUser: number, usersPerSecond = 1000, p50 = 100) =>
+  ({ variant, cpuMsPerUser, usersPerSecond, latencyMs: { p50, p95: p50, p99: p50, max: p50 } }) as RunResult;
+
+test('each ratio is the median of the same-round ratios, not the ratio of the medians', (t) => {
+  // The host runs twice as fast in round 2 and three times as slow in round 3; ackstate costs 1.2x in every round.
+  const runs = [
+    run('ackstate', 1.2),
+    run('ref-batched', 1.0),
+    run('ref-batched', 0.5),
+    run('ackstate', 0.6),
+    run('ackstate', 3.6),
+    run('ref-batched', 3.0),
+  ];
+  const [ackstate] = ratiosOf(runs, ['ackstate']);
+  t.deepEqual(ackstate?.cpuPerUserByRound, [1.2, 1.2, 1.2]);
+  t.is(ackstate?.cpuPerUser, 1.2);
+  // The ratio of the medians would have said 1.2 / 1.0 here only by chance; with ackstate's slow round paired
+  // against the reference's fast one it would say 3.6 / 1.0.
+  const shuffled = [run('ackstate', 3.6), run('ref-batched', 1.0), run('ackstate', 1.2), run('ref-batched', 3.0)];
+  t.deepEqual(ratiosOf(shuffled, ['ackstate'])[0]?.cpuPerUserByRound, [3.6, 0.4]);
+});
+
+test('throughput, p50 and the ratio to the unbatched reference are paired the same way', (t) => {
+  const runs = [
+    run('ackstate-batch1', 1.5, 400, 300),
+    run('ref-unbatched', 1.0, 500, 200),
+    run('ref-batched', 0.5, 1000, 100),
+    run('ref-batched', 0.25, 2000, 50),
+    run('ref-unbatched', 0.5, 1000, 100),
+    run('ackstate-batch1', 0.75, 800, 150),
+  ];
+  const [batch1] = ratiosOf(runs, ['ackstate-batch1']);
+  t.deepEqual(batch1?.cpuPerUserToUnbatchedByRound, [1.5, 1.5]);
+  t.is(batch1?.cpuPerUserToUnbatched, 1.5);
+  t.is(batch1?.throughput, 0.4);
+  t.is(batch1?.p50, 3);
+  t.is(batch1?.cpuPerUser, 3);
+});
+
+test('a round without a run of the reference has no ratio; no reference at all gives none', (t) => {
+  const runs = [run('ackstate', 1.2), run('ref-batched', 1.0), run('ackstate', 1.4)];
+  const [ackstate] = ratiosOf(runs, ['ackstate']);
+  t.deepEqual(ackstate?.cpuPerUserByRound, [1.2, null]);
+  t.is(ackstate?.cpuPerUser, 1.2);
+  t.is(ackstate?.cpuPerUserToUnbatched, null);
+});
