@@ -5,7 +5,7 @@
 import type { AllocationsReport } from './allocations.js';
 import type { InstancesReport } from './instances.js';
 import type { ProfileReport } from './profile.js';
-import type { BenchReport, VariantRatios, VariantSummary } from './report.js';
+import { pairedRatio, type BenchReport, type VariantRatios, type VariantSummary } from './report.js';
 import type { RunResult } from './run.js';
 import type { SoakReport } from './soak.js';
 
@@ -172,25 +172,18 @@ export function renderLatest(report: BenchReport): string {
   return parts.join('\n');
 }
 
-/** `--baseline`: each of this checkout's variants against the baseline's of the same settings, in one run. */
-function baselineRatiosTable(medians: readonly VariantSummary[]): string {
+/** `--baseline`: each of this checkout's variants against the baseline's of the same settings, paired by round. */
+function baselineRatiosTable(runs: readonly RunResult[]): string {
   const pairs: [string, string][] = [
     ['ackstate', 'baseline'],
     ['ackstate-batch1', 'baseline-batch1'],
   ];
   const rows = pairs.flatMap(([name, baselineName]) => {
-    const now = medians.find((summary) => summary.variant === name);
-    const before = medians.find((summary) => summary.variant === baselineName);
-    if (now === undefined || before === undefined) return [];
-    const ratio = (after: number, was: number) => times(was > 0 ? Math.round((after / was) * 1000) / 1000 : null);
-    return [
-      [
-        `${name} / ${baselineName}`,
-        ratio(now.usersPerSecond, before.usersPerSecond),
-        ratio(now.cpuMsPerUser, before.cpuMsPerUser),
-        ratio(now.p50Ms, before.p50Ms),
-      ],
-    ];
+    const ratio = (pick: (run: RunResult) => number) => times(pairedRatio(runs, name, baselineName, pick));
+    const cpu = ratio((run) => run.cpuMsPerUser);
+    return cpu === null
+      ? []
+      : [[`${name} / ${baselineName}`, ratio((run) => run.usersPerSecond), cpu, ratio((run) => run.latencyMs.p50)]];
   });
   return markdownTable(['variants', 'throughput', 'CPU per user', 'closed-loop p50'], rows);
 }
@@ -202,9 +195,9 @@ export function renderBaseline(report: BenchReport): string {
     '',
     variantsTable(report.medians),
     '',
-    'This commit against the baseline:',
+    'This commit against the baseline (each the median over the rounds of the ratio within a round):',
     '',
-    baselineRatiosTable(report.medians),
+    baselineRatiosTable(report.runs),
   ].join('\n');
 }
 

@@ -134,6 +134,16 @@ const medianOf = (ratios: readonly (number | null)[]) => {
   return known.length === 0 ? null : round(median(known), 3);
 };
 
+/** The median over the rounds of the ratio of `pick` between `variant`'s run and `reference`'s in that round. */
+export function pairedRatio(
+  runs: readonly RunResult[],
+  variant: string,
+  reference: string,
+  pick: (run: RunResult) => number,
+): number | null {
+  return medianOf(ratiosByRound(runs, variant, reference, pick));
+}
+
 /** Every variant's ratios to the references: medians of the same-round ratios (see `VariantRatios`). */
 export function ratiosOf(runs: readonly RunResult[], variants: readonly string[]): VariantRatios[] {
   const toBatched = (variant: string, pick: (run: RunResult) => number) =>
@@ -144,9 +154,9 @@ export function ratiosOf(runs: readonly RunResult[], variants: readonly string[]
     const cpuPerUserToUnbatchedByRound = ratiosByRound(runs, variant, 'ref-unbatched', cpu);
     return {
       variant,
-      throughput: medianOf(toBatched(variant, (run) => run.usersPerSecond)),
+      throughput: pairedRatio(runs, variant, 'ref-batched', (run) => run.usersPerSecond),
       cpuPerUser: medianOf(cpuPerUserByRound),
-      p50: medianOf(toBatched(variant, (run) => run.latencyMs.p50)),
+      p50: pairedRatio(runs, variant, 'ref-batched', (run) => run.latencyMs.p50),
       cpuPerUserToUnbatched: medianOf(cpuPerUserToUnbatchedByRound),
       cpuPerUserByRound,
       cpuPerUserToUnbatchedByRound,

@@ -1,6 +1,6 @@
 /** The benchmark's ratios to the references (bench/report.ts): paired within each round, on hand-made runs. */
 import test from 'ava';
-import { ratiosOf } from '../bench/report.js';
+import { pairedRatio, ratiosOf } from '../bench/report.js';
 import type { RunResult } from '../bench/run.js';
 
 const run = (variant: string, cpuMsPerUser: number, usersPerSecond = 1000, p50 = 100) =>
@@ -48,4 +48,16 @@ test('a round without a run of the reference has no ratio; no reference at all g
   t.deepEqual(ackstate?.cpuPerUserByRound, [1.2, null]);
   t.is(ackstate?.cpuPerUser, 1.2);
   t.is(ackstate?.cpuPerUserToUnbatched, null);
+});
+
+test('an A/B against a baseline checkout is paired by round too', (t) => {
+  const runs = [run('baseline', 1.0), run('ackstate', 0.9), run('ackstate', 0.45), run('baseline', 0.5)];
+  t.is(
+    pairedRatio(runs, 'ackstate', 'baseline', (each) => each.cpuMsPerUser),
+    0.9,
+  );
+  t.is(
+    pairedRatio(runs, 'ackstate-batch1', 'baseline-batch1', (each) => each.cpuMsPerUser),
+    null,
+  );
 });
