@@ -1,4 +1,4 @@
-/** The phases of a long fault test, announced as each starts, under a timeout that covers all their bounds. */
+/** The phases of a long fault test, announced as each starts, under a timeout of its own. */
 import type { ExecutionContext } from 'ava';
 
 /**
