@@ -146,11 +146,9 @@ export function pairedRatio(
 
 /** Every variant's ratios to the references: medians of the same-round ratios (see `VariantRatios`). */
 export function ratiosOf(runs: readonly RunResult[], variants: readonly string[]): VariantRatios[] {
-  const toBatched = (variant: string, pick: (run: RunResult) => number) =>
-    ratiosByRound(runs, variant, 'ref-batched', pick);
   const cpu = (run: RunResult) => run.cpuMsPerUser;
   return variants.map((variant) => {
-    const cpuPerUserByRound = toBatched(variant, cpu);
+    const cpuPerUserByRound = ratiosByRound(runs, variant, 'ref-batched', cpu);
     const cpuPerUserToUnbatchedByRound = ratiosByRound(runs, variant, 'ref-unbatched', cpu);
     return {
       variant,
