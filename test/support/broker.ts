@@ -4,8 +4,8 @@ import type { ConfirmChannel, GetMessage, Options } from 'amqplib';
 import amqplib from 'amqplib';
 import { amqpUrl } from './environment.js';
 
-async function withChannel<T>(use: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
-  const connection = await amqplib.connect(amqpUrl);
+async function withChannel<T>(use: (channel: ConfirmChannel) => Promise<T>, url = amqpUrl): Promise<T> {
+  const connection = await amqplib.connect(url);
   try {
     const channel = await connection.createConfirmChannel();
     const result = await use(channel);
@@ -16,11 +16,15 @@ async function withChannel<T>(use: (channel: ConfirmChannel) => Promise<T>): Pro
   }
 }
 
-/** Publishes persistent messages with confirms; the queue is declared as the seed declares it. */
+/**
+ * Publishes persistent messages with confirms; the queue is declared as the seed declares it. `url`: a broker
+ * of the test's own instead of the machine's.
+ */
 export async function publishRaw(
   queue: string,
   bodies: (string | Buffer)[],
   options: Options.Publish = {},
+  url = amqpUrl,
 ): Promise<void> {
   await withChannel(async (channel) => {
     await channel.assertQueue(queue, { durable: true });
@@ -28,7 +32,7 @@ export async function publishRaw(
       channel.sendToQueue(queue, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, ...options });
     }
     await channel.waitForConfirms();
-  });
+  }, url);
 }
 
 /**
@@ -52,11 +56,12 @@ export interface QueueCounts {
   readonly consumers: number;
 }
 
-export async function queueCounts(queue: string): Promise<QueueCounts> {
+/** A queue's ready messages and consumers, on the machine's broker or on the one at `url`. */
+export async function queueCounts(queue: string, url = amqpUrl): Promise<QueueCounts> {
   return withChannel(async (channel) => {
     const { messageCount, consumerCount } = await channel.checkQueue(queue);
     return { messages: messageCount, consumers: consumerCount };
-  });
+  }, url);
 }
 
 /** Reads every message of a queue and puts them all back: a look that changes nothing. */
