@@ -89,8 +89,15 @@ export interface OutageKind {
   queueAhead?(outage: Outage, bodies: string[]): Promise<void>;
   /** Makes the outage; returns how to end it, which touches none of the service's sessions. */
   begin(t: ExecutionContext, outage: Outage): Promise<() => Promise<void>>;
-  /** Checks of the kind's own on the service's log, once everything is processed. */
-  check?(t: ExecutionContext, logs: readonly LogLine[]): void;
+  /** Checks of the kind's own, once everything is processed. */
+  check?(t: ExecutionContext, outcome: OutageOutcome): void;
+}
+
+/** What a kind's own checks look at. */
+export interface OutageOutcome {
+  readonly logs: readonly LogLine[];
+  /** How many times each card message reached the card queue, by card id. */
+  readonly copies: ReadonlyMap<string, number>;
 }
 
 export const ident = (name: string) => pg.escapeIdentifier(name);
@@ -266,6 +273,8 @@ export async function measureOutage(t: ExecutionContext, kind: OutageKind, label
   const published = (await peekQueue(environment.cardQueue, target.amqpUrl)).map(
     (message) => (JSON.parse(message.content.toString()) as { id: string }).id,
   );
+  const copies = new Map<string, number>();
+  for (const id of published) copies.set(id, (copies.get(id) ?? 0) + 1);
   const publishedIds = new Set(published);
   const afterEnd = cards.logs.slice(logsAtEnd);
   const pausesAfter = afterEnd.filter((line) => line.machine === 'consumer' && line.to === 'paused').length;
@@ -274,7 +283,7 @@ export async function measureOutage(t: ExecutionContext, kind: OutageKind, label
   t.log(
     `  after the end: processed in ${processedMs} ms, every card message published in ${recoveryMs} ms ` +
       `(bound ${kind.boundMs / 1_000} s); ${pausesAfter} pauses and highest attempt count ${highestAttempt(afterEnd)} after the end; ${published.length} card messages ` +
-      `for ${cardIds.size} cards; trips: ${trips.map((line) => line.replace(/^.*reason="([^"]+)".*} /, '$1=')).join(', ')}`,
+      `for ${cardIds.size} cards (at most ${Math.max(0, ...copies.values())} copies of one); trips: ${trips.map((line) => line.replace(/^.*reason="([^"]+)".*} /, '$1=')).join(', ')}`,
   );
   if (noisyAfter.length > 0)
     t.log(`  warnings after recovery: ${noisyAfter.map((line) => `${String(line.to)}: ${String(line.error)}`)[0]}`);
@@ -310,7 +319,7 @@ export async function measureOutage(t: ExecutionContext, kind: OutageKind, label
     [],
     `no warning or error in the ${quietMs / 1_000} s after recovery`,
   );
-  kind.check?.(t, cards.logs);
+  kind.check?.(t, { logs: cards.logs, copies });
 }
 
 /** A second role of the test's own, as another application's, dropped afterwards. */
