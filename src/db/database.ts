@@ -1,7 +1,7 @@
-import { Kysely } from 'kysely';
+import { Kysely, type QueryExecutor } from 'kysely';
 import pg from 'pg';
 import { redact } from '../redact.js';
-import { PipelinedPostgresDialect } from './pipelined-driver.js';
+import { PipelinedPostgresDialect, type RenewableDriver } from './pipelined-driver.js';
 import { allowTransactions } from './transactions.js';
 
 export interface DatabaseOptions {
@@ -43,12 +43,52 @@ export function createPool({ url, maxConnections = 10, queryTimeoutMs = 30_000 }
   return pool;
 }
 
+/** What `createDatabase` keeps of each database: how to open a connection of its own, and its driver. */
+interface PoolParts {
+  readonly url: string;
+  readonly driver: RenewableDriver;
+}
+
+const poolsByExecutor = new WeakMap<QueryExecutor, PoolParts>();
+
 export function createDatabase<DB>(options: DatabaseOptions): Kysely<DB> {
   const namedStatements = options.preparedStatements ?? true;
   const dialect = new PipelinedPostgresDialect(createPool(options), { namedStatements });
   const db = new Kysely<DB>({ dialect });
   allowTransactions(db as Kysely<unknown>, { dialect, driver: dialect.driver! });
+  poolsByExecutor.set(db.getExecutor(), { url: options.url, driver: dialect.driver! });
   return db;
+}
+
+function poolOf<DB>(db: Kysely<DB>): PoolParts {
+  const parts = poolsByExecutor.get(db.getExecutor());
+  if (parts === undefined) throw new Error('the database was not made by createDatabase');
+  return parts;
+}
+
+/**
+ * A connection of its own to `db`'s database, outside its pool: it meets what a new session meets (the
+ * role's and the database's current defaults), whatever the pooled sessions were opened with. End it after.
+ */
+export async function connectAlone<DB>(db: Kysely<DB>, timeoutMs: number): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: poolOf(db).url,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+  return client;
+}
+
+/** Ends every pooled connection of `db` opened before now, as each is next used (see `RenewableDriver`). */
+export function renewConnections<DB>(db: Kysely<DB>): void {
+  poolOf(db).driver.discardConnections();
 }
 
 /**

@@ -206,22 +206,3 @@ export async function giveBackAttempts(
     DELETE FROM delivery_attempts AS a USING owed
     WHERE a.consumer = ${consumer} AND a.message_key = owed.message_key AND a.attempts <= owed.n`.execute(db);
 }
-
-/**
- * Whether the database takes a write: an insert into the attempts table in a transaction that is rolled
- * back, under a statement and lock timeout of `timeoutMs`. Throws when it does not.
- */
-export async function probeWrite(db: MessagingDb, consumer: string, timeoutMs: number): Promise<void> {
-  const transaction = await db.startTransaction().execute();
-  try {
-    const ms = Math.max(1, Math.round(timeoutMs));
-    await sql.raw(`SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}`).execute(transaction);
-    await sql`INSERT INTO delivery_attempts (consumer, message_key, attempts, last_error)
-      VALUES (${consumer}, ${'ackstate:probe'}, 0, 'probe') ON CONFLICT DO NOTHING`.execute(transaction);
-  } finally {
-    await transaction
-      .rollback()
-      .execute()
-      .catch(() => {});
-  }
-}

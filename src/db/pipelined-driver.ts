@@ -26,6 +26,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
+import { classifyError } from '../policies/classify-error.js';
 
 const deferredQueries = new WeakSet<CompiledQuery>();
 
@@ -72,6 +73,19 @@ function endOnReadTimeout(client: pg.PoolClient, error: Error): void {
 }
 
 /**
+ * Clients that answered with an outage: a session opened while the database was read-only stays read-only
+ * for its whole life, one that hit a timeout may be stuck behind a lock, one told the server is shutting
+ * down is about to be cut. Each is ended when it is released, never handed out again.
+ */
+const condemned = new WeakMap<pg.PoolClient, Error>();
+
+/** An error that the breaker takes for an outage (a timeout included) condemns the connection it came on. */
+function condemnOnOutage(client: pg.PoolClient, error: Error): void {
+  const failure = classifyError(error);
+  if (failure.kind === 'unavailable' || failure.timedOut === true) condemned.set(client, error);
+}
+
+/**
  * Sends one statement as a pg `Query` made here, named when `name` is given. Handed a text, pg copies no
  * config object (it copies every object it is given, property by property) and wraps no second promise
  * around the first; the statement's error comes back as pg made it.
@@ -81,6 +95,7 @@ function submit(client: pg.PoolClient, text: string, values: unknown[], name?: s
     const query = new pg.Query(text, values, (error, result) => {
       if (error) {
         endOnReadTimeout(client, error);
+        condemnOnOutage(client, error);
         reject(error);
       } else {
         resolve(result as unknown as pg.QueryResult);
@@ -180,10 +195,26 @@ class PipelinedConnection implements DatabaseConnection {
 const beginStatement = CompiledQuery.raw('begin');
 const commitStatement = CompiledQuery.raw('commit');
 
-class PipelinedDriver implements Driver {
+/** Why a client was ended instead of being handed out again: it was opened before `discardConnections()`. */
+const staleConnection = new Error('opened before the pool was renewed');
+
+/** The driver's methods beyond Kysely's `Driver`. */
+export interface RenewableDriver extends Driver {
+  /**
+   * Ends every pooled connection opened before now, as each is next acquired or released: what a write
+   * probe on a fresh connection saw is then what every statement meets (sessions opened during an outage
+   * may keep its settings, such as `default_transaction_read_only`, for their whole life).
+   */
+  discardConnections(): void;
+}
+
+class PipelinedDriver implements RenewableDriver {
   readonly #pool: pg.Pool;
   readonly #named: boolean;
   readonly #connections = new WeakMap<pg.PoolClient, PipelinedConnection>();
+  /** The generation each client was first handed out in. */
+  readonly #generations = new WeakMap<pg.PoolClient, number>();
+  #generation = 0;
   #destroyed = false;
 
   constructor(pool: pg.Pool, named: boolean) {
@@ -193,8 +224,27 @@ class PipelinedDriver implements Driver {
 
   async init(): Promise<void> {}
 
+  discardConnections(): void {
+    this.#generation += 1;
+  }
+
+  /** True for a client opened before the latest `discardConnections()`. */
+  #stale(client: pg.PoolClient): boolean {
+    const generation = this.#generations.get(client);
+    if (generation === undefined) this.#generations.set(client, this.#generation);
+    return generation !== undefined && generation < this.#generation;
+  }
+
+  async #freshClient(): Promise<pg.PoolClient> {
+    for (;;) {
+      const client = await this.#pool.connect();
+      if (!this.#stale(client)) return client;
+      client.release(staleConnection);
+    }
+  }
+
   async acquireConnection(): Promise<DatabaseConnection> {
-    const client = await this.#pool.connect();
+    const client = await this.#freshClient();
     if (this.#destroyed) {
       client.release();
       throw new Error('driver has already been destroyed');
@@ -251,7 +301,8 @@ class PipelinedDriver implements Driver {
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
     const pipelined = connection as PipelinedConnection;
     pipelined.end();
-    pipelined.client.release(pipelined.broken);
+    const { client } = pipelined;
+    client.release(pipelined.broken ?? condemned.get(client) ?? (this.#stale(client) ? staleConnection : undefined));
   }
 
   async destroy(): Promise<void> {
@@ -278,9 +329,9 @@ export class PipelinedPostgresDialect extends PostgresDialect {
   }
 
   /** The driver made for the Kysely instance, once there is one (the runtime's transactions open on it). */
-  driver: Driver | undefined;
+  driver: RenewableDriver | undefined;
 
-  override createDriver(): Driver {
+  override createDriver(): RenewableDriver {
     this.driver = new PipelinedDriver(this.#pool, this.#named);
     return this.driver;
   }

@@ -16,7 +16,9 @@
  * `receiving` decodes synchronously (an `assign` supplied as the `decode` action: decoding touches nothing
  * outside the process), and `persisting` is one transaction from BEGIN to COMMIT for the whole batch. A
  * batch that fails for any reason but an outage is split: each of its deliveries runs again as a batch
- * of its own, so that a failure, its attempt count and its dead letter always belong to one message.
+ * of its own, so that a failure, its attempt count and its dead letter always belong to one message. When
+ * the failure is known to be one message's (its handler threw), that one runs alone and the rest stay
+ * together: a bug in a tenth of the messages does not turn every batch into single transactions.
  * The two steps every message takes, `persist` and `publish`, are entry actions made with `answeredBy()`:
  * they start the work and the machine waits for the event that answers it (`PERSISTED`, `PERSIST_FAILED`,
  * `PUBLISHED`, `PUBLISH_FAILED`). An invoked actor would cost an actor, an AbortController and its own
@@ -70,6 +72,8 @@ export class PersistFailure extends Error {
   constructor(
     override readonly cause: unknown,
     readonly transaction: unknown,
+    /** The index, in the batch, of the message whose handler threw, when it is known. */
+    readonly culprit?: number,
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
@@ -103,6 +107,10 @@ export interface DeliveryContext {
   outcome: DeliveryOutcome | undefined;
   /** The failure's attempt could not be recorded: taken for an outage. */
   unrecorded: boolean;
+  /** The failure came while the consumer's breaker was open or half-open: taken for the outage's, not counted. */
+  suspected: boolean;
+  /** A failed batch's message whose handler threw, by index: it is split off, the rest stay together. */
+  culprit: number | undefined;
 }
 
 export interface DeliveryInput {
@@ -131,6 +139,8 @@ export function initialDeliveryContext(input: DeliveryInput): DeliveryContext {
     error: undefined,
     outcome: undefined,
     unrecorded: false,
+    suspected: false,
+    culprit: undefined,
   };
 }
 
@@ -235,10 +245,10 @@ function failureOf(error: unknown): ClassifiedFailure {
   return classifyError(error instanceof PersistFailure ? error.cause : error);
 }
 
-/** While the consumer's breaker is open or half-open, any failure but poison is the outage's. */
+/** While the consumer's breaker is open or half-open, any failure but poison is taken for the outage's. */
 function outageFailureOf(error: unknown): ClassifiedFailure {
   const failure = failureOf(error);
-  return failure.kind === 'poison' ? failure : { kind: 'unavailable', reason: `${failure.reason} (outage suspected)` };
+  return failure.kind === 'poison' ? failure : { ...failure, reason: `${failure.reason} (outage suspected)` };
 }
 
 export const deliveryMachine = setup({
@@ -270,7 +280,10 @@ export const deliveryMachine = setup({
     publish: notProvided('publish'),
     ack: notProvided('ack'),
     nack: notProvided('nack'),
-    /** Hands each delivery to a batch of its own. */
+    /**
+     * Hands the deliveries to new batches: the `culprit` alone and the rest together when it is known, else
+     * each delivery to a batch of its own.
+     */
     split: notProvided('split'),
   },
   guards: {
@@ -280,7 +293,9 @@ export const deliveryMachine = setup({
     batch: ({ context }) => context.deliveries.length > 1,
     undecodableBatch: ({ context }) => context.failure !== undefined && context.deliveries.length > 1,
     somethingToPublish: ({ context }) => context.outgoing.length > 0,
-    dependencyUnavailable: ({ context }) => context.failure?.kind === 'unavailable',
+    /** An outage's failure, known by its code or suspected by the breaker: its attempt is not counted. */
+    dependencyUnavailable: ({ context }) =>
+      context.failure?.kind === 'unavailable' || (context.suspected && context.failure?.kind !== 'poison'),
     poisonFailure: ({ context }) => context.failure?.kind === 'poison',
     // Evaluated on recordFailure's result, before it is assigned to the context.
     mustDeadLetter: ({ context, event }) =>
@@ -321,6 +336,7 @@ export const deliveryMachine = setup({
             guard: 'outageSuspected',
             target: 'rollingBack',
             actions: assign({
+              suspected: true,
               transaction: ({ event }) => (event.error instanceof PersistFailure ? event.error.transaction : undefined),
               failure: ({ event }) => outageFailureOf(event.error),
               error: ({ event }) => outageFailureOf(event.error).reason,
@@ -330,6 +346,7 @@ export const deliveryMachine = setup({
             target: 'rollingBack',
             actions: assign({
               transaction: ({ event }) => (event.error instanceof PersistFailure ? event.error.transaction : undefined),
+              culprit: ({ event }) => (event.error instanceof PersistFailure ? event.error.culprit : undefined),
               failure: ({ event }) => failureOf(event.error),
               error: ({ event }) => failureOf(event.error).reason,
             }),

@@ -5,11 +5,18 @@ import {
   firstProbeDelayMs,
   recordedAttempts,
   shouldTrip,
+  tripOf,
   type DeliveryResult,
 } from './circuit-breaker.js';
 
 const ok: DeliveryResult = { failed: false };
-const failed = (key: string, attemptRecorded = true): DeliveryResult => ({ failed: true, key, attemptRecorded });
+const failed = (key: string, attemptRecorded = true): DeliveryResult => ({
+  failed: true,
+  key,
+  attemptRecorded,
+  timedOut: false,
+});
+const timedOut = (key: string): DeliveryResult => ({ failed: true, key, attemptRecorded: true, timedOut: true });
 
 test('failures of several messages, most of the window, trip the breaker', (t) => {
   t.true(shouldTrip([failed('a'), failed('b'), failed('c'), failed('d'), failed('e')], defaultBreakerThresholds));
@@ -55,18 +62,18 @@ test('only the last `window` results count', (t) => {
   const old = ['a', 'b', 'c', 'd', 'e'].map((key) => failed(key));
   const window = new FailureWindow({ ...defaultBreakerThresholds, window: 10 });
   for (const result of old) window.record(result);
-  for (let index = 0; index < 9; index += 1) t.false(window.record(ok));
-  t.false(window.record(failed('f')), 'the old failures have left the window');
+  for (let index = 0; index < 9; index += 1) t.is(window.record(ok), undefined);
+  t.is(window.record(failed('f')), undefined, 'the old failures have left the window');
 });
 
 test('the window trips on the failure that crosses the thresholds, and gives back the attempts it recorded', (t) => {
   const window = new FailureWindow();
-  t.false(window.record(failed('a')));
-  t.false(window.record(failed('b', false)));
-  t.false(window.record(ok));
-  t.false(window.record(failed('a')));
-  t.false(window.record(failed('c')));
-  t.true(window.record(failed('d')));
+  t.is(window.record(failed('a')), undefined);
+  t.is(window.record(failed('b', false)), undefined);
+  t.is(window.record(ok), undefined);
+  t.is(window.record(failed('a')), undefined);
+  t.is(window.record(failed('c')), undefined);
+  t.is(window.record(failed('d')), 'failures', 'errors of several messages: for the write probe to tell');
   t.deepEqual(
     [...window.take()],
     [
@@ -82,9 +89,18 @@ test('recordedAttempts counts only failures that recorded an attempt', (t) => {
   t.deepEqual([...recordedAttempts([ok, failed('x', false), failed('y'), failed('y')])], [['y', 2]]);
 });
 
-test('the first probe of an opening waits longer after every failed trial, up to 30 s', (t) => {
+test('a window tripped mostly by timeouts is an outage; by other errors, a suspicion', (t) => {
+  t.is(tripOf([timedOut('a'), timedOut('b'), failed('c'), timedOut('d')]), 'timeouts');
+  t.is(tripOf([timedOut('a'), failed('b')]), 'timeouts', 'half of the failures are enough');
+  t.is(tripOf([ok, timedOut('a'), failed('b'), failed('c')]), 'failures');
+  const window = new FailureWindow();
+  for (const key of ['a', 'b', 'c', 'd']) t.is(window.record(timedOut(key)), undefined);
+  t.is(window.record(timedOut('e')), 'timeouts');
+});
+
+test('the first probe of an opening waits longer after every failed trial, up to 15 s', (t) => {
   t.deepEqual(
     [1, 2, 3, 4, 5, 6, 7, 8].map(firstProbeDelayMs),
-    [200, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000],
+    [200, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000],
   );
 });

@@ -2,8 +2,11 @@
  * The outage breaker's window: recognises an outage by its effect, whatever its error code. It keeps the
  * results of a consumer's recent deliveries and trips when enough of them failed, for reasons that are
  * not poison, across enough different messages: one message that fails on its own never trips it (it is
- * counted and dead-lettered as before), while a database that refuses every transaction does, whatever
- * it answers. The models are MassTransit's kill switch and Watermill's circuit breaker.
+ * counted and dead-lettered as before). A trip made mostly of timeouts is an outage (the database did
+ * not answer in time, as behind a lock the write probe cannot see); any other trip is a suspicion that the
+ * write probe settles: a database that takes the probe's write leaves the failures to the messages (a bug
+ * in some of them), one that refuses it is down. The models are MassTransit's kill switch and Watermill's
+ * circuit breaker, which keep a bug a bug.
  *
  * The window also remembers the attempts its failures recorded, so that the consumer can give them back
  * once the outage is over: an attempt that the outage caused is not the message's fault.
@@ -39,7 +42,12 @@ export type DeliveryResult =
       readonly key: string;
       /** Whether the failure counted an attempt (recorded in `delivery_attempts`). */
       readonly attemptRecorded: boolean;
+      /** A statement or lock timeout: the database did not answer in time. */
+      readonly timedOut: boolean;
     };
+
+/** What a trip of the window means: `timeouts`, an outage; `failures`, an outage or a bug, for the probe to tell. */
+export type Trip = 'timeouts' | 'failures';
 
 type Failure = Extract<DeliveryResult, { failed: true }>;
 
@@ -71,6 +79,13 @@ export function recordedAttempts(results: readonly DeliveryResult[]): Map<string
   return owed;
 }
 
+/** How a window that trips is read: mostly timeouts (at least half of its failures) are an outage. */
+export function tripOf(results: readonly DeliveryResult[]): Trip {
+  const failures = results.filter((result): result is Failure => result.failed);
+  const timeouts = failures.filter((failure) => failure.timedOut).length;
+  return timeouts * 2 >= failures.length ? 'timeouts' : 'failures';
+}
+
 /** A consumer's recent results, oldest first, at most `thresholds.window` of them. */
 export class FailureWindow {
   readonly #thresholds: BreakerThresholds;
@@ -80,11 +95,12 @@ export class FailureWindow {
     this.#thresholds = thresholds;
   }
 
-  /** Adds a result; true when the window now trips the breaker. */
-  record(result: DeliveryResult): boolean {
+  /** Adds a result; what the window now trips for, if it trips. */
+  record(result: DeliveryResult): Trip | undefined {
     this.#results.push(result);
     if (this.#results.length > this.#thresholds.window) this.#results.shift();
-    return result.failed && shouldTrip(this.#results, this.#thresholds);
+    if (!result.failed || !shouldTrip(this.#results, this.#thresholds)) return undefined;
+    return tripOf(this.#results);
   }
 
   /** Empties the window and returns the attempts its failures recorded, by attempt key. */
@@ -100,11 +116,17 @@ export class FailureWindow {
 }
 
 /**
- * The wait before the first probe of an opening: short the first time, then doubling with each opening
- * that followed a failed trial (1 s, 2 s, 4 s, … up to 30 s), so that an outage the probe cannot see (a
- * lock on the service's own tables) costs one trial delivery per wait and not a loop.
+ * After the write probe found the database healthy, failures are taken for the messages' own for this
+ * long before the probe is asked again: a bug in every message would otherwise probe every few failures.
  */
-export const reopenBackoff: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000 };
+export const healthyVerdictHoldMs = 5_000;
+
+/**
+ * The wait before the first probe of an opening: short the first time, then doubling with each opening
+ * that followed a failed trial (1 s, 2 s, 4 s, … up to 15 s), so that an outage the probe cannot see (a
+ * lock on the service's own tables) costs one trial per wait and not a loop.
+ */
+export const reopenBackoff: BackoffPolicy = { baseMs: 1_000, maxMs: 15_000 };
 
 /** `openings` counts the openings since the consumer last consumed stably; 1 for the first one. */
 export function firstProbeDelayMs(openings: number): number {

@@ -28,6 +28,23 @@ test('an unreachable or terminated database is unavailable', (t) => {
   );
 });
 
+test('a role refused login and exhausted resources are outages: credentials rotated, disk full, too many connections', (t) => {
+  t.is(classifyError(withCode('role "card" is not permitted to log in', '28000')).kind, 'unavailable');
+  t.is(classifyError(withCode('password authentication failed for user "card"', '28P01')).kind, 'unavailable');
+  t.is(classifyError(withCode('could not extend file: No space left on device', '53100')).kind, 'unavailable');
+  t.is(classifyError(withCode('sorry, too many clients already', '53300')).kind, 'unavailable');
+});
+
+test('statement and lock timeouts are transient, marked as timeouts', (t) => {
+  const statement = classifyError(withCode('canceling statement due to statement timeout', '57014'));
+  t.like(statement, { kind: 'transient', timedOut: true });
+  t.like(classifyError(withCode('canceling statement due to lock timeout', '55P03')), {
+    kind: 'transient',
+    timedOut: true,
+  });
+  t.is(classifyError(new Error('missing price')).timedOut, undefined, 'a bug is not a timeout');
+});
+
 test('serialization failures, deadlocks and unknown errors are transient', (t) => {
   t.is(classifyError(withCode('could not serialize access', '40001')).kind, 'transient');
   t.is(classifyError(withCode('deadlock detected', '40P01')).kind, 'transient');

@@ -14,6 +14,11 @@ export type FailureKind = 'poison' | 'unavailable' | 'transient';
 export interface ClassifiedFailure {
   readonly kind: FailureKind;
   readonly reason: string;
+  /**
+   * A transient failure because the database did not answer in time (a statement or lock timeout). Across
+   * several messages it is an outage that the write probe may not see, such as a lock on a service table.
+   */
+  readonly timedOut?: boolean;
 }
 
 /** Thrown for a message that can never be processed: the reason is recorded with the dead letter. */
@@ -33,9 +38,15 @@ const unavailableCodes = new Set([
   '57P01', // admin_shutdown (pg_terminate_backend, server stopping)
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up)
-  '53300', // too_many_connections
+  '28000', // invalid_authorization_specification: the service's role may not log in (credentials rotated)
+  '28P01', // invalid_password
   '3D000', // invalid_catalog_name: the database does not exist (yet: a request while it is being created)
   '25006', // read_only_sql_transaction: a demoted primary after a failover, until the address follows the new one
+]);
+
+const timeoutCodes = new Set([
+  '57014', // query_canceled: statement_timeout (or a cancel request)
+  '55P03', // lock_not_available: lock_timeout
 ]);
 
 const unavailableMessages = [
@@ -58,7 +69,9 @@ export function classifyError(error: unknown): ClassifiedFailure {
   if (error instanceof PoisonMessageError) return { kind: 'poison', reason };
   const code = errorCode(error);
   if (code !== undefined) {
-    if (unavailableCodes.has(code) || code.startsWith('08')) return { kind: 'unavailable', reason };
+    // Class 08 (connection exception) and 53 (insufficient resources: disk full, out of memory, too many connections).
+    if (unavailableCodes.has(code) || /^(08|53)/.test(code)) return { kind: 'unavailable', reason };
+    if (timeoutCodes.has(code)) return { kind: 'transient', reason, timedOut: true };
     // Class 22 (data exception) and 23 (integrity constraint violation): the message's own data is wrong.
     if (/^2[23][0-9A-Z]{3}$/.test(code)) return { kind: 'poison', reason };
   }

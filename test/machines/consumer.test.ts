@@ -3,7 +3,15 @@ import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { consumerMachine, type ConsumerContext } from '../../src/machines/consumer.js';
 import { deferred, never, patience, stateTrace } from './support.js';
 
-type Step = 'subscribe' | 'pause' | 'waitForDependency' | 'giveBackAttempts' | 'resume' | 'widen' | 'drain';
+type Step =
+  | 'subscribe'
+  | 'verifyDependencies'
+  | 'pause'
+  | 'waitForDependency'
+  | 'giveBackAttempts'
+  | 'resume'
+  | 'widen'
+  | 'drain';
 
 /** What each stub does on its n-th call (0-based); anything left out resolves at once. */
 type Stubs = Partial<Record<Step, (call: number, signal: AbortSignal) => Promise<void>>>;
@@ -14,6 +22,7 @@ function consumerActor(
 ) {
   const calls: Record<Step, number> = {
     subscribe: 0,
+    verifyDependencies: 0,
     pause: 0,
     waitForDependency: 0,
     giveBackAttempts: 0,
@@ -23,6 +32,7 @@ function consumerActor(
   };
   const signals: Record<Step, AbortSignal[]> = {
     subscribe: [],
+    verifyDependencies: [],
     pause: [],
     waitForDependency: [],
     giveBackAttempts: [],
@@ -45,6 +55,7 @@ function consumerActor(
   const logic = consumerMachine.provide({
     actors: {
       subscribe: stub('subscribe'),
+      verifyDependencies: stub('verifyDependencies'),
       pause: stub('pause'),
       waitForDependency: stub<{ queue: string; openings: number }>('waitForDependency'),
       giveBackAttempts: stub('giveBackAttempts'),
@@ -200,6 +211,66 @@ test('DEPENDENCY_DOWN opens the breaker: pauses, waits for the dependency, gives
   t.like(calls, { pause: 1, waitForDependency: 1, giveBackAttempts: 1, resume: 1, widen: 1 });
   t.is(calls.subscribe, 1, 'pausing is not a restart');
   t.like(consuming.context, { restarts: 0, error: undefined, trippedBy: undefined });
+});
+
+test("a suspicion whose probe passes is the messages' own: the consumer keeps consuming, nothing paused", async (t) => {
+  const { actor, calls, states } = consumerActor();
+  t.teardown(() => actor.stop());
+  actor.start();
+  await waitFor(actor, (s) => s.matches('consuming'), patience);
+
+  actor.send({ type: 'FAILURES_SUSPECTED', reason: 'most recent deliveries failed: missing price' });
+  const consuming = await waitFor(actor, (s) => s.matches('consuming') && calls.verifyDependencies === 1, patience);
+
+  t.deepEqual(states, ['subscribing', 'consuming', 'verifying', 'consuming']);
+  t.like(calls, { pause: 0, waitForDependency: 0 });
+  t.like(consuming.context, { trippedBy: undefined, pausedSince: undefined, openings: 0 });
+  t.regex(consuming.context.error ?? '', /the write probe passed: failures are the messages' own \(.*missing price\)/);
+});
+
+test("a suspicion whose probe fails opens the breaker for the failure rate, with the probe's error", async (t) => {
+  const { actor, states } = consumerActor({
+    verifyDependencies: fail('cannot execute INSERT in a read-only transaction'),
+  });
+  t.teardown(() => actor.stop());
+  actor.start();
+  await waitFor(actor, (s) => s.matches('consuming'), patience);
+  const sentAt = Date.now();
+
+  actor.send({ type: 'FAILURES_SUSPECTED', reason: 'most recent deliveries failed' });
+  const halfOpen = await waitFor(actor, (s) => s.matches('halfOpen'), patience);
+
+  t.deepEqual(states.slice(0, 4), ['subscribing', 'consuming', 'verifying', 'pausing']);
+  t.like(halfOpen.context, { trippedBy: 'failure-rate', openings: 1 });
+  t.true(halfOpen.context.pausedSince! >= sentAt, 'paused since the opening');
+});
+
+test('a known outage while verifying opens the breaker at once', async (t) => {
+  const { actor } = consumerActor({ verifyDependencies: () => never() });
+  t.teardown(() => actor.stop());
+  actor.start();
+  await waitFor(actor, (s) => s.matches('consuming'), patience);
+  actor.send({ type: 'FAILURES_SUSPECTED', reason: 'failures' });
+  actor.send({ type: 'DEPENDENCY_DOWN', reason: 'connection refused' });
+  t.like(actor.getSnapshot().context, { trippedBy: 'unavailable', error: 'connection refused' });
+});
+
+test("pausedSince is the first opening's time through failed trials, and cleared when consuming again", async (t) => {
+  const { actor } = consumerActor();
+  t.teardown(() => actor.stop());
+  actor.start();
+  await waitFor(actor, (s) => s.matches('consuming'), patience);
+  actor.send({ type: 'DEPENDENCY_DOWN', reason: 'down' });
+  const since = actor.getSnapshot().context.pausedSince;
+  t.is(typeof since, 'number');
+  await waitFor(actor, (s) => s.matches('halfOpen'), patience);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  actor.send({ type: 'DEPENDENCY_DOWN', reason: 'still down' });
+  t.is(actor.getSnapshot().context.pausedSince, since, 'a failed trial keeps it');
+  await waitFor(actor, (s) => s.matches('halfOpen'), patience);
+  actor.send({ type: 'TRIAL_PASSED' });
+  const consuming = await waitFor(actor, (s) => s.matches('consuming'), patience);
+  t.is(consuming.context.pausedSince, undefined);
 });
 
 test('a failed trial opens the breaker again, counting the openings the first probe waits by, until consuming is stable', async (t) => {

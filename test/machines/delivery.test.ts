@@ -519,6 +519,17 @@ test('a batch whose transaction fails is rolled back and split, with no attempt 
   t.is(calls.ack + calls.nack, 0);
 });
 
+test("a batch whose failure is known to be one message's keeps that message, for the split to set it apart", async (t) => {
+  const { actor } = deliveryActor(
+    { persist: rejectWith(new PersistFailure(new Error('missing price'), transaction, 2)) },
+    { deliveries: batchOf(4) },
+  );
+  actor.start();
+  const snapshot = await toPromise(actor).then(() => actor.getSnapshot());
+  t.is(snapshot.output?.outcome, 'split');
+  t.is(snapshot.context.culprit, 2);
+});
+
 test('a batch that meets an outage is not split: it backs off and nacks every message at once', async (t) => {
   const { output, calls, states } = await runDelivery(
     { persist: rejectWith(new PersistFailure(withCode('connection refused', 'ECONNREFUSED'), transaction)) },
@@ -604,7 +615,7 @@ test('while the breaker is open, a failure that is not poison is the outage: not
   );
 
   t.deepEqual(states, ['receiving', 'persisting', 'rollingBack', 'backingOff', 'nacking', 'done']);
-  t.is(output.failure?.kind, 'unavailable');
+  t.is(output.failure?.kind, 'transient', 'its own kind, for the half-open trial to judge');
   t.regex(output.failure?.reason ?? '', /outage suspected/);
   t.is(calls.recordFailure.length, 0);
   t.is(calls.split, 0);

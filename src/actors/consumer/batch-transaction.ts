@@ -45,10 +45,25 @@ function infoOf(delivery: Delivery): DeliveryInfo {
   };
 }
 
+interface FreshMessage {
+  readonly message: unknown;
+  readonly delivery: Delivery;
+  /** Its index in the batch. */
+  readonly index: number;
+}
+
+/** A handler of one message threw: the batch's failure is that message's. */
+class HandlerFailure {
+  constructor(
+    readonly error: unknown,
+    readonly index: number,
+  ) {}
+}
+
 async function handleAll(
   { consumer }: BatchTransactionOptions,
   transaction: Transaction<unknown>,
-  fresh: readonly { readonly message: unknown; readonly delivery: Delivery }[],
+  fresh: readonly FreshMessage[],
   out: OutgoingMessages,
 ): Promise<readonly unknown[]> {
   const messages = fresh.map((each) => each.message);
@@ -67,8 +82,13 @@ async function handleAll(
     return results;
   }
   const results: unknown[] = [];
-  for (const { message, delivery } of fresh)
-    results.push(await consumer.handle(transaction, message, out, infoOf(delivery)));
+  for (const { message, delivery, index } of fresh) {
+    try {
+      results.push(await consumer.handle(transaction, message, out, infoOf(delivery)));
+    } catch (error) {
+      throw fresh.length > 1 ? new HandlerFailure(error, index) : error;
+    }
+  }
   return results;
 }
 
@@ -90,7 +110,7 @@ export async function persistBatch(
       decoded.map(({ key }) => key),
     );
     const duplicates: boolean[] = [];
-    const newMessages: { message: unknown; delivery: Delivery }[] = [];
+    const newMessages: FreshMessage[] = [];
     for (const [index, { key, message }] of decoded.entries()) {
       // Taken from the set, so that a second delivery of the same message in this batch is a duplicate.
       const isNew = fresh.delete(key);
@@ -98,7 +118,7 @@ export async function persistBatch(
       if (!isNew) continue;
       // Counted failures of this message (and of this replay of it) end with its commit.
       const delivery = deliveries[index]!;
-      newMessages.push({ message, delivery });
+      newMessages.push({ message, delivery, index });
       const { headers, redelivered } = delivery;
       const attemptsKey = attemptsKeyOf(key, headers);
       if (redelivered || returnedFromDelay(headers) || attemptsKey !== key) {
@@ -119,6 +139,7 @@ export async function persistBatch(
     await open.commit();
     return { duplicates, outgoing, results };
   } catch (error) {
+    if (error instanceof HandlerFailure) throw new PersistFailure(error.error, open, error.index);
     throw new PersistFailure(error, open);
   }
 }

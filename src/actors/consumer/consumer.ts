@@ -12,17 +12,13 @@
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import { assign, createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
-import {
-  giveBackAttempts,
-  probeWrite,
-  recordAttempt,
-  type MessagingDb,
-  type OutgoingMessage,
-} from '../../db/messaging-queries.js';
+import { renewConnections } from '../../db/database.js';
+import { giveBackAttempts, recordAttempt, type MessagingDb, type OutgoingMessage } from '../../db/messaging-queries.js';
+import { probeWrite } from '../../db/write-probe.js';
 import type { MessagingTables } from '../../db/schema.js';
 import type { OpenTransaction } from '../../db/transactions.js';
 import type { Failpoints } from '../../failpoints.js';
-import { consumerMachine } from '../../machines/consumer.js';
+import { breakerOpen, consumerMachine } from '../../machines/consumer.js';
 import {
   deliveryMachine,
   persistStep,
@@ -35,7 +31,8 @@ import { type ClassifiedFailure } from '../../policies/classify-error.js';
 import { describeError } from '../../policies/describe-error.js';
 import { Batcher } from '../../policies/batcher.js';
 import { UnsettledTags } from '../../policies/unsettled-tags.js';
-import { FailureWindow, firstProbeDelayMs } from '../../policies/circuit-breaker.js';
+import { FailureWindow, firstProbeDelayMs, healthyVerdictHoldMs } from '../../policies/circuit-breaker.js';
+import { HalfOpenTrial, trialMessages, type TrialResult } from '../../policies/half-open-trial.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { backoffMs, retryDelayMs } from '../../policies/backoff.js';
 import {
@@ -125,6 +122,10 @@ class QueueSubscription {
   readonly #window = new FailureWindow();
   /** Attempts counted by failures that the outage caused, by attempt key: given back before resuming. */
   readonly #owed = new Map<string, number>();
+  /** The current half-open period's trial. */
+  #trial = new HalfOpenTrial();
+  /** Until then, a window tripped by failures other than timeouts is left to the messages (the probe passed). */
+  #healthyUntil = 0;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
@@ -214,9 +215,25 @@ class QueueSubscription {
   }
 
   /**
-   * Waits until the broker is connected and the database takes a write (an insert into the attempts
-   * table, rolled back, under a short statement timeout): a `SELECT 1` passes on a read-only database,
-   * with writes locked, or with the disk full. Probes with a growing delay, the first one later after
+   * Whether the failures that tripped the window are an outage: the write probe, once, on a connection of
+   * its own. It passes: they are the messages' own, counted as they were. It fails: the attempts the window
+   * counted are owed back, and the error opens the breaker.
+   */
+  async verifyDependencies(): Promise<void> {
+    try {
+      await probeWrite(this.#options.db, this.queue, probeTimeoutMs);
+    } catch (error) {
+      for (const [key, count] of this.#window.take()) this.#owe(key, count);
+      throw error;
+    }
+    this.#window.clear();
+    this.#healthyUntil = Date.now() + healthyVerdictHoldMs;
+  }
+
+  /**
+   * Waits until the broker is connected and the database takes a write (`db/write-probe.ts`, on a
+   * connection of its own), then renews the pool: its sessions opened during the outage may keep what it
+   * left them (read-only, say) for their whole life. Probes with a growing delay, the first one later after
    * every failed trial.
    */
   async waitForDependencies(signal: AbortSignal, openings: number): Promise<void> {
@@ -226,6 +243,7 @@ class QueueSubscription {
       if (!this.#options.connection.isConnected()) continue;
       try {
         await probeWrite(this.#options.db, this.queue, probeTimeoutMs);
+        renewConnections(this.#options.db);
         return;
       } catch {
         // still down: probe again
@@ -250,12 +268,13 @@ class QueueSubscription {
     this.#owed.set(key, (this.#owed.get(key) ?? 0) + count);
   }
 
-  /** Consumes again with a prefetch of 1: the half-open breaker's single trial delivery. */
+  /** Consumes again with a small prefetch: the half-open breaker's trial deliveries, each alone. */
   async resume(): Promise<void> {
     this.#paused = false;
+    this.#trial = new HalfOpenTrial();
     const channel = this.#channel;
     if (!channel) throw new Error('the channel was lost while paused');
-    await channel.prefetch(1);
+    await channel.prefetch(trialMessages);
     await this.#consume(channel);
   }
 
@@ -269,51 +288,65 @@ class QueueSubscription {
     if (trialTag !== undefined) await channel.cancel(trialTag);
   }
 
-  /** The breaker is closed: the consumer machine is consuming (or not running yet). */
+  /** The breaker is closed: the consumer machine is in no state tagged `breakerOpen` (or not running yet). */
   #breakerClosed(): boolean {
-    return this.#consumer?.getSnapshot().matches('consuming') ?? true;
+    return !(this.#consumer?.getSnapshot().hasTag(breakerOpen) ?? false);
   }
 
   /**
-   * What a finished delivery tells the breaker. Closed: its result enters the window, which may trip it.
-   * Open or half-open: an attempt it counted is owed back, and a half-open trial's result closes or re-opens it.
+   * What a finished delivery tells the breaker. A known outage opens it. Closed: its result enters the
+   * window, which may trip it. Half-open: the trial (`policies/half-open-trial.ts`) closes or re-opens it.
+   * Open: an attempt it counted is owed back.
    */
   #observe(output: DeliveryOutput, context: DeliveryContext): void {
     if (output.outcome === 'split') return;
     const consumer = this.#consumer;
     if (consumer === undefined) return;
-    const failure = output.failure;
+    const { failure } = output;
+    if (failure?.kind === 'poison') return;
+    const first = context.decoded[0];
+    const key = first === undefined ? undefined : attemptsKeyOf(first.key, context.deliveries[0]!.headers);
     const halfOpen = consumer.getSnapshot().matches('halfOpen');
     if (failure === undefined) {
-      if (halfOpen) {
-        this.#window.clear();
-        consumer.send({ type: 'TRIAL_PASSED' });
-      } else if (this.#breakerClosed()) {
-        for (let index = 0; index < context.deliveries.length; index += 1) this.#window.record({ failed: false });
+      if (halfOpen) this.#judgeTrial(consumer, { failed: false }, '');
+      else if (this.#breakerClosed()) this.#recordSuccesses(context.deliveries.length);
+      return;
+    }
+    const attemptRecorded = output.attempts > 0 && key !== undefined;
+    const outage = failure.kind === 'unavailable';
+    if (halfOpen || outage || !this.#breakerClosed()) {
+      if (attemptRecorded) this.#owe(key, 1);
+      if (halfOpen && key !== undefined) {
+        const cause = outage ? 'outage' : failure.timedOut === true ? 'timeout' : 'other';
+        this.#judgeTrial(consumer, { failed: true, key, cause }, failure.reason);
+      } else if (outage) {
+        const cause = output.unrecorded ? 'unrecordable' : 'unavailable';
+        consumer.send({ type: 'DEPENDENCY_DOWN', reason: failure.reason, cause });
       }
       return;
     }
-    if (failure.kind === 'poison') return;
-    const first = context.decoded[0];
-    const key = first === undefined ? undefined : attemptsKeyOf(first.key, context.deliveries[0]!.headers);
-    const attemptRecorded = output.attempts > 0 && key !== undefined;
-    if (failure.kind === 'unavailable' || !this.#breakerClosed()) {
-      if (attemptRecorded) this.#owe(key, 1);
-      consumer.send({
-        type: 'DEPENDENCY_DOWN',
-        reason: failure.reason,
-        cause: output.unrecorded ? 'unrecordable' : 'unavailable',
-      });
-      return;
-    }
     if (key === undefined) return;
-    if (this.#window.record({ failed: true, key, attemptRecorded })) {
+    const trip = this.#window.record({ failed: true, key, attemptRecorded, timedOut: failure.timedOut === true });
+    const reason = `most recent deliveries failed, of several messages, the last with: ${failure.reason}`;
+    if (trip === 'timeouts') {
       for (const [owedKey, count] of this.#window.take()) this.#owe(owedKey, count);
-      consumer.send({
-        type: 'DEPENDENCY_DOWN',
-        reason: `most recent deliveries failed, the last with: ${failure.reason}`,
-        cause: 'failure-rate',
-      });
+      consumer.send({ type: 'DEPENDENCY_DOWN', reason, cause: 'failure-rate' });
+    } else if (trip === 'failures' && Date.now() >= this.#healthyUntil) {
+      consumer.send({ type: 'FAILURES_SUSPECTED', reason });
+    }
+  }
+
+  #recordSuccesses(count: number): void {
+    for (let index = 0; index < count; index += 1) this.#window.record({ failed: false });
+  }
+
+  #judgeTrial(consumer: AnyActorRef, result: TrialResult, reason: string): void {
+    const verdict = this.#trial.record(result);
+    if (verdict === 'passed') {
+      this.#window.clear();
+      consumer.send({ type: 'TRIAL_PASSED' });
+    } else if (verdict === 'failed') {
+      consumer.send({ type: 'DEPENDENCY_DOWN', reason, cause: 'trial-failed' });
     }
   }
 
@@ -345,7 +378,9 @@ class QueueSubscription {
     this.#unsettledOn(channel).delivered(message.fields.deliveryTag);
     // A redelivery, or a message back from a delay queue, runs alone, at once: it is one that failed before.
     const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-    if (message.fields.redelivered || returnedFromDelay(headers)) this.#run(this.#deliveriesOf([{ channel, message }]));
+    // While the breaker is not closed, each delivery is a trial or an outage's and runs alone too.
+    const alone = message.fields.redelivered || returnedFromDelay(headers) || !this.#breakerClosed();
+    if (alone) this.#run(this.#deliveriesOf([{ channel, message }]));
     else this.#batcher.add({ channel, message });
   }
 
@@ -517,9 +552,15 @@ class QueueSubscription {
         },
         // Started after this step, as roots of their own; when stopping, the closing channel returns them.
         split: ({ context }) => {
+          const { deliveries, culprit } = context;
           queueMicrotask(() => {
             if (this.#stopping) return;
-            for (const delivery of context.deliveries) this.#run([delivery]);
+            if (culprit === undefined) {
+              for (const delivery of deliveries) this.#run([delivery]);
+              return;
+            }
+            this.#run([deliveries[culprit]!]);
+            this.#run(deliveries.filter((_, index) => index !== culprit));
           });
         },
       },
@@ -541,6 +582,7 @@ export function consumerLogic(options: ConsumerOptions) {
         subscription.attach(system as ActorSystem<never>);
         await subscription.subscribe(signal);
       }),
+      verifyDependencies: fromPromise(() => subscription.verifyDependencies()),
       pause: fromPromise(() => subscription.pause()),
       waitForDependency: fromPromise<void, { queue: string; openings: number }>(({ signal, input }) =>
         subscription.waitForDependencies(signal, input.openings),
