@@ -108,7 +108,7 @@ const kinds: OutageKind[] = [
 
 for (const [index, kind] of kinds.entries()) {
   test.serial(
-    `outage ${index + 8}, ${kind.name}: the consumer does not pause, every message is processed once and every card message published within ${kind.boundMs / 1_000} s of the end`,
-    (t) => measureOutage(t, kind, `outage${index + 8}`),
+    `outage ${index + 9}, ${kind.name}: the consumer does not pause, every message is processed once and every card message published within ${kind.boundMs / 1_000} s of the end`,
+    (t) => measureOutage(t, kind, `outage${index + 9}`),
   );
 }

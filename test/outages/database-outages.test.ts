@@ -165,6 +165,23 @@ const kinds: OutageKind[] = [
       };
     },
   },
+  {
+    name: "the database's network silently gone (a proxy black-holes every connection, open and new), then back, its hung connections left as they are",
+    boundMs: knownOutageBoundMs,
+    // A query without an answer fails after this long; the default, 30 s, would outlast the outage.
+    env: { DB_QUERY_TIMEOUT_MS: '5000' },
+    async prepare(t, outage) {
+      const proxy = await startTcpProxy(Number(new URL(outage.target.postgres).port));
+      t.teardown(() => proxy.close());
+      outage.proxy = proxy;
+      outage.serviceUrl = throughProxy(outage.serviceUrl, proxy);
+    },
+    async begin(_t, { proxy, target }) {
+      proxy!.blackHole();
+      // New connections pass again; those opened before or during the outage stay hung, as after a partition.
+      return async () => proxy!.moveTo(Number(new URL(target.postgres).port), { reset: false });
+    },
+  },
 ];
 
 for (const [index, kind] of kinds.entries()) {

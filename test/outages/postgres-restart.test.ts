@@ -27,6 +27,6 @@ const restart: OutageKind = {
 };
 
 test.serial(
-  `outage 7, ${restart.name}: the consumer pauses, nothing is counted or dead-lettered, and every message is processed once, within ${restart.boundMs / 1_000} s of the start`,
-  (t) => measureOutage(t, restart, 'outage7'),
+  `outage 8, ${restart.name}: the consumer pauses, nothing is counted or dead-lettered, and every message is processed once, within ${restart.boundMs / 1_000} s of the start`,
+  (t) => measureOutage(t, restart, 'outage8'),
 );

@@ -76,6 +76,8 @@ export interface OutageKind {
   readonly name: string;
   /** From the end of the outage until every message is processed and published, at most. */
   readonly boundMs: number;
+  /** The service's own settings (environment variables) beside the harness's. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Whether the consumer must pause. Default true. */
   readonly pauses?: boolean;
   /** The servers of the test's own it runs on (their teardown registered); the machine's when omitted. */
@@ -177,7 +179,7 @@ export async function measureOutage(t: ExecutionContext, kind: OutageKind, label
   await kind.prepare?.(t, outage);
 
   const cards = await startService(
-    { ...environment.env, AMQP_URL: target.amqpUrl, CARD_DB_URL: outage.serviceUrl, MAX_ATTEMPTS: '3' },
+    { ...environment.env, AMQP_URL: target.amqpUrl, CARD_DB_URL: outage.serviceUrl, MAX_ATTEMPTS: '3', ...kind.env },
     'card',
     { waitReady: false },
   );
