@@ -80,11 +80,18 @@ const checkBlocked: OutageKind['check'] = (t, { logs, copies }) => {
   t.true(most <= 2, `each card message published at most twice, not in a loop (at most ${most} copies of one)`);
 };
 
+/**
+ * The relay's lease at its default, 15 s: the test environment's 2 s is shorter than the publish timeout (5 s),
+ * which alone would let a sweep claim a row again while its publish still waits for a confirm.
+ */
+const env = { OUTBOX_LEASE_MS: '15000' };
+
 const kinds: OutageKind[] = [
   {
     name: "the broker's memory alarm (set_vm_memory_high_watermark 0 on a node of the test's own), then restored",
     boundMs: knownOutageBoundMs,
     pauses: false,
+    env,
     target: ownNode,
     queueAhead,
     async begin() {
@@ -99,6 +106,7 @@ const kinds: OutageKind[] = [
     name: "the broker's disk alarm (disk_free_limit 100 TB on a node of the test's own), then 50 MB again",
     boundMs: knownOutageBoundMs,
     pauses: false,
+    env,
     target: ownNode,
     queueAhead,
     begin: () => alarm(['set_disk_free_limit', '100000GB'], ['set_disk_free_limit', '50MB'], 'disk'),
