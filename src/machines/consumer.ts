@@ -20,8 +20,11 @@ import { assign, fromPromise, setup } from 'xstate';
 import { describeError as describe } from '../policies/describe-error.js';
 import { backoffMs, restartBackoff } from '../policies/backoff.js';
 
-/** Why the breaker opened: a known outage error, the failure rate, an unrecordable attempt, a failed trial. */
-export type BreakerTrip = 'unavailable' | 'failure-rate' | 'unrecordable' | 'trial-failed';
+/** Why the breaker opens: a known outage error, the failure rate, an unrecordable attempt, a failed trial. */
+export const breakerTrips = ['unavailable', 'failure-rate', 'unrecordable', 'trial-failed'] as const;
+
+/** Why the breaker opened: one of `breakerTrips`. */
+export type BreakerTrip = (typeof breakerTrips)[number];
 
 export interface ConsumerContext {
   readonly queue: string;
@@ -33,6 +36,8 @@ export interface ConsumerContext {
   trippedBy: BreakerTrip | undefined;
   /** Openings since the consumer last consumed stably: each one after a failed trial waits longer. */
   openings: number;
+  /** Epoch ms at which the current opening of the breaker began (kept through reopenings); undefined while closed. */
+  pausedSince: number | undefined;
 }
 
 export interface ConsumerInput {
@@ -79,6 +84,7 @@ export const consumerMachine = setup({
     error: undefined,
     trippedBy: undefined,
     openings: 0,
+    pausedSince: undefined,
   }),
   initial: 'subscribing',
   on: { STOP: { target: '.draining' } },
@@ -92,7 +98,7 @@ export const consumerMachine = setup({
       },
     },
     consuming: {
-      entry: assign({ trippedBy: undefined }),
+      entry: assign({ trippedBy: undefined, pausedSince: undefined }),
       on: {
         CHANNEL_LOST: { target: 'restarting', actions: assign({ error: ({ event }) => event.reason }) },
         DEPENDENCY_DOWN: {
@@ -101,6 +107,7 @@ export const consumerMachine = setup({
             error: ({ event }) => event.reason,
             trippedBy: ({ event }) => event.cause ?? 'unavailable',
             openings: ({ context }) => context.openings + 1,
+            pausedSince: () => Date.now(),
           }),
         },
       },
@@ -168,6 +175,7 @@ export const consumerMachine = setup({
     },
     restarting: {
       entry: assign({
+        pausedSince: undefined,
         restarts: ({ context }) => context.restarts + 1,
         escalated: ({ context }) => context.restarts + 1 >= context.escalateAfter,
       }),
