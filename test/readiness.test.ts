@@ -2,8 +2,9 @@
  * /readyz follows the service's links: with its broker link cut it answers 503 naming the broker, with its
  * database link cut 503 naming the databases (and, once a delivery has met the outage, the paused
  * consumer, since when and why), and 200 again after each link is restored. /healthz stays 200
- * throughout, and /metrics keeps answering, with NaN where a probe could not ask. The links go through
- * loopback proxies: the shared broker and database are never stopped.
+ * throughout, and /metrics keeps answering, with NaN where a probe could not ask and the pause counted in
+ * ackstate_consumer_paused_seconds. The links go through loopback proxies: the shared broker and database
+ * are never stopped.
  */
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
@@ -151,11 +152,14 @@ test('/readyz turns 503 while the broker or the database link is cut, and 200 ag
   t.true(valueIn(withoutDatabase, 'ackstate_scrape_errors_total', { probe: 'outbox:user' })! >= 1);
   t.true(valueIn(withoutDatabase, 'ackstate_consumer_pauses_total', { queue: environment.userQueue })! >= 1);
   t.is(valueIn(withoutDatabase, 'ackstate_actor_state', { actor: 'consumer:card', state: 'paused' }), 1);
+  const pausedSeconds = valueIn(withoutDatabase, 'ackstate_consumer_paused_seconds', { queue: environment.userQueue });
+  t.true(pausedSeconds! > 0 && pausedSeconds! <= (Date.now() - cutAt) / 1_000, `paused for ${pausedSeconds} s`);
   t.is((await fetch(`${service.url}/healthz`)).status, 200, 'still alive');
 
   databaseProxy.restore();
   const back = await waitForReadiness(service, '/readyz to be ready after the database link is restored', isReady);
   t.is(back.body.checks['card.consumer'], 'consuming');
+  t.is(valueIn(await scrape(metricsUrl), 'ackstate_consumer_paused_seconds', { queue: environment.userQueue }), 0);
   await waitUntil(
     async () => (await query(environment.cardDbUrl, 'SELECT 1 FROM cards WHERE user_id = $1', [userId])).length === 1,
     { timeoutMs: 120_000, what: 'the card of the message that arrived during the outage' },

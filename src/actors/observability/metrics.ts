@@ -19,6 +19,7 @@ import type {
   ObservedContext,
   StateChanged,
 } from './decoder.js';
+import { PauseMetrics } from './metrics-pauses.js';
 import { RetentionMetrics } from './retention-metrics.js';
 import { NotConnectedError, PublishTimeoutError, UnroutableError, type PublishObserver } from '../broker/publisher.js';
 
@@ -43,6 +44,8 @@ export interface RuntimeMetricsOptions {
   readonly consumers?: ReadonlyMap<string, ObservedConsumer>;
   /** Node's default process metrics (CPU, memory, event loop lag, GC), unprefixed. */
   readonly processMetrics?: boolean;
+  /** Epoch milliseconds, read at scrape time for the ages it reports (`Date.now` unless a test gives its own). */
+  readonly now?: () => number;
 }
 
 interface ConsumerCounters {
@@ -79,10 +82,11 @@ export class RuntimeMetrics implements ObservationListener {
   readonly #disconnects: Counter;
   readonly #reconnects: Counter;
   readonly #retention: RetentionMetrics;
+  readonly #paused: PauseMetrics;
   /** Probes count their failures here; a failed probe never fails the scrape. */
   readonly scrapeErrors: Counter<'probe'>;
 
-  constructor({ consumers = new Map(), processMetrics = true }: RuntimeMetricsOptions = {}) {
+  constructor({ consumers = new Map(), processMetrics = true, now = Date.now }: RuntimeMetricsOptions = {}) {
     const registers = [this.registry];
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
     this.#deliveryDuration = new CellHistogram(this.registry, {
@@ -153,6 +157,7 @@ export class RuntimeMetrics implements ObservationListener {
       registers,
     });
     this.#retention = new RetentionMetrics(this.registry);
+    this.#paused = new PauseMetrics(this.registry, consumers, now);
     this.scrapeErrors = new Counter({
       name: 'ackstate_scrape_errors_total',
       help: 'Scrape-time probes that failed or timed out (their gauges are NaN for that scrape), by probe.',
@@ -210,6 +215,7 @@ export class RuntimeMetrics implements ObservationListener {
     }
     (states.get(from) ?? this.#stateCell(actor.machine, states, from)).observe(event.ms! / 1_000);
     if (actor.kind === 'consumer') {
+      this.#paused.observe(actor, event.context);
       if (actor.queue !== undefined && (to === 'pausing' || to === 'restarting')) {
         const counters = this.#countersOf(actor.queue, actor.owner);
         (to === 'pausing' ? counters.pauses : counters.restarts).inc();
@@ -229,6 +235,7 @@ export class RuntimeMetrics implements ObservationListener {
   /** The supervisor counts its children's restarts in its context, without changing state. */
   updated(event: ContextChanged): void {
     if (event.actor.kind === 'supervisor') this.#countSupervisorRestarts(event.actor, event.context);
+    else if (event.actor.kind === 'consumer') this.#paused.observe(event.actor, event.context);
     else if (event.actor.machine === 'retention') this.#retention.observe(event.actor, event.context);
   }
 
@@ -252,7 +259,10 @@ export class RuntimeMetrics implements ObservationListener {
   #begin(actor: ObservedActor, context: ObservedContext): void {
     if (actor.queue !== undefined) {
       if (actor.kind === 'delivery') this.#outcomeCells(actor.queue, actor.owner);
-      else if (actor.kind === 'consumer') this.#countersOf(actor.queue, actor.owner);
+      else if (actor.kind === 'consumer') {
+        this.#countersOf(actor.queue, actor.owner);
+        this.#paused.observe(actor, context);
+      }
     }
     if (actor.kind === 'supervisor') {
       for (const child of (context.children ?? []) as readonly { id: string }[])
