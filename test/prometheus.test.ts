@@ -2,7 +2,8 @@
  * The alerting and recording rules of deploy/prometheus/, as Prometheus itself reads them: `promtool check rules`
  * and `promtool test rules` (each alert fires on its series, at its `for`), then a real Prometheus on loopback
  * scraping a running card service: the target is up, the series are there, a paused consumer makes
- * AckstateConsumerPaused pending and its recovery clears it, and a poison message fires AckstateDeadLetters.
+ * AckstateConsumerPaused and AckstateConsumerPausedLong pending and its recovery clears them, and a poison
+ * message fires AckstateDeadLetters.
  * Prometheus and promtool come from Debian's `prometheus` package (.ci/run installs it).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -27,7 +28,7 @@ const installHint = 'apt-get install -y prometheus (Debian package; .ci/run inst
 test('promtool accepts the rule files, and each alert fires when its unit test says', async (t) => {
   t.true(existsSync('/usr/bin/promtool'), `/usr/bin/promtool is missing: ${installHint}`);
   const checked = await run('promtool', ['check', 'rules', ...ruleFiles]);
-  t.regex(checked.stdout, /SUCCESS: 16 rules found[\s\S]*SUCCESS: 3 rules found/);
+  t.regex(checked.stdout, /SUCCESS: 17 rules found[\s\S]*SUCCESS: 3 rules found/);
   const tested = await run('promtool', ['test', 'rules', 'tests/ackstate-alerts.test.yml'], { cwd: rulesDir });
   t.regex(tested.stdout + tested.stderr, /SUCCESS/);
 });
@@ -119,7 +120,7 @@ test('a real Prometheus scrapes the service and sees its alerts go pending, fire
   const alerts = async () => (await api<{ alerts: PrometheusAlert[] }>('alerts')).alerts;
   const alertState = async (name: string) => (await alerts()).find((alert) => alert.labels.alertname === name)?.state;
 
-  // The database link cut while a message arrives: the consumer pauses and the alert goes pending (its `for` is 5m).
+  // The database link cut while a message arrives: the consumer pauses and the alerts go pending (their `for` is 5m).
   databaseProxy.cut();
   const userId = randomUUID();
   const user = { id: userId, name: 'Paused', email: `${userId}@example.com`, created_at: new Date().toISOString() };
@@ -130,13 +131,22 @@ test('a real Prometheus scrapes the service and sees its alerts go pending, fire
   });
   const pending = (await alerts()).find((alert) => alert.labels.alertname === 'AckstateConsumerPaused');
   t.like(pending?.labels, { actor: 'consumer:card', state: 'paused', severity: 'critical' });
-
-  // Recovery clears it.
-  databaseProxy.restore();
-  await waitUntil(async () => (await alertState('AckstateConsumerPaused')) === undefined, {
+  await waitUntil(async () => (await alertState('AckstateConsumerPausedLong')) === 'pending', {
     ...patience,
-    what: async () => `AckstateConsumerPaused cleared; alerts: ${JSON.stringify(await alerts())}`,
+    what: async () => `AckstateConsumerPausedLong pending; alerts: ${JSON.stringify(await alerts())}`,
   });
+  const pendingLong = (await alerts()).find((alert) => alert.labels.alertname === 'AckstateConsumerPausedLong');
+  const { userQueue } = environment;
+  t.like(pendingLong?.labels, { service: 'card', consumer: userQueue, queue: userQueue, severity: 'critical' });
+
+  // Recovery clears them.
+  databaseProxy.restore();
+  for (const name of ['AckstateConsumerPaused', 'AckstateConsumerPausedLong']) {
+    await waitUntil(async () => (await alertState(name)) === undefined, {
+      ...patience,
+      what: async () => `${name} cleared; alerts: ${JSON.stringify(await alerts())}`,
+    });
+  }
 
   // A poison message is dead-lettered: AckstateDeadLetters fires at once (it has no `for`).
   await publishRaw(environment.userQueue, ['not json']);

@@ -1,9 +1,10 @@
 /**
  * /readyz follows the service's links: with its broker link cut it answers 503 naming the broker, with its
  * database link cut 503 naming the databases (and, once a delivery has met the outage, the paused
- * consumer), and 200 again after each link is restored. /healthz stays 200 throughout, and /metrics keeps
- * answering, with NaN where a probe could not ask. The links go through loopback proxies: the shared
- * broker and database are never stopped.
+ * consumer, since when and why), and 200 again after each link is restored. /healthz stays 200
+ * throughout, and /metrics keeps answering, with NaN where a probe could not ask and the pause counted in
+ * ackstate_consumer_paused_seconds. The links go through loopback proxies: the shared broker and database
+ * are never stopped.
  */
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
@@ -99,6 +100,7 @@ test('/readyz turns 503 while the broker or the database link is cut, and 200 ag
   t.is(valueIn(brokerBack, 'ackstate_queue_messages', { queue: environment.userQueue }), 0);
 
   // The database link. A message arriving meanwhile fails on the database, and its consumer pauses.
+  const cutAt = Date.now();
   databaseProxy.cut();
   const databaseDown = await waitForReadiness(
     service,
@@ -131,12 +133,17 @@ test('/readyz turns 503 while the broker or the database link is cut, and 200 ag
       created_at: new Date().toISOString(),
     }),
   ]);
-  const paused = await waitForReadiness(
-    service,
-    "/readyz to show the card service's consumer paused",
-    (state) => state.body.checks['card.consumer'] === 'paused',
+  const paused = await waitForReadiness(service, "/readyz to show the card service's consumer paused", (state) =>
+    (state.body.checks['card.consumer'] ?? '').startsWith('paused since '),
   );
   t.is(paused.status, 503);
+  // `paused since <ISO time> (<trip>: <what it means>; <the error>)`: since when and why.
+  const pausedCheck = paused.body.checks['card.consumer']!;
+  const [, since, trip] = /^paused since (\S+) \(([a-z-]+): [^;]+; .+\)$/.exec(pausedCheck) ?? [];
+  t.truthy(since, pausedCheck);
+  t.true(Date.parse(since!) >= cutAt && Date.parse(since!) <= Date.now(), `${since} is within the outage`);
+  t.true(['unavailable', 'failure-rate', 'unrecordable'].includes(trip!), pausedCheck);
+  t.is(paused.body.checks['user.consumer'], 'consuming', 'the consumer that met no outage says only its state');
   const withoutDatabase = await scrape(metricsUrl);
   t.true(
     Number.isNaN(valueIn(withoutDatabase, 'ackstate_outbox_backlog', { service: 'user' })),
@@ -145,11 +152,14 @@ test('/readyz turns 503 while the broker or the database link is cut, and 200 ag
   t.true(valueIn(withoutDatabase, 'ackstate_scrape_errors_total', { probe: 'outbox:user' })! >= 1);
   t.true(valueIn(withoutDatabase, 'ackstate_consumer_pauses_total', { queue: environment.userQueue })! >= 1);
   t.is(valueIn(withoutDatabase, 'ackstate_actor_state', { actor: 'consumer:card', state: 'paused' }), 1);
+  const pausedSeconds = valueIn(withoutDatabase, 'ackstate_consumer_paused_seconds', { queue: environment.userQueue });
+  t.true(pausedSeconds! > 0 && pausedSeconds! <= (Date.now() - cutAt) / 1_000, `paused for ${pausedSeconds} s`);
   t.is((await fetch(`${service.url}/healthz`)).status, 200, 'still alive');
 
   databaseProxy.restore();
   const back = await waitForReadiness(service, '/readyz to be ready after the database link is restored', isReady);
   t.is(back.body.checks['card.consumer'], 'consuming');
+  t.is(valueIn(await scrape(metricsUrl), 'ackstate_consumer_paused_seconds', { queue: environment.userQueue }), 0);
   await waitUntil(
     async () => (await query(environment.cardDbUrl, 'SELECT 1 FROM cards WHERE user_id = $1', [userId])).length === 1,
     { timeoutMs: 120_000, what: 'the card of the message that arrived during the outage' },

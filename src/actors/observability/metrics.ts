@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { CellCountCounter, CellHistogram, type HistogramCell } from './metrics-histogram.js';
 import { outcomeAt, type DeliveryContext } from '../../machines/delivery.js';
+import { breakerTrips } from '../../machines/consumer.js';
 import type {
   ActorEnded,
   ContextChanged,
@@ -19,6 +20,7 @@ import type {
   ObservedContext,
   StateChanged,
 } from './decoder.js';
+import { PauseMetrics } from './metrics-pauses.js';
 import { RetentionMetrics } from './retention-metrics.js';
 import { NotConnectedError, PublishTimeoutError, UnroutableError, type PublishObserver } from '../broker/publisher.js';
 
@@ -43,6 +45,8 @@ export interface RuntimeMetricsOptions {
   readonly consumers?: ReadonlyMap<string, ObservedConsumer>;
   /** Node's default process metrics (CPU, memory, event loop lag, GC), unprefixed. */
   readonly processMetrics?: boolean;
+  /** Epoch milliseconds, read at scrape time for the ages it reports (`Date.now` unless a test gives its own). */
+  readonly now?: () => number;
 }
 
 interface ConsumerCounters {
@@ -51,7 +55,6 @@ interface ConsumerCounters {
 }
 
 /** The `reason` label of a breaker trip: why the consumer's outage breaker opened. */
-export const breakerTripReasons = ['unavailable', 'failure-rate', 'unrecordable', 'trial-failed'] as const;
 
 type OwnerLabel = 'service' | 'consumer' | 'queue';
 
@@ -79,10 +82,11 @@ export class RuntimeMetrics implements ObservationListener {
   readonly #disconnects: Counter;
   readonly #reconnects: Counter;
   readonly #retention: RetentionMetrics;
+  readonly #paused: PauseMetrics;
   /** Probes count their failures here; a failed probe never fails the scrape. */
   readonly scrapeErrors: Counter<'probe'>;
 
-  constructor({ consumers = new Map(), processMetrics = true }: RuntimeMetricsOptions = {}) {
+  constructor({ consumers = new Map(), processMetrics = true, now = Date.now }: RuntimeMetricsOptions = {}) {
     const registers = [this.registry];
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
     this.#deliveryDuration = new CellHistogram(this.registry, {
@@ -126,7 +130,7 @@ export class RuntimeMetrics implements ObservationListener {
     });
     this.#breakerTrips = new Counter({
       name: 'ackstate_breaker_trips_total',
-      help: "Times a consumer's outage breaker opened, by service, consumer, queue and reason: unavailable (an error known as an outage), failure-rate (most recent deliveries failed), unrecordable (an attempt could not be recorded), trial-failed (the half-open trial delivery failed).",
+      help: "Times a consumer's outage breaker opened, by service, consumer, queue and reason: unavailable (an error known as an outage), failure-rate (most recent deliveries of several messages timed out, or failed while the write probe failed too), unrecordable (an attempt could not be recorded), trial-failed (the half-open trial failed).",
       labelNames: ['service', 'consumer', 'queue', 'reason'],
       registers,
     });
@@ -153,6 +157,7 @@ export class RuntimeMetrics implements ObservationListener {
       registers,
     });
     this.#retention = new RetentionMetrics(this.registry);
+    this.#paused = new PauseMetrics(this.registry, consumers, now);
     this.scrapeErrors = new Counter({
       name: 'ackstate_scrape_errors_total',
       help: 'Scrape-time probes that failed or timed out (their gauges are NaN for that scrape), by probe.',
@@ -210,6 +215,7 @@ export class RuntimeMetrics implements ObservationListener {
     }
     (states.get(from) ?? this.#stateCell(actor.machine, states, from)).observe(event.ms! / 1_000);
     if (actor.kind === 'consumer') {
+      this.#paused.observe(actor, event.context);
       if (actor.queue !== undefined && (to === 'pausing' || to === 'restarting')) {
         const counters = this.#countersOf(actor.queue, actor.owner);
         (to === 'pausing' ? counters.pauses : counters.restarts).inc();
@@ -229,6 +235,7 @@ export class RuntimeMetrics implements ObservationListener {
   /** The supervisor counts its children's restarts in its context, without changing state. */
   updated(event: ContextChanged): void {
     if (event.actor.kind === 'supervisor') this.#countSupervisorRestarts(event.actor, event.context);
+    else if (event.actor.kind === 'consumer') this.#paused.observe(event.actor, event.context);
     else if (event.actor.machine === 'retention') this.#retention.observe(event.actor, event.context);
   }
 
@@ -252,7 +259,10 @@ export class RuntimeMetrics implements ObservationListener {
   #begin(actor: ObservedActor, context: ObservedContext): void {
     if (actor.queue !== undefined) {
       if (actor.kind === 'delivery') this.#outcomeCells(actor.queue, actor.owner);
-      else if (actor.kind === 'consumer') this.#countersOf(actor.queue, actor.owner);
+      else if (actor.kind === 'consumer') {
+        this.#countersOf(actor.queue, actor.owner);
+        this.#paused.observe(actor, context);
+      }
     }
     if (actor.kind === 'supervisor') {
       for (const child of (context.children ?? []) as readonly { id: string }[])
@@ -304,7 +314,7 @@ export class RuntimeMetrics implements ObservationListener {
       counters = { pauses: this.#pauses.labels(labels), restarts: this.#consumerRestarts.labels(labels) };
       counters.pauses.inc(0);
       counters.restarts.inc(0);
-      for (const reason of breakerTripReasons) this.#tripsOf(queue, owner, reason).inc(0);
+      for (const reason of breakerTrips) this.#tripsOf(queue, owner, reason).inc(0);
       this.#consumerCounters.set(queue, counters);
     }
     return counters;
