@@ -98,9 +98,9 @@ test('a window tripped mostly by timeouts is an outage; by other errors, a suspi
   t.is(window.record(timedOut('e')), 'timeouts');
 });
 
-test('the first probe of an opening waits longer after every failed trial, up to 15 s', (t) => {
+test('the first probe of an opening waits longer after every failed trial, up to 30 s', (t) => {
   t.deepEqual(
     [1, 2, 3, 4, 5, 6, 7, 8].map(firstProbeDelayMs),
-    [200, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000],
+    [200, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000],
   );
 });

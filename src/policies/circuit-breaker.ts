@@ -123,10 +123,10 @@ export const healthyVerdictHoldMs = 5_000;
 
 /**
  * The wait before the first probe of an opening: short the first time, then doubling with each opening
- * that followed a failed trial (1 s, 2 s, 4 s, … up to 15 s), so that an outage the probe cannot see (a
+ * that followed a failed trial (1 s, 2 s, 4 s, … up to 30 s), so that an outage the probe cannot see (a
  * lock on the service's own tables) costs one trial per wait and not a loop.
  */
-export const reopenBackoff: BackoffPolicy = { baseMs: 1_000, maxMs: 15_000 };
+export const reopenBackoff: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000 };
 
 /** `openings` counts the openings since the consumer last consumed stably; 1 for the first one. */
 export function firstProbeDelayMs(openings: number): number {

@@ -41,7 +41,7 @@ export function readinessCheck(sources: ReadinessSources): () => Promise<Readine
     const checks: Record<string, string> = {
       broker: connection.isConnected() ? 'connected' : 'disconnected',
       // Its own channel: a failed setup (a queue declared elsewhere with other arguments) closes it alone.
-      publisher: publisher.connected ? 'open' : 'closed',
+      publisher: publisher.blocked ? 'blocked' : publisher.connected ? 'open' : 'closed',
       supervisor: stateOf(supervisor),
     };
     await Promise.all(

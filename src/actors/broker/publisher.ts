@@ -1,7 +1,9 @@
 /**
  * Publishes on a confirm channel with `mandatory` set. A message counts as sent only when the broker has
  * confirmed it and has not returned it as unroutable. Nothing is buffered in memory while disconnected:
- * a publish then fails at once, and its outbox row waits for the relay.
+ * a publish then fails at once, and its outbox row waits for the relay. The same while the broker blocks
+ * the connection (a memory or disk alarm): a publish would wait in the blocked connection past its timeout,
+ * and the relay would send its row again into the same connection, every copy delivered once the alarm ends.
  */
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, Message } from 'amqplib';
@@ -9,8 +11,8 @@ import { declareTopology, type Topology } from './topology.js';
 
 export class NotConnectedError extends Error {
   override name = 'NotConnectedError';
-  constructor() {
-    super('not connected to the broker');
+  constructor(message = 'not connected to the broker') {
+    super(message);
   }
 }
 
@@ -52,6 +54,8 @@ export class ConfirmPublisher {
   readonly #timeoutMs: number;
   readonly #observer: PublishObserver | undefined;
   #channel: ConfirmChannel | undefined;
+  /** The broker blocks the connection's publishers (a resource alarm), since it said so. */
+  #blocked = false;
   /** Message ids the broker returned as unroutable; the return always arrives before the confirm. */
   readonly #returned = new Set<string>();
 
@@ -76,16 +80,33 @@ export class ConfirmPublisher {
     // Setup errors (a queue declared elsewhere with other arguments, for example) close the channel;
     // publishes then fail and the outbox keeps the messages. The relay's errors show them in the log.
     this.#wrapper.on('error', () => {});
+    connection.on('blocked', () => {
+      this.#blocked = true;
+    });
+    connection.on('unblocked', () => {
+      this.#blocked = false;
+    });
+    connection.on('disconnect', () => {
+      this.#blocked = false;
+    });
   }
 
+  /** The broker blocks the connection's publishers (a memory or disk alarm). */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  /** A channel is open and the broker does not block publishing. */
   get connected(): boolean {
-    return this.#channel !== undefined;
+    return this.#channel !== undefined && !this.#blocked;
   }
 
   publish(request: PublishRequest): Promise<void> {
     const channel = this.#channel;
-    if (!channel) {
-      const error = new NotConnectedError();
+    if (!channel || this.#blocked) {
+      const error = new NotConnectedError(
+        channel ? 'the broker blocks publishing (a memory or disk alarm)' : 'not connected to the broker',
+      );
       this.#observer?.failed(error);
       return Promise.reject(error);
     }
