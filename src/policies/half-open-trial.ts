@@ -11,7 +11,7 @@
  */
 
 /** How many deliveries a trial takes at once: the prefetch while half-open. */
-export const trialMessages = 3;
+export const trialMessages = 2;
 
 /** One trial delivery's result. */
 export type TrialResult =
