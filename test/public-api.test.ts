@@ -7,10 +7,11 @@
  * The last two read dist/: `npm test` builds before ava, so a missing build fails clearly here.
  */
 import { isBuiltin } from 'node:module';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import ts from 'typescript';
+import { filesUnder, moduleSpecifiers, parse } from './support/module-imports.js';
 import { repoRoot } from './support/service-process.js';
 
 const srcDir = path.join(repoRoot, 'src');
@@ -26,39 +27,6 @@ interface Manifest {
   readonly peerDependencies?: Record<string, string>;
 }
 const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as Manifest;
-
-function filesUnder(dir: string, matches: (name: string) => boolean): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && matches(entry.name))
-    .map((entry) => path.join(entry.parentPath, entry.name))
-    .sort();
-}
-
-/** Every module specifier of a file: imports, exports, `import x = require()`, `import()` calls and types. */
-function moduleSpecifiers(sourceFile: ts.SourceFile): { specifier: string; line: number }[] {
-  const found: { specifier: string; line: number }[] = [];
-  const add = (node: ts.Node | undefined) => {
-    if (node && ts.isStringLiteralLike(node)) {
-      const { line } = sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile));
-      found.push({ specifier: node.text, line: line + 1 });
-    }
-  };
-  const visit = (node: ts.Node) => {
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node.moduleSpecifier);
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
-      add(node.moduleReference.expression);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
-      add(node.arguments[0]);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node.argument.literal);
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
-  return found;
-}
-
-function parse(file: string): ts.SourceFile {
-  return ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
-}
 
 /** The package a bare specifier names (`@scope/name` or `name`), or undefined when it is not bare. */
 function packageOf(specifier: string): string | undefined {
