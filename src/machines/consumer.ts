@@ -75,6 +75,18 @@ const onChannelLost = {
   CHANNEL_LOST: { target: 'restarting', actions: 'recordChannelLoss' },
 } as const;
 
+/** A known outage (or the cause the event names) opens the breaker, from `consuming` or `verifying`. */
+const openForOutage = {
+  target: 'pausing',
+  actions: {
+    type: 'open',
+    params: ({ event }: { event: ConsumerEvent }) => {
+      const down = event as Extract<ConsumerEvent, { type: 'DEPENDENCY_DOWN' }>;
+      return { trip: down.cause ?? 'unavailable', reason: down.reason };
+    },
+  },
+} as const;
+
 export const consumerMachine = setup({
   types: {
     context: {} as ConsumerContext,
@@ -137,13 +149,7 @@ export const consumerMachine = setup({
       entry: assign({ trippedBy: undefined, pausedSince: undefined }),
       on: {
         ...onChannelLost,
-        DEPENDENCY_DOWN: {
-          target: 'pausing',
-          actions: {
-            type: 'open',
-            params: ({ event }) => ({ trip: event.cause ?? 'unavailable', reason: event.reason }),
-          },
-        },
+        DEPENDENCY_DOWN: openForOutage,
         FAILURES_SUSPECTED: { target: 'verifying', actions: assign({ error: ({ event }) => event.reason }) },
       },
       after: { stableAfter: { actions: assign({ restarts: 0, escalated: false, openings: 0 }) } },
@@ -172,13 +178,7 @@ export const consumerMachine = setup({
       },
       on: {
         ...onChannelLost,
-        DEPENDENCY_DOWN: {
-          target: 'pausing',
-          actions: {
-            type: 'open',
-            params: ({ event }) => ({ trip: event.cause ?? 'unavailable', reason: event.reason }),
-          },
-        },
+        DEPENDENCY_DOWN: openForOutage,
       },
     },
     pausing: {

@@ -11,12 +11,11 @@
 // buggy runs alternate so that a drift of the machine's speed touches both.
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import amqplib from 'amqplib';
 import test, { type ExecutionContext } from 'ava';
 import { sql, type ColumnType, type Generated, type Kysely, type Migration, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { createLogger, deadLetterHeader, defineConsumer, defineService, startRuntime } from '../../src/index.js';
-import { peekQueue, publishRaw, queueCounts } from '../support/broker.js';
+import { deleteQueues, peekQueue, publishRaw, queueCounts } from '../support/broker.js';
 import { amqpUrl, postgresServer, query } from '../support/environment.js';
 import { phases } from '../support/phases.js';
 import { waitUntil } from '../support/wait.js';
@@ -91,17 +90,6 @@ function consumerLog() {
     },
   });
   return { lines, logger: createLogger('info', stream) };
-}
-
-async function deleteQueues(queues: readonly string[]): Promise<void> {
-  const connection = await amqplib.connect(amqpUrl);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of queues) await channel.deleteQueue(queue);
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
 }
 
 const bodies = (fails: (index: number) => boolean) =>

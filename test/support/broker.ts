@@ -81,3 +81,15 @@ export async function peekQueue(queue: string, url = amqpUrl): Promise<GetMessag
     await connection.close();
   }
 }
+
+/** Deletes queues (absent ones are no error), on the machine's broker unless `url` names another. */
+export async function deleteQueues(queues: readonly string[], url = amqpUrl): Promise<void> {
+  const connection = await amqplib.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of queues) await channel.deleteQueue(queue);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}

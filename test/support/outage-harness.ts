@@ -9,10 +9,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import amqplib from 'amqplib';
 import type { ExecutionContext } from 'ava';
 import pg from 'pg';
-import { peekQueue, publishRaw, queueCounts } from './broker.js';
+import { deleteQueues, peekQueue, publishRaw, queueCounts } from './broker.js';
 import { amqpUrl, createTestEnvironment, delayQueuesOf, postgresServer, query } from './environment.js';
 import { startService, type LogLine } from './service-process.js';
 import type { TcpProxy } from './tcp-proxy.js';
@@ -127,17 +126,6 @@ const highestAttempt = (logs: readonly LogLine[]) =>
 
 const consumerLines = (logs: readonly LogLine[]) => logs.filter((line) => line.machine === 'consumer');
 
-async function deleteQueues(url: string, queues: readonly string[]): Promise<void> {
-  const connection = await amqplib.connect(url);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of queues) await channel.deleteQueue(queue);
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** The whole measurement of one outage kind; `label` names the test's queues and database. */
@@ -152,13 +140,16 @@ export async function measureOutage(t: ExecutionContext, kind: OutageKind, label
   t.teardown(async () => {
     const bestEffort = <T>(work: Promise<T>) => (target.own ? work.catch(() => {}) : work);
     await bestEffort(
-      deleteQueues(target.amqpUrl, [
-        environment.userQueue,
-        `${environment.userQueue}.dead`,
-        environment.cardQueue,
-        `${environment.cardQueue}.dead`,
-        ...delayQueuesOf(environment.userQueue),
-      ]),
+      deleteQueues(
+        [
+          environment.userQueue,
+          `${environment.userQueue}.dead`,
+          environment.cardQueue,
+          `${environment.cardQueue}.dead`,
+          ...delayQueuesOf(environment.userQueue),
+        ],
+        target.amqpUrl,
+      ),
     );
     await bestEffort(admin(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`));
     await bestEffort(admin(`DROP ROLE IF EXISTS ${ident(role)}`));
