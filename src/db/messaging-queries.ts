@@ -57,6 +57,19 @@ export async function recordInboxKeys(
   return new Set(rows.map((row) => row.message_key));
 }
 
+const deleteInboxKeys = prepared<never, readonly [consumer: string, messageKeys: readonly string[]]>(
+  'DELETE FROM inbox WHERE consumer = $1 AND message_key = ANY($2::text[])',
+);
+
+/** Takes back inbox rows this transaction recorded for messages whose effects it rolled back (to a savepoint). */
+export async function forgetInboxKeys(
+  db: MessagingDb,
+  consumer: string,
+  messageKeys: readonly string[],
+): Promise<void> {
+  if (messageKeys.length > 0) await deleteInboxKeys(db, consumer, messageKeys);
+}
+
 const outboxColumns = 'INSERT INTO outbox (id, exchange, routing_key, body, headers, next_attempt_at) ';
 const oneOutboxRow = `${outboxColumns}VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')`;
 // The rows as one JSON array, so that a batch of any size is one statement text, prepared once per connection

@@ -34,11 +34,13 @@ type TransactionState = 'open' | 'committed' | 'rolled back';
 /** The transaction's one connection, refused once the transaction has ended. */
 class TransactionConnection implements ConnectionProvider {
   state: TransactionState = 'open';
+  statements = 0;
 
   constructor(readonly connection: DatabaseConnection) {}
 
   async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
     if (this.state !== 'open') throw new Error(`the transaction is already ${this.state}`);
+    this.statements += 1;
     return consumer(this.connection);
   }
 }
@@ -60,6 +62,11 @@ export class OpenTransaction<DB> {
       driver: parts.driver,
       executor,
     });
+  }
+
+  /** How many statements have been run through `trx` so far: code that ran none has changed nothing. */
+  get statements(): number {
+    return this.#provider.statements;
   }
 
   /** Neither committed nor rolled back yet. */

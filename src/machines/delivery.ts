@@ -18,7 +18,9 @@
  * batch that fails for any reason but an outage is split: each of its deliveries runs again as a batch
  * of its own, so that a failure, its attempt count and its dead letter always belong to one message. When
  * the failure is known to be one message's (its handler threw), that one runs alone and the rest stay
- * together: a bug in a tenth of the messages does not turn every batch into single transactions.
+ * together: a bug in a tenth of the messages does not turn every batch into single transactions. Better
+ * still, `persist` may commit the others at once and set the failing ones aside (`setAside`): `acking` acks
+ * the rest and hands each of those to a batch of its own, where its failure is counted.
  * The two steps every message takes, `persist` and `publish`, are entry actions made with `answeredBy()`:
  * they start the work and the machine waits for the event that answers it (`PERSISTED`, `PERSIST_FAILED`,
  * `PUBLISHED`, `PUBLISH_FAILED`). An invoked actor would cost an actor, an AbortController and its own
@@ -64,6 +66,17 @@ export interface Persisted {
   readonly outgoing: readonly unknown[];
   /** Service-specific facts about each effect (for example the card issued), for the summary log line. */
   readonly results: readonly unknown[];
+  /**
+   * Deliveries whose handler threw while the rest committed: not acked here, each is handed to a batch of its
+   * own, which counts the failure without running the handler again.
+   */
+  readonly setAside?: readonly { readonly index: number; readonly error: unknown }[];
+}
+
+/** A delivery of the batch left out of its commit, and why. */
+export interface SetAside {
+  readonly index: number;
+  readonly failure: ClassifiedFailure;
 }
 
 /** A failure inside the transaction (its commit included), carrying the transaction so that `rollingBack` can end it. */
@@ -98,6 +111,10 @@ export interface DeliveryContext {
   duplicates: readonly boolean[];
   outgoing: readonly unknown[];
   results: readonly unknown[];
+  /** Deliveries the committed transaction left out (their handler threw): handed to batches of their own. */
+  setAside: readonly SetAside[];
+  /** Set aside from a batch whose other messages committed: its failure is counted, its handler not run again. */
+  readonly failedInBatch: boolean;
   failure: ClassifiedFailure | undefined;
   attempts: number;
   /** While delaying: how long the delay queue holds the message before its next attempt. */
@@ -118,6 +135,8 @@ export interface DeliveryInput {
   readonly maxAttempts: number;
   /** Unset: every retry is immediate (in process), as when no delay queue is declared. */
   readonly retryLevels?: RetryLevels;
+  /** Its handler failed so in a batch it was set aside from (one delivery): the failure is counted at once. */
+  readonly failedInBatch?: ClassifiedFailure;
 }
 
 const immediateOnly: RetryLevels = { immediateRetries: Number.MAX_SAFE_INTEGER, delayedRetriesMs: [] };
@@ -133,10 +152,12 @@ export function initialDeliveryContext(input: DeliveryInput): DeliveryContext {
     duplicates: [],
     outgoing: [],
     results: [],
-    failure: undefined,
+    setAside: [],
+    failedInBatch: input.failedInBatch !== undefined,
+    failure: input.failedInBatch,
     attempts: 0,
     delayMs: undefined,
-    error: undefined,
+    error: input.failedInBatch?.reason,
     outcome: undefined,
     unrecorded: false,
     suspected: false,
@@ -158,11 +179,15 @@ export interface DeliveryOutput {
   readonly unrecorded: boolean;
 }
 
-/** The outcome of the batch's delivery at `index`: a batch that is acked may hold duplicates. */
+/**
+ * The outcome of the batch's delivery at `index`: a batch that is acked may hold duplicates, and deliveries
+ * set aside (`split`: their outcome is their own batch's).
+ */
 export function outcomeAt(
-  context: Pick<DeliveryContext, 'outcome' | 'duplicates'>,
+  context: Pick<DeliveryContext, 'outcome' | 'duplicates'> & Partial<Pick<DeliveryContext, 'setAside'>>,
   index: number,
 ): DeliveryOutcome | undefined {
+  if (context.setAside?.some((each) => each.index === index)) return 'split';
   return context.outcome === 'acked' && context.duplicates[index] ? 'duplicate' : context.outcome;
 }
 
@@ -278,8 +303,13 @@ export const deliveryMachine = setup({
     persist: notProvided('persist'),
     /** Supplied as `publishStep(run)`: answered by PUBLISHED or PUBLISH_FAILED. */
     publish: notProvided('publish'),
+    /** Acks the deliveries, but those set aside. */
     ack: notProvided('ack'),
     nack: notProvided('nack'),
+    /** Hands each delivery set aside by the commit to a batch of its own (none: nothing to do). */
+    setAside: ({ context }) => {
+      if (context.setAside.length > 0) notProvided('setAside')();
+    },
     /**
      * Hands the deliveries to new batches: the `culprit` alone and the rest together when it is known, else
      * each delivery to a batch of its own.
@@ -290,6 +320,7 @@ export const deliveryMachine = setup({
     /** Provided by the consumer: true while its outage breaker is open or half-open. */
     outageSuspected: () => false,
     undecodable: ({ context }) => context.failure !== undefined,
+    failedInBatch: ({ context }) => context.failedInBatch,
     batch: ({ context }) => context.deliveries.length > 1,
     undecodableBatch: ({ context }) => context.failure !== undefined && context.deliveries.length > 1,
     somethingToPublish: ({ context }) => context.outgoing.length > 0,
@@ -313,6 +344,7 @@ export const deliveryMachine = setup({
     receiving: {
       entry: 'decode',
       always: [
+        { guard: 'failedInBatch', target: 'recordingFailure' },
         { guard: 'undecodableBatch', target: 'splitting' },
         { guard: 'undecodable', target: 'deadLettering' },
         { target: 'persisting' },
@@ -328,6 +360,8 @@ export const deliveryMachine = setup({
             duplicates: ({ event }) => event.output.duplicates,
             outgoing: ({ event }) => event.output.outgoing,
             results: ({ event }) => event.output.results,
+            setAside: ({ event }) =>
+              (event.output.setAside ?? []).map(({ index, error }) => ({ index, failure: failureOf(error) })),
           }),
         },
         // A failed commit has an unknown outcome: retry, and let the inbox absorb it if it did commit.
@@ -370,6 +404,7 @@ export const deliveryMachine = setup({
     acking: {
       entry: [
         'ack',
+        'setAside',
         assign({
           outcome: ({ context }) =>
             context.outcome ??

@@ -60,6 +60,7 @@ interface Calls {
   ack: number;
   nack: number;
   split: number;
+  setAside: (readonly number[])[];
 }
 
 interface Options {
@@ -69,6 +70,7 @@ interface Options {
   retryLevels?: RetryLevels;
   /** The consumer's breaker is open or half-open. */
   outageSuspected?: boolean;
+  failedInBatch?: ClassifiedFailure;
 }
 
 function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
@@ -83,6 +85,7 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
     ack: 0,
     nack: 0,
     split: 0,
+    setAside: [],
   };
   const logic = deliveryMachine.provide({
     actors: {
@@ -125,6 +128,9 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
       split: () => {
         calls.split += 1;
       },
+      setAside: ({ context }) => {
+        if (context.setAside.length > 0) calls.setAside.push(context.setAside.map((each) => each.index));
+      },
     },
     guards: { outageSuspected: () => options.outageSuspected ?? false },
     delays: { retryDelay: options.retryDelay ?? 1 },
@@ -135,6 +141,7 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
       deliveries: options.deliveries ?? [delivery],
       maxAttempts: options.maxAttempts ?? 5,
       ...(options.retryLevels && { retryLevels: options.retryLevels }),
+      ...(options.failedInBatch && { failedInBatch: options.failedInBatch }),
     },
     inspect: trace.inspect,
   });
@@ -488,6 +495,45 @@ test('a batch is decoded, persisted in one transaction, published and acked once
     [0, 1, 2].map((index) => outcomeAt(context, index)),
     ['acked', 'duplicate', 'acked'],
   );
+});
+
+test('a batch whose commit set some deliveries aside acks the rest and hands those on, each counted as its own batch', async (t) => {
+  const deliveries = batchOf(4);
+  const { output, calls, states, context } = await runDelivery(
+    {
+      persist: async () => ({
+        duplicates: [false, false, true, false],
+        outgoing: [{ row: 1 }],
+        results: ['a', undefined, undefined, 'd'],
+        setAside: [{ index: 1, error: new Error('no price') }],
+      }),
+    },
+    { deliveries },
+  );
+
+  t.deepEqual(states, ['receiving', 'persisting', 'acking', 'publishing', 'done']);
+  t.is(output.outcome, 'acked');
+  t.is(calls.ack, 1);
+  t.deepEqual(calls.setAside, [[1]]);
+  t.is(calls.recordFailure.length, 0, 'a set-aside failure is counted by the batch it is handed to');
+  t.deepEqual(
+    [0, 1, 2, 3].map((index) => outcomeAt(context, index)),
+    ['acked', 'split', 'duplicate', 'acked'],
+  );
+});
+
+test('a delivery set aside with its failure has the attempt counted at once: its handler is not run again', async (t) => {
+  const failure: ClassifiedFailure = { kind: 'transient', reason: 'no price for p-1' };
+  const { output, calls, states } = await runDelivery({}, { failedInBatch: failure });
+
+  t.deepEqual(states, ['receiving', 'recordingFailure', 'backingOff', 'nacking', 'done']);
+  t.is(calls.persist.length, 0);
+  t.deepEqual(
+    calls.recordFailure.map((each) => [each.key, each.failure]),
+    [[decoded.key, failure]],
+  );
+  t.is(output.outcome, 'retried');
+  t.is(calls.nack, 1);
 });
 
 test('a batch holding a poison message is split at once: nothing persisted, nothing dead-lettered, acked or nacked', async (t) => {

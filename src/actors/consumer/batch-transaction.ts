@@ -2,9 +2,10 @@
  * The transaction of one batch of deliveries, BEGIN to COMMIT: the inbox rows (one statement for the
  * batch), the handler for the messages the inbox had not seen (`handleMany` in one go when the service has
  * it), the outbox rows (one statement). Any failure, its commit included, is a PersistFailure carrying the
- * transaction, for the delivery machine's `rollingBack`.
+ * transaction, for the delivery machine's `rollingBack`; but a message whose handler throws a failure of
+ * its own is set aside (`failed-in-batch.ts`) and the others commit without it.
  */
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Consumer, DeliveryInfo } from '../../api/consumer.js';
 import { returnedFromDelay } from '../../policies/delayed-retry.js';
 import {
@@ -20,7 +21,8 @@ import type { Failpoints } from '../../failpoints.js';
 import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { OutgoingMessages, type DeclaredDestinations } from '../outbox/outgoing.js';
-import type { Tracing } from '../observability/tracing/tracing.js';
+import type { TransactionTrace, Tracing } from '../observability/tracing/tracing.js';
+import { changedNothing, FailedInBatch, isMessagesOwn, type SetAsideDelivery } from './failed-in-batch.js';
 
 export interface BatchTransactionOptions {
   readonly db: MessagingDb;
@@ -50,9 +52,15 @@ interface FreshMessage {
   readonly delivery: Delivery;
   /** Its index in the batch. */
   readonly index: number;
+  readonly key: string;
 }
 
-/** A handler of one message threw: the batch's failure is that message's. */
+/** What `persistBatch` commits: a delivery set aside carries the attempt counted for it in the commit. */
+export interface BatchPersisted extends Persisted {
+  readonly setAside: readonly SetAsideDelivery[];
+}
+
+/** A handler of one message threw after running statements: the batch's transaction fails with it. */
 class HandlerFailure {
   constructor(
     readonly error: unknown,
@@ -60,86 +68,241 @@ class HandlerFailure {
   ) {}
 }
 
-async function handleAll(
-  { consumer }: BatchTransactionOptions,
-  transaction: Transaction<unknown>,
-  fresh: readonly FreshMessage[],
-  out: OutgoingMessages,
-): Promise<readonly unknown[]> {
-  const messages = fresh.map((each) => each.message);
-  if (messages.length > 1 && consumer.handleMany) {
-    const results = await consumer.handleMany(
-      transaction,
-      messages,
-      out,
-      fresh.map((each) => infoOf(each.delivery)),
-    );
-    if (!Array.isArray(results) || results.length !== messages.length) {
-      throw new Error(
-        `handleMany returned ${Array.isArray(results) ? results.length : 'no'} results for ${messages.length} messages`,
-      );
-    }
-    return results;
+/** Counted failures of this message (and of this replay of it) end with its commit. */
+async function clearCountedAttempts(transaction: MessagingDb, consumer: string, fresh: FreshMessage) {
+  const { key, delivery } = fresh;
+  const { headers, redelivered } = delivery;
+  const attemptsKey = attemptsKeyOf(key, headers);
+  if (redelivered || returnedFromDelay(headers) || attemptsKey !== key) {
+    await clearAttempts(transaction, consumer, key);
+    if (attemptsKey !== key) await clearAttempts(transaction, consumer, attemptsKey);
   }
+}
+
+/** One batch's transaction and what its handlers have done in it so far. */
+interface Pass {
+  readonly options: BatchTransactionOptions;
+  readonly open: BatchTransaction;
+  readonly deliveries: readonly Delivery[];
+  readonly out: OutgoingMessages;
+  readonly failed: FailedInBatch;
+  readonly trace: TransactionTrace | undefined;
+}
+
+function handleOne({ options, open, out }: Pass, fresh: FreshMessage): Promise<unknown> {
+  // The service's code knows its own tables: the transaction is handed over with its type erased.
+  const erased = open.trx as unknown as Transaction<unknown>;
+  return options.consumer.handle(erased, fresh.message, out, infoOf(fresh.delivery));
+}
+
+/**
+ * Runs the handlers one by one. A handler that throws a failure of its own message without having run a
+ * statement is left out and the others go on; any other throw fails the pass.
+ */
+async function handleInTurn(pass: Pass, fresh: readonly FreshMessage[]): Promise<unknown[]> {
+  const { open, out, failed } = pass;
   const results: unknown[] = [];
-  for (const { message, delivery, index } of fresh) {
+  for (const each of fresh) {
+    const before = open.statements;
+    const mark = out.mark();
     try {
-      results.push(await consumer.handle(transaction, message, out, infoOf(delivery)));
+      results.push(await handleOne(pass, each));
+      // After the handler: one that throws before running a statement leaves its count as it was.
+      await clearCountedAttempts(open.trx, pass.options.consumer.queue, each);
     } catch (error) {
-      throw fresh.length > 1 ? new HandlerFailure(error, index) : error;
+      if (pass.deliveries.length === 1) throw error;
+      if (!isMessagesOwn(error) || !(await changedNothing(() => open.statements, before))) {
+        throw new HandlerFailure(error, each.index);
+      }
+      out.discardSince(mark);
+      failed.add(each.key, error);
+      results.push(undefined);
     }
   }
   return results;
 }
 
+async function handleAll(pass: Pass, fresh: readonly FreshMessage[]): Promise<readonly unknown[]> {
+  const { consumer } = pass.options;
+  if (fresh.length <= 1 || !consumer.handleMany) return handleInTurn(pass, fresh);
+  for (const each of fresh) await clearCountedAttempts(pass.open.trx, consumer.queue, each);
+  const results = await consumer.handleMany(
+    pass.open.trx as unknown as Transaction<unknown>,
+    fresh.map((each) => each.message),
+    pass.out,
+    fresh.map((each) => infoOf(each.delivery)),
+  );
+  if (!Array.isArray(results) || results.length !== fresh.length) {
+    throw new Error(
+      `handleMany returned ${Array.isArray(results) ? results.length : 'no'} results for ${fresh.length} messages`,
+    );
+  }
+  return results;
+}
+
+/**
+ * The messages the inbox had not seen, in the batch's order, and which deliveries are duplicates; the
+ * inbox rows of the new ones are written (one statement).
+ */
+async function recordFresh(
+  transaction: MessagingDb,
+  consumer: string,
+  deliveries: readonly Delivery[],
+  decoded: readonly Decoded[],
+) {
+  const fresh = await recordInboxKeys(
+    transaction,
+    consumer,
+    decoded.map(({ key }) => key),
+  );
+  const duplicates: boolean[] = [];
+  const newMessages: FreshMessage[] = [];
+  for (const [index, { key, message }] of decoded.entries()) {
+    // Taken from the set, so that a second delivery of the same message in this batch is a duplicate.
+    const isNew = fresh.delete(key);
+    duplicates.push(!isNew);
+    if (isNew) newMessages.push({ message, index, key, delivery: deliveries[index]! });
+  }
+  return { duplicates, newMessages };
+}
+
+/**
+ * Ends a pass that handled every message it kept: the failed ones set aside with their attempts counted,
+ * the outbox rows written, COMMIT.
+ */
+async function commitPass(
+  pass: Pass,
+  decoded: readonly Decoded[],
+  duplicates: readonly boolean[],
+  handled: readonly unknown[],
+): Promise<BatchPersisted> {
+  const { options, open, deliveries, out, failed } = pass;
+  const setAside = await failed.record(open.trx, options.consumer.queue, deliveries, decoded);
+  const outgoing: readonly OutgoingMessage[] = out.messages;
+  await insertOutbox(open.trx, outgoing, options.leaseMs);
+  await open.commit();
+  const results: unknown[] = [];
+  let next = 0;
+  for (const [index, duplicate] of duplicates.entries()) {
+    const result = duplicate ? undefined : handled[next++];
+    results.push(failed.has(decoded[index]!.key) ? undefined : result);
+  }
+  return {
+    // A repeat, in this batch, of a message that failed here is set aside with it, not taken for a duplicate.
+    duplicates: duplicates.map((duplicate, index) => duplicate && !failed.has(decoded[index]!.key)),
+    outgoing,
+    results,
+    setAside,
+  };
+}
+
+async function beginPass(options: BatchTransactionOptions, deliveries: readonly Delivery[]): Promise<Pass> {
+  const open = await openTransaction(options.db);
+  const trace = options.tracing?.deliveryTransaction(deliveries);
+  const out = new OutgoingMessages(options.destinations, trace);
+  return { options, open, deliveries, out, failed: new FailedInBatch(), trace };
+}
+
+/** The batch in one transaction, the common case: a handler that throws after running statements fails it. */
+async function persistTogether(
+  options: BatchTransactionOptions,
+  deliveries: readonly Delivery[],
+  decoded: readonly Decoded[],
+): Promise<BatchPersisted> {
+  let pass: Pass | undefined;
+  try {
+    pass = await beginPass(options, deliveries);
+    const started = pass;
+    options.failpoints.hit(`${options.service}.persist`);
+    const { duplicates, newMessages } = await recordFresh(pass.open.trx, options.consumer.queue, deliveries, decoded);
+    const handle = () => handleAll(started, newMessages);
+    const handled = await (pass.trace ? pass.trace.run(handle) : handle());
+    return await commitPass(pass, decoded, duplicates, handled);
+  } catch (error) {
+    if (error instanceof HandlerFailure) throw new PersistFailure(error.error, pass?.open, error.index);
+    throw new PersistFailure(error, pass?.open);
+  }
+}
+
+/**
+ * The batch again after the handler of `culprit` threw having run statements, without it: the handlers
+ * before it (which passed) run as before, each after it within a savepoint (not released: the next one
+ * stacks on it). One that throws a failure of its own message is rolled back to its savepoint and set aside
+ * (with any repeat of it in the batch); the others commit together. An outage's error fails the pass.
+ */
+async function persistIsolated(
+  options: BatchTransactionOptions,
+  deliveries: readonly Delivery[],
+  decoded: readonly Decoded[],
+  culprit: HandlerFailure,
+): Promise<BatchPersisted> {
+  let pass: Pass | undefined;
+  try {
+    pass = await beginPass(options, deliveries);
+    const { open, failed } = pass;
+    const { duplicates, newMessages } = await recordFresh(open.trx, options.consumer.queue, deliveries, decoded);
+    failed.add(decoded[culprit.index]!.key, culprit.error);
+    const started = pass;
+    const handle = () => handleApart(started, newMessages, culprit.index);
+    const handled = await (pass.trace ? pass.trace.run(handle) : handle());
+    return await commitPass(pass, decoded, duplicates, handled);
+  } catch (error) {
+    throw new PersistFailure(error instanceof HandlerFailure ? error.error : error, pass?.open);
+  }
+}
+
+/** `persistIsolated`'s handlers: those before the culprit as they ran, each after it within a savepoint. */
+async function handleApart(pass: Pass, newMessages: readonly FreshMessage[], culprit: number): Promise<unknown[]> {
+  const { open, out, failed } = pass;
+  const handled: unknown[] = [];
+  for (const each of newMessages) {
+    if (failed.has(each.key)) {
+      handled.push(undefined);
+      continue;
+    }
+    if (each.index < culprit) {
+      handled.push(await handleInTurn(pass, [each]).then(([result]) => result));
+      continue;
+    }
+    const mark = out.mark();
+    await sql`SAVEPOINT handler`.execute(open.trx);
+    try {
+      handled.push(await handleInTurn(pass, [each]).then(([result]) => result));
+    } catch (thrown) {
+      const error = thrown instanceof HandlerFailure ? thrown.error : thrown;
+      if (!isMessagesOwn(error)) throw error;
+      await sql`ROLLBACK TO SAVEPOINT handler`.execute(open.trx);
+      out.discardSince(mark);
+      failed.add(each.key, error);
+      handled.push(undefined);
+    }
+  }
+  return handled;
+}
+
+/**
+ * The batch's transaction. A handler that throws a failure of its own message before running a statement
+ * is set aside and the others go on in the same transaction. One that throws after running statements fails
+ * the transaction; the batch then runs again at once without it (`persistIsolated`), so that the other
+ * messages commit in this delivery instead of waiting for the failing ones to be found one transaction at a
+ * time.
+ */
 export async function persistBatch(
   options: BatchTransactionOptions,
   deliveries: readonly Delivery[],
   decoded: readonly Decoded[],
-): Promise<Persisted> {
-  const { db, failpoints, service, leaseMs } = options;
-  const consumer = options.consumer.queue;
-  let open: BatchTransaction | undefined;
+): Promise<BatchPersisted> {
   try {
-    open = await openTransaction(db);
-    const transaction = open.trx;
-    failpoints.hit(`${service}.persist`);
-    const fresh = await recordInboxKeys(
-      transaction,
-      consumer,
-      decoded.map(({ key }) => key),
-    );
-    const duplicates: boolean[] = [];
-    const newMessages: FreshMessage[] = [];
-    for (const [index, { key, message }] of decoded.entries()) {
-      // Taken from the set, so that a second delivery of the same message in this batch is a duplicate.
-      const isNew = fresh.delete(key);
-      duplicates.push(!isNew);
-      if (!isNew) continue;
-      // Counted failures of this message (and of this replay of it) end with its commit.
-      const delivery = deliveries[index]!;
-      newMessages.push({ message, delivery, index });
-      const { headers, redelivered } = delivery;
-      const attemptsKey = attemptsKeyOf(key, headers);
-      if (redelivered || returnedFromDelay(headers) || attemptsKey !== key) {
-        await clearAttempts(transaction, consumer, key);
-        if (attemptsKey !== key) await clearAttempts(transaction, consumer, attemptsKey);
-      }
-    }
-    const trace = options.tracing?.deliveryTransaction(deliveries);
-    const out = new OutgoingMessages(options.destinations, trace);
-    // The service's code knows its own tables: the transaction is handed over with its type erased.
-    const handle = () => handleAll(options, transaction as unknown as Transaction<unknown>, newMessages, out);
-    const handled = await (trace ? trace.run(handle) : handle());
-    const results: unknown[] = [];
-    let next = 0;
-    for (const duplicate of duplicates) results.push(duplicate ? undefined : handled[next++]);
-    const outgoing: readonly OutgoingMessage[] = out.messages;
-    await insertOutbox(transaction, outgoing, leaseMs);
-    await open.commit();
-    return { duplicates, outgoing, results };
+    return await persistTogether(options, deliveries, decoded);
   } catch (error) {
-    if (error instanceof HandlerFailure) throw new PersistFailure(error.error, open, error.index);
-    throw new PersistFailure(error, open);
+    const failure = error as PersistFailure;
+    if (failure.culprit === undefined || options.consumer.handleMany || !isMessagesOwn(failure.cause)) throw error;
+    const transaction = failure.transaction as BatchTransaction | undefined;
+    try {
+      await transaction?.rollback();
+    } catch (rollbackError) {
+      throw new PersistFailure(rollbackError, undefined);
+    }
+    return persistIsolated(options, deliveries, decoded, new HandlerFailure(failure.cause, failure.culprit));
   }
 }

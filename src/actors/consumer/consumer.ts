@@ -7,13 +7,20 @@
  * `batchConcurrency` at once; whatever arrives meanwhile waits and goes into the next batch (up to
  * `maxBatch` messages). An idle consumer starts each message at once, alone, and a busy one pays for one
  * transaction, one delivery actor and one outbox update per batch instead of per message. A redelivered
- * message runs alone, since it may be the one that failed.
+ * message runs alone, since it may have brought a process down, unless this consumer nacked it itself
+ * after its handler threw (`retried-messages.ts`).
  */
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import { assign, createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
 import { renewConnections } from '../../db/database.js';
-import { giveBackAttempts, recordAttempt, type MessagingDb, type OutgoingMessage } from '../../db/messaging-queries.js';
+import {
+  giveBackAttempts,
+  recordAttempt,
+  type AttemptRecord,
+  type MessagingDb,
+  type OutgoingMessage,
+} from '../../db/messaging-queries.js';
 import { probeWrite } from '../../db/write-probe.js';
 import type { MessagingTables } from '../../db/schema.js';
 import type { OpenTransaction } from '../../db/transactions.js';
@@ -35,18 +42,13 @@ import { FailureWindow, firstProbeDelayMs, healthyVerdictHoldMs } from '../../po
 import { HalfOpenTrial, trialMessages, type TrialResult } from '../../policies/half-open-trial.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { backoffMs, retryDelayMs } from '../../policies/backoff.js';
-import {
-  attemptReasonsOf,
-  boundedReason,
-  maxAttemptReasons,
-  returnedFromDelay,
-  withReason,
-} from '../../policies/delayed-retry.js';
+import { attemptReasonsOf, boundedReason, maxAttemptReasons, withReason } from '../../policies/delayed-retry.js';
 import { redact } from '../../redact.js';
 import type { Consumer } from '../../api/consumer.js';
 import type { ResolvedConsumerSettings } from '../../api/settings.js';
 import type { DeclaredDestinations } from '../outbox/outgoing.js';
 import { persistBatch } from './batch-transaction.js';
+import { RetriedMessages } from './retried-messages.js';
 import { decodeBatch, toDelivery } from './decode.js';
 import { deadLetterOf, delayedRetryOf } from './failure-messages.js';
 import { declareTopology, type Topology } from '../broker/topology.js';
@@ -118,6 +120,9 @@ class QueueSubscription {
   readonly #retryLevels;
   /** The reasons of a delivery's counted attempts, as recorded with its latest one, for its next hop. */
   readonly #attemptReasons = new WeakMap<Delivery, readonly string[]>();
+  /** Deliveries set aside by their batch's commit, which counted their attempt: the count, for `recordFailure`. */
+  readonly #countedInBatch = new WeakMap<Delivery, AttemptRecord>();
+  readonly #retried = new RetriedMessages();
   /** The outage breaker's window of recent results (`policies/circuit-breaker.ts`); used while closed. */
   readonly #window = new FailureWindow();
   /** Attempts counted by failures that the outage caused, by attempt key: given back before resuming. */
@@ -309,7 +314,7 @@ class QueueSubscription {
     const halfOpen = consumer.getSnapshot().matches('halfOpen');
     if (failure === undefined) {
       if (halfOpen) this.#judgeTrial(consumer, { failed: false }, '');
-      else if (this.#breakerClosed()) this.#recordSuccesses(context.deliveries.length);
+      else if (this.#breakerClosed()) this.#recordSuccesses(context.deliveries.length - context.setAside.length);
       return;
     }
     const attemptRecorded = output.attempts > 0 && key !== undefined;
@@ -376,10 +381,11 @@ class QueueSubscription {
 
   #deliver(channel: Channel, message: ConsumeMessage): void {
     this.#unsettledOn(channel).delivered(message.fields.deliveryTag);
-    // A redelivery, or a message back from a delay queue, runs alone, at once: it is one that failed before.
-    const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-    // While the breaker is not closed, each delivery is a trial or an outage's and runs alone too.
-    const alone = message.fields.redelivered || returnedFromDelay(headers) || !this.#breakerClosed();
+    // A redelivery runs alone, at once: it may be a message that brought a process down. One this consumer
+    // nacked for a retry, or one back from a delay queue, is known to have failed by an exception: it may
+    // join a batch, where a failure of its own is set aside. While the breaker is not closed, each
+    // delivery is a trial or an outage's and runs alone too.
+    const alone = (message.fields.redelivered && !this.#retried.take(channel, message)) || !this.#breakerClosed();
     if (alone) this.#run(this.#deliveriesOf([{ channel, message }]));
     else this.#batcher.add({ channel, message });
   }
@@ -397,13 +403,15 @@ class QueueSubscription {
     });
   }
 
-  #run(deliveries: readonly Delivery[]): void {
+  /** Starts a delivery machine for `deliveries`; `failedInBatch`: one delivery set aside with that failure. */
+  #run(deliveries: readonly Delivery[], failedInBatch?: ClassifiedFailure): void {
     const options = this.#options;
     const delivery = createActor(this.#deliveryLogic, {
       input: {
         deliveries,
         maxAttempts: options.settings.maxAttempts,
         retryLevels: this.#retryLevels,
+        failedInBatch,
       },
       inspect: options.inspect,
     });
@@ -465,6 +473,12 @@ class QueueSubscription {
     return messages;
   }
 
+  /** A delivery about to be nacked after its handler threw: when it comes back, it may join a batch. */
+  #noteRetry(delivery: Delivery): void {
+    const origin = this.#origins.get(delivery);
+    if (origin && origin.channel === this.#channel) this.#retried.add(origin.channel, origin.message);
+  }
+
   #settleDelivery(delivery: Delivery, how: 'ack' | 'nack'): void {
     const origin = this.#origins.get(delivery);
     if (origin) this.#settle(origin.channel, origin.message, how);
@@ -508,6 +522,12 @@ class QueueSubscription {
         recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(
           async ({ input }) => {
             const { key, failure, delivery } = input;
+            const counted = this.#countedInBatch.get(delivery);
+            if (counted !== undefined) {
+              this.#countedInBatch.delete(delivery);
+              this.#attemptReasons.set(delivery, counted.reasons);
+              return counted.attempts;
+            }
             const attemptsKey = attemptsKeyOf(key, delivery.headers);
             const recorded = await recordAttempt(
               db,
@@ -538,7 +558,10 @@ class QueueSubscription {
         decode: assign(({ context }) => decodeBatch(context.deliveries, definition, messageMaxBytes)),
         persist: persistStep(async ({ deliveries, decoded }) => {
           try {
-            return await persistBatch(batchTransaction, deliveries, decoded);
+            const persisted = await persistBatch(batchTransaction, deliveries, decoded);
+            for (const { index, recorded } of persisted.setAside)
+              this.#countedInBatch.set(deliveries[index]!, recorded);
+            return persisted;
           } finally {
             this.#release(deliveries);
           }
@@ -546,9 +569,25 @@ class QueueSubscription {
         publish: publishStep(async ({ outgoing }) => {
           await outbox.publish(outgoing as readonly OutgoingMessage[]);
         }),
-        ack: ({ context }) => this.#ackBatch(context.deliveries),
+        ack: ({ context: { deliveries, setAside } }) =>
+          this.#ackBatch(
+            setAside.length === 0
+              ? deliveries
+              : deliveries.filter((_, index) => !setAside.some((each) => each.index === index)),
+          ),
+        setAside: ({ context: { deliveries, setAside } }) => {
+          if (setAside.length === 0) return;
+          queueMicrotask(() => {
+            if (this.#stopping) return;
+            for (const { index, failure } of setAside) this.#run([deliveries[index]!], failure);
+          });
+        },
         nack: ({ context }) => {
-          for (const delivery of context.deliveries) this.#settleDelivery(delivery, 'nack');
+          const countedFailure = context.attempts > 0 && !context.suspected && context.failure?.kind !== 'unavailable';
+          for (const delivery of context.deliveries) {
+            if (countedFailure) this.#noteRetry(delivery);
+            this.#settleDelivery(delivery, 'nack');
+          }
         },
         // Started after this step, as roots of their own; when stopping, the closing channel returns them.
         split: ({ context }) => {

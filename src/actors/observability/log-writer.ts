@@ -129,6 +129,7 @@ export class LogWriter implements ObservationListener {
     const { deliveries, decoded } = context;
     for (let index = 0; index < deliveries.length; index += 1) {
       const delivery = deliveries[index]!;
+      if (!received && outcomeAt(context, index) === 'split') continue; // set aside: its own batch logs it
       const message = decoded[index]?.message;
       this.#logger.log({
         service: owner.service,

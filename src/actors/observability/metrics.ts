@@ -252,6 +252,7 @@ export class RuntimeMetrics implements ObservationListener {
     for (let index = 0; index < count; index += 1) {
       // A machine that fails (a bug, not a message failure) ends in `error`; the consumer nacks its messages.
       const outcome = status === 'done' ? (outcomeAt(context, index) ?? 'retried') : 'error';
+      if (outcome === 'split') continue; // set aside: counted through its own batch
       (cells.get(outcome) ?? this.#outcomeCell(cells, actor.queue, actor.owner, outcome)).observe(seconds);
     }
   }

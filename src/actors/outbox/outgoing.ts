@@ -71,4 +71,14 @@ export class OutgoingMessages implements Publisher {
     this.messages.push({ id, exchange, routingKey, body: text, headers });
     return id;
   }
+
+  /** Where the messages collected so far end, for `discardSince`. */
+  mark(): number {
+    return this.messages.length;
+  }
+
+  /** Forgets the messages collected after `mark`: their handler's effects were rolled back. */
+  discardSince(mark: number): void {
+    this.messages.length = mark;
+  }
 }

@@ -1,0 +1,79 @@
+/**
+ * The messages of a batch whose handler failed while the others went on: their effects are undone (they
+ * touched nothing, or their savepoint was rolled back), and before the commit their inbox rows are taken
+ * back and an attempt of each is counted, so that each is set aside with its failure already recorded.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { forgetInboxKeys, recordAttempt, type AttemptRecord, type MessagingDb } from '../../db/messaging-queries.js';
+import type { Decoded, Delivery } from '../../machines/delivery.js';
+import { classifyError } from '../../policies/classify-error.js';
+import { attemptsKeyOf } from '../../policies/dead-letter.js';
+import { boundedReason, maxAttemptReasons } from '../../policies/delayed-retry.js';
+
+/** A delivery left out of its batch's commit: why, and the attempt counted for it in that commit. */
+export interface SetAsideDelivery {
+  readonly index: number;
+  readonly error: unknown;
+  readonly recorded: AttemptRecord;
+}
+
+/**
+ * A failure that belongs to the message its handler ran for: a bug, or a message the service cannot take.
+ * An outage's error (unavailable, or a timeout) is the whole batch's.
+ */
+export function isMessagesOwn(error: unknown): boolean {
+  const failure = classifyError(error);
+  return failure.kind !== 'unavailable' && failure.timedOut !== true;
+}
+
+/**
+ * True when a handler that threw ran no statement in the transaction: then it changed nothing there, and
+ * the batch may go on without it. Waits a turn first, so that a statement it started and did not await is
+ * seen.
+ */
+export async function changedNothing(statements: () => number, before: number): Promise<boolean> {
+  await nextTurn();
+  return statements() === before;
+}
+
+export class FailedInBatch {
+  /** The first error of each failed message, by its key. */
+  readonly #errors = new Map<string, unknown>();
+
+  get size(): number {
+    return this.#errors.size;
+  }
+
+  add(key: string, error: unknown): void {
+    if (!this.#errors.has(key)) this.#errors.set(key, error);
+  }
+
+  has(key: string): boolean {
+    return this.#errors.has(key);
+  }
+
+  /**
+   * In the batch's transaction: takes back the failed messages' inbox rows and counts an attempt of each.
+   * Returns every delivery of a failed message (a repeat of one in the batch too), in the batch's order.
+   */
+  async record(
+    transaction: MessagingDb,
+    consumer: string,
+    deliveries: readonly Delivery[],
+    decoded: readonly Decoded[],
+  ): Promise<SetAsideDelivery[]> {
+    if (this.#errors.size === 0) return [];
+    await forgetInboxKeys(transaction, consumer, [...this.#errors.keys()]);
+    const recorded = new Map<string, AttemptRecord>();
+    for (const [key, error] of this.#errors) {
+      const index = decoded.findIndex((each) => each.key === key);
+      const attemptsKey = attemptsKeyOf(key, deliveries[index]!.headers);
+      const reason = boundedReason(classifyError(error).reason);
+      recorded.set(key, await recordAttempt(transaction, consumer, attemptsKey, reason, maxAttemptReasons));
+    }
+    return decoded.flatMap(({ key }, index) => {
+      const record = recorded.get(key);
+      return record === undefined ? [] : [{ index, error: this.#errors.get(key), recorded: record }];
+    });
+  }
+}
