@@ -26,12 +26,9 @@
 import { assign, fromPromise, setup } from 'xstate';
 import { describeError as describe } from '../policies/describe-error.js';
 import { backoffMs, restartBackoff } from '../policies/backoff.js';
+import { breakerTrips, type BreakerTrip } from '../policies/outage-breaker.js';
 
-/** Why the breaker opens: a known outage error, a failure rate, an unrecordable attempt, a failed trial. */
-export const breakerTrips = ['unavailable', 'failure-rate', 'unrecordable', 'trial-failed'] as const;
-
-/** Why the breaker opened (one of `breakerTrips`). */
-export type BreakerTrip = (typeof breakerTrips)[number];
+export { breakerTrips, type BreakerTrip };
 
 export interface ConsumerContext {
   readonly queue: string;

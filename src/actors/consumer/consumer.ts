@@ -1,7 +1,8 @@
 /**
  * A queue's consumer: the consumer machine, provided with a subscription to one queue, and one delivery
- * machine per batch of messages. Every delivery is acked or nacked on the channel it arrived on; after the
- * channel is lost, its deliveries are left for the broker to redeliver (the inbox absorbs any repeat).
+ * machine per batch of messages (`delivery-actors.ts`). Acks and nacks go through `settlement.ts`, the
+ * outage breaker's decisions through `policies/outage-breaker.ts` and its probes through
+ * `outage-checks.ts`.
  *
  * Batching (`policies/batcher.ts`): a batch holds its place while its transaction runs, at most
  * `batchConcurrency` at once; whatever arrives meanwhile waits and goes into the next batch (up to
@@ -10,102 +11,38 @@
  * message runs alone, since it may have brought a process down, unless this consumer nacked it itself
  * after its handler threw (`retried-messages.ts`).
  */
-import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { Channel, ConsumeMessage, Message } from 'amqplib';
-import { assign, createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
-import { renewConnections } from '../../db/database.js';
-import {
-  giveBackAttempts,
-  recordAttempt,
-  type AttemptRecord,
-  type MessagingDb,
-  type OutgoingMessage,
-} from '../../db/messaging-queries.js';
-import { probeWrite } from '../../db/write-probe.js';
-import type { MessagingTables } from '../../db/schema.js';
-import type { OpenTransaction } from '../../db/transactions.js';
-import type { Failpoints } from '../../failpoints.js';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
 import { breakerOpen, consumerMachine } from '../../machines/consumer.js';
-import {
-  deliveryMachine,
-  persistStep,
-  publishStep,
-  type Delivery,
-  type DeliveryContext,
-  type DeliveryOutput,
-} from '../../machines/delivery.js';
-import { type ClassifiedFailure } from '../../policies/classify-error.js';
-import { describeError } from '../../policies/describe-error.js';
+import type { Delivery, DeliveryContext, DeliveryOutput } from '../../machines/delivery.js';
 import { Batcher } from '../../policies/batcher.js';
-import { UnsettledTags } from '../../policies/unsettled-tags.js';
-import { FailureWindow, firstProbeDelayMs, healthyVerdictHoldMs } from '../../policies/circuit-breaker.js';
-import { HalfOpenTrial, trialMessages, type TrialResult } from '../../policies/half-open-trial.js';
+import type { ClassifiedFailure } from '../../policies/classify-error.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
-import { backoffMs, retryDelayMs } from '../../policies/backoff.js';
-import { attemptReasonsOf, boundedReason, maxAttemptReasons, withReason } from '../../policies/delayed-retry.js';
+import { describeError } from '../../policies/describe-error.js';
+import { trialMessages } from '../../policies/half-open-trial.js';
+import { OutageBreaker, type BreakerPosition } from '../../policies/outage-breaker.js';
 import { redact } from '../../redact.js';
-import type { Consumer } from '../../api/consumer.js';
-import type { ResolvedConsumerSettings } from '../../api/settings.js';
-import type { DeclaredDestinations } from '../outbox/outgoing.js';
-import { persistBatch } from './batch-transaction.js';
-import { RetriedMessages } from './retried-messages.js';
-import { decodeBatch, toDelivery } from './decode.js';
-import { deadLetterOf, delayedRetryOf } from './failure-messages.js';
-import { declareTopology, type Topology } from '../broker/topology.js';
-import type { Inspector } from '../observability/decoder.js';
-import type { Outbox } from '../outbox/outbox-relay.js';
-import type { ConfirmPublisher } from '../broker/publisher.js';
-import type { Tracing } from '../observability/tracing/tracing.js';
+import { declareTopology } from '../broker/topology.js';
+import type { ConsumerOptions } from './consumer-options.js';
+import { provideDeliveryActors, type DeliveryHost } from './delivery-actors.js';
+import { OutageChecks } from './outage-checks.js';
+import { Settlement } from './settlement.js';
 
-export interface ConsumerOptions {
-  /** The consumer actor's id and system id, through which the subscription reports back to it. */
-  readonly id: string;
-  readonly service: string;
-  readonly consumer: Consumer<unknown>;
-  readonly settings: ResolvedConsumerSettings;
-  readonly destinations: DeclaredDestinations;
-  readonly db: MessagingDb;
-  readonly connection: AmqpConnectionManager;
-  readonly topology: Topology;
-  readonly publisher: ConfirmPublisher;
-  readonly outbox: Outbox;
-  readonly kickRelay: () => void;
-  readonly inspect: Inspector;
-  readonly failpoints: Failpoints;
-  readonly shutdownTimeoutMs: number;
-  /** Set when tracing is on: handed to the batch transaction (`batch-transaction.ts`). */
-  readonly tracing?: Tracing;
-}
-
-/** A paused consumer probes its dependencies again less and less often, at least every 5 s. */
-const probeBackoff = { baseMs: 100, maxMs: 5_000 };
-/** The write probe's statement timeout: a lock or a stalled disk fails the probe instead of hanging it. */
-const probeTimeoutMs = 2_000;
-
-const tagOf = (message: Message) => message.fields.deliveryTag;
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+export type { ConsumerOptions } from './consumer-options.js';
 
 interface Arrival {
   readonly channel: Channel;
-  readonly message: ConsumeMessage;
+  readonly delivery: Delivery;
 }
 
 /** The subscription's state, shared by the consumer machine's actors. */
-class QueueSubscription {
+class QueueSubscription implements DeliveryHost {
   readonly #options: ConsumerOptions;
   readonly #inFlight = new Set<AnyActorRef>();
-  /** The channel each delivery came on: it is acked or nacked there, or not at all. */
-  readonly #origins = new WeakMap<Delivery, { channel: Channel; message: Message }>();
-  /** Each channel's deliveries not settled yet: a batch that holds the lowest of them is acked in one frame. */
-  readonly #unsettled = new WeakMap<Channel, UnsettledTags>();
+  readonly settlement: Settlement;
+  readonly checks: OutageChecks;
   #wrapper: ChannelWrapper | undefined;
   #channel: Channel | undefined;
   #consumerTag: string | undefined;
@@ -118,32 +55,22 @@ class QueueSubscription {
   readonly #places = new Map<readonly Delivery[], () => void>();
   readonly #deliveryLogic;
   readonly #retryLevels;
-  /** The reasons of a delivery's counted attempts, as recorded with its latest one, for its next hop. */
-  readonly #attemptReasons = new WeakMap<Delivery, readonly string[]>();
-  /** Deliveries set aside by their batch's commit, which counted their attempt: the count, for `recordFailure`. */
-  readonly #countedInBatch = new WeakMap<Delivery, AttemptRecord>();
-  readonly #retried = new RetriedMessages();
-  /** The outage breaker's window of recent results (`policies/circuit-breaker.ts`); used while closed. */
-  readonly #window = new FailureWindow();
-  /** Attempts counted by failures that the outage caused, by attempt key: given back before resuming. */
-  readonly #owed = new Map<string, number>();
-  /** The current half-open period's trial. */
-  #trial = new HalfOpenTrial();
-  /** Until then, a window tripped by failures other than timeouts is left to the messages (the probe passed). */
-  #healthyUntil = 0;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
     const { immediateRetries, delayedRetriesMs } = options.settings;
     this.#retryLevels = { immediateRetries, delayedRetriesMs };
-    this.#deliveryLogic = this.#provideDeliveryActors();
+    const beforeAck = () => options.failpoints.hit(`${options.service}.beforeAck`);
+    this.settlement = new Settlement(() => this.#channel, beforeAck);
+    this.checks = new OutageChecks(new OutageBreaker(), options.db, options.connection, options.consumer.queue);
+    this.#deliveryLogic = provideDeliveryActors(options, this);
     this.#batcher = new Batcher<Arrival>(
       (arrivals) =>
         new Promise<void>((release) => {
-          const deliveries = this.#deliveriesOf(arrivals);
-          // Taken before the machine starts: a batch that splits while decoding ends within `#run`.
+          const deliveries = arrivals.map((arrival) => arrival.delivery);
+          // Taken before the machine starts: a batch that splits while decoding ends within `run`.
           this.#places.set(deliveries, release);
-          this.#run(deliveries);
+          this.run(deliveries);
         }),
       {
         maxBatch: options.settings.maxBatch,
@@ -156,6 +83,10 @@ class QueueSubscription {
 
   get queue(): string {
     return this.#options.consumer.queue;
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
   }
 
   attach(system: ActorSystem<never>): void {
@@ -219,64 +150,10 @@ class QueueSubscription {
     if (channel && tag) await channel.cancel(tag);
   }
 
-  /**
-   * Whether the failures that tripped the window are an outage: the write probe, once, on a connection of
-   * its own. It passes: they are the messages' own, counted as they were. It fails: the attempts the window
-   * counted are owed back, and the error opens the breaker.
-   */
-  async verifyDependencies(): Promise<void> {
-    try {
-      await probeWrite(this.#options.db, this.queue, probeTimeoutMs);
-    } catch (error) {
-      for (const [key, count] of this.#window.take()) this.#owe(key, count);
-      throw error;
-    }
-    this.#window.clear();
-    this.#healthyUntil = Date.now() + healthyVerdictHoldMs;
-  }
-
-  /**
-   * Waits until the broker is connected and the database takes a write (`db/write-probe.ts`, on a
-   * connection of its own), then renews the pool: its sessions opened during the outage may keep what it
-   * left them (read-only, say) for their whole life. Probes with a growing delay, the first one later after
-   * every failed trial.
-   */
-  async waitForDependencies(signal: AbortSignal, openings: number): Promise<void> {
-    for (let attempt = 1; !signal.aborted; attempt += 1) {
-      await sleep(attempt === 1 ? firstProbeDelayMs(openings) : backoffMs(probeBackoff, attempt), signal);
-      if (signal.aborted) return;
-      if (!this.#options.connection.isConnected()) continue;
-      try {
-        await probeWrite(this.#options.db, this.queue, probeTimeoutMs);
-        renewConnections(this.#options.db);
-        return;
-      } catch {
-        // still down: probe again
-      }
-    }
-  }
-
-  /** Gives back the attempts the outage counted; on failure they stay owed (the machine probes again). */
-  async giveBackAttempts(): Promise<void> {
-    if (this.#owed.size === 0) return;
-    const owed = new Map(this.#owed);
-    this.#owed.clear();
-    try {
-      await giveBackAttempts(this.#options.db, this.queue, owed);
-    } catch (error) {
-      for (const [key, count] of owed) this.#owe(key, count);
-      throw error;
-    }
-  }
-
-  #owe(key: string, count: number): void {
-    this.#owed.set(key, (this.#owed.get(key) ?? 0) + count);
-  }
-
   /** Consumes again with a small prefetch: the half-open breaker's trial deliveries, each alone. */
   async resume(): Promise<void> {
     this.#paused = false;
-    this.#trial = new HalfOpenTrial();
+    this.checks.breaker.startTrial();
     const channel = this.#channel;
     if (!channel) throw new Error('the channel was lost while paused');
     await channel.prefetch(trialMessages);
@@ -294,65 +171,33 @@ class QueueSubscription {
   }
 
   /** The breaker is closed: the consumer machine is in no state tagged `breakerOpen` (or not running yet). */
-  #breakerClosed(): boolean {
+  breakerClosed(): boolean {
     return !(this.#consumer?.getSnapshot().hasTag(breakerOpen) ?? false);
   }
 
-  /**
-   * What a finished delivery tells the breaker. A known outage opens it. Closed: its result enters the
-   * window, which may trip it. Half-open: the trial (`policies/half-open-trial.ts`) closes or re-opens it.
-   * Open: an attempt it counted is owed back.
-   */
+  #breakerPosition(consumer: AnyActorRef): BreakerPosition {
+    if (consumer.getSnapshot().matches('halfOpen')) return 'halfOpen';
+    return this.breakerClosed() ? 'closed' : 'open';
+  }
+
+  /** What a finished delivery tells the breaker (`policies/outage-breaker.ts`), passed on to the machine. */
   #observe(output: DeliveryOutput, context: DeliveryContext): void {
-    if (output.outcome === 'split') return;
     const consumer = this.#consumer;
-    if (consumer === undefined) return;
-    const { failure } = output;
-    if (failure?.kind === 'poison') return;
+    if (output.outcome === 'split' || consumer === undefined) return;
     const first = context.decoded[0];
     const key = first === undefined ? undefined : attemptsKeyOf(first.key, context.deliveries[0]!.headers);
-    const halfOpen = consumer.getSnapshot().matches('halfOpen');
-    if (failure === undefined) {
-      if (halfOpen) this.#judgeTrial(consumer, { failed: false }, '');
-      else if (this.#breakerClosed()) this.#recordSuccesses(context.deliveries.length - context.setAside.length);
-      return;
-    }
-    const attemptRecorded = output.attempts > 0 && key !== undefined;
-    const outage = failure.kind === 'unavailable';
-    if (halfOpen || outage || !this.#breakerClosed()) {
-      if (attemptRecorded) this.#owe(key, 1);
-      if (halfOpen && key !== undefined) {
-        const cause = outage ? 'outage' : failure.timedOut === true ? 'timeout' : 'other';
-        this.#judgeTrial(consumer, { failed: true, key, cause }, failure.reason);
-      } else if (outage) {
-        const cause = output.unrecorded ? 'unrecordable' : 'unavailable';
-        consumer.send({ type: 'DEPENDENCY_DOWN', reason: failure.reason, cause });
-      }
-      return;
-    }
-    if (key === undefined) return;
-    const trip = this.#window.record({ failed: true, key, attemptRecorded, timedOut: failure.timedOut === true });
-    const reason = `most recent deliveries failed, of several messages, the last with: ${failure.reason}`;
-    if (trip === 'timeouts') {
-      for (const [owedKey, count] of this.#window.take()) this.#owe(owedKey, count);
-      consumer.send({ type: 'DEPENDENCY_DOWN', reason, cause: 'failure-rate' });
-    } else if (trip === 'failures' && Date.now() >= this.#healthyUntil) {
-      consumer.send({ type: 'FAILURES_SUSPECTED', reason });
-    }
-  }
-
-  #recordSuccesses(count: number): void {
-    for (let index = 0; index < count; index += 1) this.#window.record({ failed: false });
-  }
-
-  #judgeTrial(consumer: AnyActorRef, result: TrialResult, reason: string): void {
-    const verdict = this.#trial.record(result);
-    if (verdict === 'passed') {
-      this.#window.clear();
-      consumer.send({ type: 'TRIAL_PASSED' });
-    } else if (verdict === 'failed') {
-      consumer.send({ type: 'DEPENDENCY_DOWN', reason, cause: 'trial-failed' });
-    }
+    const signal = this.checks.breaker.observe(
+      {
+        failure: output.failure,
+        successes: context.deliveries.length - context.setAside.length,
+        key,
+        attempts: output.attempts,
+        unrecorded: output.unrecorded,
+      },
+      this.#breakerPosition(consumer),
+      Date.now(),
+    );
+    if (signal !== undefined) consumer.send(signal);
   }
 
   async drain(): Promise<void> {
@@ -361,12 +206,10 @@ class QueueSubscription {
     this.#batcher.clear(); // never started: the broker redelivers them when the channel closes
     for (const delivery of this.#inFlight) delivery.send({ type: 'SHUTDOWN' });
     if (this.#inFlight.size > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => {
-          this.#whenIdle = resolve;
-        }),
-        sleep(this.#options.shutdownTimeoutMs),
-      ]);
+      const idle = new Promise<void>((resolve) => {
+        this.#whenIdle = resolve;
+      });
+      await Promise.race([idle, delay(this.#options.shutdownTimeoutMs)]);
     }
     await this.#closeWrapper();
   }
@@ -380,44 +223,26 @@ class QueueSubscription {
   }
 
   #deliver(channel: Channel, message: ConsumeMessage): void {
-    this.#unsettledOn(channel).delivered(message.fields.deliveryTag);
-    // A redelivery runs alone, at once: it may be a message that brought a process down. One this consumer
-    // nacked for a retry, or one back from a delay queue, is known to have failed by an exception: it may
-    // join a batch, where a failure of its own is set aside. While the breaker is not closed, each
-    // delivery is a trial or an outage's and runs alone too.
-    const alone = (message.fields.redelivered && !this.#retried.take(channel, message)) || !this.#breakerClosed();
-    if (alone) this.#run(this.#deliveriesOf([{ channel, message }]));
-    else this.#batcher.add({ channel, message });
+    const { delivery, batchable } = this.settlement.arrived(this.queue, channel, message);
+    // While the breaker is not closed, each delivery is a trial or an outage's and runs alone.
+    if (batchable && this.breakerClosed()) this.#batcher.add({ channel, delivery });
+    else this.run([delivery]);
   }
 
-  #release(deliveries: readonly Delivery[]): void {
+  release(deliveries: readonly Delivery[]): void {
     this.#places.get(deliveries)?.();
     this.#places.delete(deliveries);
   }
 
-  #deliveriesOf(arrivals: readonly Arrival[]): readonly Delivery[] {
-    return arrivals.map(({ channel, message }) => {
-      const delivery = toDelivery(this.queue, message);
-      this.#origins.set(delivery, { channel, message });
-      return delivery;
-    });
-  }
-
-  /** Starts a delivery machine for `deliveries`; `failedInBatch`: one delivery set aside with that failure. */
-  #run(deliveries: readonly Delivery[], failedInBatch?: ClassifiedFailure): void {
+  run(deliveries: readonly Delivery[], failedInBatch?: ClassifiedFailure): void {
     const options = this.#options;
     const delivery = createActor(this.#deliveryLogic, {
-      input: {
-        deliveries,
-        maxAttempts: options.settings.maxAttempts,
-        retryLevels: this.#retryLevels,
-        failedInBatch,
-      },
+      input: { deliveries, maxAttempts: options.settings.maxAttempts, retryLevels: this.#retryLevels, failedInBatch },
       inspect: options.inspect,
     });
     this.#inFlight.add(delivery);
     const finish = () => {
-      this.#release(deliveries);
+      this.release(deliveries);
       this.#inFlight.delete(delivery);
       if (this.#inFlight.size === 0) this.#whenIdle?.();
     };
@@ -432,201 +257,28 @@ class QueueSubscription {
       // A bug in the machine, not a message failure: leave the messages to the broker, never lose them.
       error: () => {
         finish();
-        for (const each of deliveries) this.#settleDelivery(each, 'nack');
+        this.settlement.nack(deliveries, false);
       },
     });
     delivery.start();
-  }
-
-  #unsettledOn(channel: Channel): UnsettledTags {
-    let tags = this.#unsettled.get(channel);
-    if (tags === undefined) {
-      tags = new UnsettledTags();
-      this.#unsettled.set(channel, tags);
-    }
-    return tags;
-  }
-
-  /**
-   * Acks a batch: in one frame (`multiple` up to its highest tag) when its deliveries are the lowest its
-   * channel has not settled, so that the frame acks nothing else; otherwise one by one.
-   */
-  #ackBatch(deliveries: readonly Delivery[]): void {
-    const channel = this.#channel;
-    const messages = deliveries.length > 1 && channel ? this.#messagesOn(channel, deliveries) : undefined;
-    if (channel === undefined || messages === undefined || !this.#unsettledOn(channel).areLowest(messages.map(tagOf))) {
-      for (const delivery of deliveries) this.#settleDelivery(delivery, 'ack');
-      return;
-    }
-    const highest = messages.reduce((top, message) => (tagOf(message) > tagOf(top) ? message : top));
-    this.#settle(channel, highest, 'ack', messages);
-  }
-
-  /** The messages of `deliveries`, when every one of them came on `channel`. */
-  #messagesOn(channel: Channel, deliveries: readonly Delivery[]): Message[] | undefined {
-    const messages: Message[] = [];
-    for (const delivery of deliveries) {
-      const origin = this.#origins.get(delivery);
-      if (origin === undefined || origin.channel !== channel) return undefined;
-      messages.push(origin.message);
-    }
-    return messages;
-  }
-
-  /** A delivery about to be nacked after its handler threw: when it comes back, it may join a batch. */
-  #noteRetry(delivery: Delivery): void {
-    const origin = this.#origins.get(delivery);
-    if (origin && origin.channel === this.#channel) this.#retried.add(origin.channel, origin.message);
-  }
-
-  #settleDelivery(delivery: Delivery, how: 'ack' | 'nack'): void {
-    const origin = this.#origins.get(delivery);
-    if (origin) this.#settle(origin.channel, origin.message, how);
-  }
-
-  /** Acks or nacks `message`; with `upTo`, acks it with `multiple`: every message of `upTo` (itself among them). */
-  #settle(channel: Channel, message: Message, how: 'ack' | 'nack', upTo?: readonly Message[]): void {
-    if (this.#channel !== channel) return; // stale channel: the broker redelivers this one
-    try {
-      if (how === 'ack') {
-        this.#options.failpoints.hit(`${this.#options.service}.beforeAck`);
-        channel.ack(message, upTo !== undefined);
-      } else {
-        channel.nack(message, false, true);
-      }
-    } catch {
-      return; // The channel closed under us: the broker redelivers the message.
-    }
-    const unsettled = this.#unsettledOn(channel);
-    for (const settled of upTo ?? [message]) unsettled.settled(tagOf(settled));
-  }
-
-  /** Every counted attempt's reason: as recorded, or (when recording failed) as carried, with this one. */
-  #reasonsOf(delivery: Delivery, failure: ClassifiedFailure): string[] {
-    const recorded = this.#attemptReasons.get(delivery);
-    return recorded ? [...recorded] : withReason(attemptReasonsOf(delivery.headers), failure.reason);
-  }
-
-  #provideDeliveryActors() {
-    const { consumer: definition, db, publisher, outbox, failpoints, service, destinations, tracing } = this.#options;
-    const { messageMaxBytes, retry } = this.#options.settings;
-    const consumer = definition.queue;
-    const leaseMs = outbox.leaseMs;
-    const batchTransaction = { db, consumer: definition, destinations, failpoints, service, leaseMs, tracing };
-    return deliveryMachine.provide({
-      actors: {
-        rollback: fromPromise<void, { transaction: unknown }>(async ({ input }) => {
-          const transaction = input.transaction as OpenTransaction<MessagingTables> | undefined;
-          await transaction?.rollback();
-        }),
-        recordFailure: fromPromise<number, { key: string; failure: ClassifiedFailure; delivery: Delivery }>(
-          async ({ input }) => {
-            const { key, failure, delivery } = input;
-            const counted = this.#countedInBatch.get(delivery);
-            if (counted !== undefined) {
-              this.#countedInBatch.delete(delivery);
-              this.#attemptReasons.set(delivery, counted.reasons);
-              return counted.attempts;
-            }
-            const attemptsKey = attemptsKeyOf(key, delivery.headers);
-            const recorded = await recordAttempt(
-              db,
-              consumer,
-              attemptsKey,
-              boundedReason(failure.reason),
-              maxAttemptReasons,
-            );
-            this.#attemptReasons.set(delivery, recorded.reasons);
-            return recorded.attempts;
-          },
-        ),
-        delay: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number; delayMs: number }>(
-          async ({ input: { delivery, failure, delayMs } }) => {
-            await publisher.publish(delayedRetryOf(delivery, delayMs, this.#reasonsOf(delivery, failure)));
-          },
-        ),
-        deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
-          async ({ input: { delivery, failure, attempts } }) => {
-            const owner = { service, consumer: definition.name };
-            await publisher.publish(
-              deadLetterOf(delivery, owner, failure, attempts, this.#reasonsOf(delivery, failure)),
-            );
-          },
-        ),
-      },
-      actions: {
-        decode: assign(({ context }) => decodeBatch(context.deliveries, definition, messageMaxBytes)),
-        persist: persistStep(async ({ deliveries, decoded }) => {
-          try {
-            const persisted = await persistBatch(batchTransaction, deliveries, decoded);
-            for (const { index, recorded } of persisted.setAside)
-              this.#countedInBatch.set(deliveries[index]!, recorded);
-            return persisted;
-          } finally {
-            this.#release(deliveries);
-          }
-        }),
-        publish: publishStep(async ({ outgoing }) => {
-          await outbox.publish(outgoing as readonly OutgoingMessage[]);
-        }),
-        ack: ({ context: { deliveries, setAside } }) =>
-          this.#ackBatch(
-            setAside.length === 0
-              ? deliveries
-              : deliveries.filter((_, index) => !setAside.some((each) => each.index === index)),
-          ),
-        setAside: ({ context: { deliveries, setAside } }) => {
-          if (setAside.length === 0) return;
-          queueMicrotask(() => {
-            if (this.#stopping) return;
-            for (const { index, failure } of setAside) this.#run([deliveries[index]!], failure);
-          });
-        },
-        nack: ({ context }) => {
-          const countedFailure = context.attempts > 0 && !context.suspected && context.failure?.kind !== 'unavailable';
-          for (const delivery of context.deliveries) {
-            if (countedFailure) this.#noteRetry(delivery);
-            this.#settleDelivery(delivery, 'nack');
-          }
-        },
-        // Started after this step, as roots of their own; when stopping, the closing channel returns them.
-        split: ({ context }) => {
-          const { deliveries, culprit } = context;
-          queueMicrotask(() => {
-            if (this.#stopping) return;
-            if (culprit === undefined) {
-              for (const delivery of deliveries) this.#run([delivery]);
-              return;
-            }
-            this.#run([deliveries[culprit]!]);
-            this.#run(deliveries.filter((_, index) => index !== culprit));
-          });
-        },
-      },
-      guards: {
-        outageSuspected: () => !this.#breakerClosed(),
-      },
-      delays: {
-        retryDelay: ({ context }) => retryDelayMs(retry, Math.max(1, context.attempts)),
-      },
-    });
   }
 }
 
 export function consumerLogic(options: ConsumerOptions) {
   const subscription = new QueueSubscription(options);
+  const { checks } = subscription;
   return consumerMachine.provide({
     actors: {
       subscribe: fromPromise(async ({ system, signal }) => {
         subscription.attach(system as ActorSystem<never>);
         await subscription.subscribe(signal);
       }),
-      verifyDependencies: fromPromise(() => subscription.verifyDependencies()),
+      verifyDependencies: fromPromise(() => checks.verify()),
       pause: fromPromise(() => subscription.pause()),
       waitForDependency: fromPromise<void, { queue: string; openings: number }>(({ signal, input }) =>
-        subscription.waitForDependencies(signal, input.openings),
+        checks.waitForDependencies(signal, input.openings),
       ),
-      giveBackAttempts: fromPromise(() => subscription.giveBackAttempts()),
+      giveBackAttempts: fromPromise(() => checks.giveBackAttempts()),
       resume: fromPromise(() => subscription.resume()),
       widen: fromPromise(() => subscription.widen()),
       drain: fromPromise(() => subscription.drain()),
