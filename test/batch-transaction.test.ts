@@ -100,6 +100,21 @@ test('handlers that throw before writing: the others commit in the same pass, th
     outbox: ['20', '22'],
     attempts: ['note:21 1', 'note:23 1'],
   });
+
+  const again = await run([
+    { n: 20, fails: 'no' },
+    { n: 21, fails: 'early' },
+    { n: 23, fails: 'early' },
+  ]);
+  t.deepEqual(again.duplicates, [true, false, false]);
+  t.deepEqual(
+    again.setAside.map(({ index, recorded }) => [index, recorded.attempts, recorded.reasons.length]),
+    [
+      [1, 2, 2],
+      [2, 2, 2],
+    ],
+    'a second failure counts a second attempt, with both reasons',
+  );
 });
 
 test('handlers that throw after writing: the batch runs again without them, a savepoint around each handler after the first', async (t) => {

@@ -189,6 +189,32 @@ export async function recordAttempt(
   return row;
 }
 
+const upsertAttempts = prepared<
+  AttemptRecord & { message_key: string },
+  readonly [consumer: string, messageKeys: readonly string[], errors: readonly string[], keep: number]
+>(
+  'INSERT INTO delivery_attempts AS a (consumer, message_key, attempts, last_error, reasons) ' +
+    'SELECT $1, t.key, 1, t.error, ARRAY[t.error] FROM unnest($2::text[], $3::text[]) AS t(key, error) ' +
+    'ON CONFLICT (consumer, message_key) DO UPDATE SET ' +
+    'attempts = a.attempts + 1, last_error = excluded.last_error, updated_at = now(), ' +
+    'reasons = (a.reasons || excluded.last_error)[greatest(1, cardinality(a.reasons) + 2 - $4::int):] ' +
+    'RETURNING message_key, attempts, reasons',
+);
+
+/**
+ * `recordAttempt` for several messages in one statement: one more failed attempt of each, with its reason.
+ * The keys must differ. Returns each key's count and reasons.
+ */
+export async function recordAttempts(
+  db: MessagingDb,
+  consumer: string,
+  failures: ReadonlyMap<string, string>,
+  keepReasons = 20,
+): Promise<Map<string, AttemptRecord>> {
+  const { rows } = await upsertAttempts(db, consumer, [...failures.keys()], [...failures.values()], keepReasons);
+  return new Map(rows.map(({ message_key, attempts, reasons }) => [message_key, { attempts, reasons }]));
+}
+
 export async function clearAttempts(db: MessagingDb, consumer: string, messageKey: string): Promise<void> {
   await db
     .deleteFrom('delivery_attempts')

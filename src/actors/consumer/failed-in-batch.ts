@@ -4,7 +4,7 @@
  * back and an attempt of each is counted, so that each is set aside with its failure already recorded.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { forgetInboxKeys, recordAttempt, type AttemptRecord, type MessagingDb } from '../../db/messaging-queries.js';
+import { forgetInboxKeys, recordAttempts, type AttemptRecord, type MessagingDb } from '../../db/messaging-queries.js';
 import type { Decoded, Delivery } from '../../machines/delivery.js';
 import { classifyError } from '../../policies/classify-error.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
@@ -64,13 +64,16 @@ export class FailedInBatch {
   ): Promise<SetAsideDelivery[]> {
     if (this.#errors.size === 0) return [];
     await forgetInboxKeys(transaction, consumer, [...this.#errors.keys()]);
-    const recorded = new Map<string, AttemptRecord>();
+    const attemptsKeys = new Map<string, string>();
+    const reasons = new Map<string, string>();
     for (const [key, error] of this.#errors) {
       const index = decoded.findIndex((each) => each.key === key);
       const attemptsKey = attemptsKeyOf(key, deliveries[index]!.headers);
-      const reason = boundedReason(classifyError(error).reason);
-      recorded.set(key, await recordAttempt(transaction, consumer, attemptsKey, reason, maxAttemptReasons));
+      attemptsKeys.set(key, attemptsKey);
+      if (!reasons.has(attemptsKey)) reasons.set(attemptsKey, boundedReason(classifyError(error).reason));
     }
+    const counted = await recordAttempts(transaction, consumer, reasons, maxAttemptReasons);
+    const recorded = new Map([...attemptsKeys].map(([key, attemptsKey]) => [key, counted.get(attemptsKey)]));
     return decoded.flatMap(({ key }, index) => {
       const record = recorded.get(key);
       return record === undefined ? [] : [{ index, error: this.#errors.get(key), recorded: record }];
