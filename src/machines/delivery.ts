@@ -15,17 +15,17 @@
  *
  * `receiving` decodes synchronously (an `assign` supplied as the `decode` action: decoding touches nothing
  * outside the process), and `persisting` is one transaction from BEGIN to COMMIT for the whole batch. A
- * batch that fails for any reason but an outage is split: each of its deliveries runs again as a batch
- * of its own, so that a failure, its attempt count and its dead letter always belong to one message. When
- * the failure is known to be one message's (its handler threw), that one runs alone and the rest stay
- * together: a bug in a tenth of the messages does not turn every batch into single transactions. Better
- * still, `persist` may commit the others at once and set the failing ones aside (`setAside`): `acking` acks
- * the rest and hands each of those to a batch of its own, where its failure is counted.
- * The two steps every message takes, `persist` and `publish`, are entry actions made with `answeredBy()`:
- * they start the work and the machine waits for the event that answers it (`delivery-steps.ts`: `PERSISTED`, `PERSIST_FAILED`,
- * `PUBLISHED`, `PUBLISH_FAILED`). An invoked actor would cost an actor, an AbortController and its own
- * inspection events per step: about 60 µs of CPU per bare delivery with the two invoked, 37 without
- * (`npm run bench -- --per-delivery`).
+ * batch whose handler threw for some of its messages commits the others and sets those aside (`setAside`,
+ * their attempts counted in the commit): `acking` acks the rest and hands each of those to a delivery of
+ * its own, which starts at `recordingFailure` (`failedInBatch`) and does not run its handler again. A
+ * batch that fails for any other reason but an outage is split: each of its deliveries runs again as a
+ * batch of its own, or, when the failure is known to be one message's, that one alone and the rest
+ * together. Either way a failure, its attempt count and its dead letter always belong to one message.
+ * The two steps every message takes, `persist` and `publish`, are entry actions made with `answeredBy()`
+ * (`delivery-steps.ts`): they start the work and the machine waits for the event that answers it
+ * (`PERSISTED`, `PERSIST_FAILED`, `PUBLISHED`, `PUBLISH_FAILED`). An invoked actor would cost an actor, an
+ * AbortController and its own inspection events per step: about 60 µs of CPU per bare delivery with the
+ * two invoked, 37 without (`npm run bench -- --per-delivery`).
  * The failure path's steps, taken rarely, are invoked promise actors.
  */
 import { and, assign, fromPromise, not, setup } from 'xstate';
