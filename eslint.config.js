@@ -4,7 +4,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 // Node's globals, declared by hand (the `globals` package is only a transitive dependency here). The browser
-// script (src/actors/observability/viz/assets/client-script.ts) is a string, so no browser globals are needed.
+// script (src/viz/live/client-script.ts) is a string, so no browser globals are needed.
 const nodeGlobals = Object.fromEntries(
   [
     'AbortController',

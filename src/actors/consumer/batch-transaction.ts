@@ -20,7 +20,7 @@ import type { Failpoints } from '../../failpoints.js';
 import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { OutgoingMessages, type DeclaredDestinations } from '../outbox/outgoing.js';
-import type { Tracing } from '../observability/tracing/tracing.js';
+import type { Tracing } from '../../observability/tracing/tracing.js';
 
 export interface BatchTransactionOptions {
   readonly db: MessagingDb;
