@@ -4,6 +4,7 @@
  * check what it hands on: which events, in which order, with which positions and times, named by which
  * service and consumer.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { assign, createActor, fromPromise, setup, toPromise } from 'xstate';
 import { consumerMachine } from '../machines/consumer.js';
@@ -329,7 +330,7 @@ test('a machine that fails ends in error', async (t) => {
   const actor = createActor(failing, { inspect: createDecoder({ listeners: [listener] }) });
   actor.subscribe({ error: () => {} });
   actor.start();
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await sleep(10);
   const ended = events.filter((event) => event.type === 'ended');
   t.is(ended.length, 1);
   t.like(ended[0], { status: 'error', actor: { machine: 'failing', state: 'working', ended: true } });
