@@ -5,16 +5,8 @@
  * A client that cannot keep up is skipped until its socket drains, then sent a fresh snapshot.
  */
 import type { ServerResponse } from 'node:http';
-import type { LiveMonitor, LiveStats } from './live-monitor.js';
-import type { DeliveryRecord } from './recent-deliveries.js';
-
-export interface StreamPayload {
-  readonly version: number;
-  readonly stats: LiveStats;
-  readonly deliveries: readonly DeliveryRecord[];
-  /** True when `deliveries` is the whole list (a snapshot), false for only the changed ones. */
-  readonly complete: boolean;
-}
+import type { LiveMonitor } from './live-monitor.js';
+import type { StreamPayload } from './payload.js';
 
 interface Client {
   readonly response: ServerResponse;

@@ -19,38 +19,8 @@ import {
   type ObservedContext,
   type TakenTransition,
 } from '../../observability/decoder.js';
+import type { LiveStats, MachineCounts } from './payload.js';
 import { RecentDeliveries, type NewBatch, type TrackedBatch } from './recent-deliveries.js';
-
-export interface MachineCounts {
-  /** Actors in each state right now (ancestors of the current state included). */
-  readonly now: Record<string, number>;
-  /** Entries into each state since the process started. */
-  readonly entered: Record<string, number>;
-  /** Transitions taken since the process started, by transition key (see `src/viz/charts/chart.ts`). */
-  readonly transitions: Record<string, number>;
-}
-
-export interface ActorStatus {
-  /** `supervisor`, `connection`, `consumer:user`, `outbox:card`, … */
-  readonly name: string;
-  readonly machine: string;
-  readonly state: string;
-  readonly status: string;
-  /** Epoch milliseconds when it entered the state. */
-  readonly since: number;
-  readonly error: string | undefined;
-  /** Consumers: the service and consumer they are, and their queue. */
-  readonly service: string | undefined;
-  readonly consumer: string | undefined;
-  readonly queue: string | undefined;
-}
-
-export interface LiveStats {
-  readonly startedAt: number;
-  readonly machines: Record<string, MachineCounts>;
-  readonly actors: readonly ActorStatus[];
-  readonly deliveriesInFlight: number;
-}
 
 interface Counters {
   readonly now: Map<string, number>;

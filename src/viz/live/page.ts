@@ -61,7 +61,7 @@ export function vizPage(machines: readonly RenderedMachine[], { capacity }: Page
     <ol id="message-list"></ol>
   </section>
 </main>
-<script src="/viz/app.js"></script>
+<script type="module" src="/viz/app.js"></script>
 </body>
 </html>
 `;

@@ -5,43 +5,7 @@
  * by message id to see every attempt of one message.
  */
 import { outcomeAt, type DeliveryContext } from '../../machines/delivery.js';
-
-export interface PathStep {
-  readonly state: string;
-  /** Epoch milliseconds when the state was entered. */
-  readonly at: number;
-  /** Milliseconds spent in the state; absent while in it, and for the final state. */
-  ms?: number;
-}
-
-/** A recent delivery as the page reads it. */
-export interface DeliveryRecord {
-  /** Increasing per delivery seen by this process: the record's identity. */
-  readonly seq: number;
-  /** The service and the consumer whose delivery it is, and the queue it came from. */
-  readonly service: string | undefined;
-  readonly consumer: string | undefined;
-  readonly queue: string | undefined;
-  /** The message id, or the inbox key when the message has none (as in the log). */
-  readonly messageId: string | undefined;
-  readonly key: string | undefined;
-  readonly deliveryTag: number | undefined;
-  readonly redelivered: boolean;
-  /** How many deliveries shared its batch (1: it ran alone). */
-  readonly batch: number;
-  readonly startedAt: number;
-  readonly finishedAt: number | undefined;
-  readonly path: readonly PathStep[];
-  readonly attempts: number;
-  readonly outcome: string | undefined;
-  readonly error: string | undefined;
-  readonly failureKind: string | undefined;
-  readonly deadLetterReason: string | undefined;
-  /** The body's id fields (`id`, `user_id`, …) once decoded, for search. */
-  readonly ids: Readonly<Record<string, string>>;
-  /** The monitor version of the last change to this record. */
-  readonly version: number;
-}
+import type { DeliveryRecord, PathStep } from './payload.js';
 
 /** A delivery of a batch, as the batch's context holds it (a `Delivery` is one). */
 export interface BatchDelivery {

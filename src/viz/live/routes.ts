@@ -15,7 +15,7 @@
 import type { FastifyInstance } from 'fastify';
 import { runtimeMachines, type MachineEntry } from '../charts/machines.js';
 import { describeMachine, renderMachines, type DescribedMachine } from '../charts/render.js';
-import { vizClientScript } from './client-script.js';
+import { loadBrowserScript } from './browser-script.js';
 import { vizStyle } from './style.js';
 import { VizEventStream } from './event-stream.js';
 import type { LiveMonitor } from './live-monitor.js';
@@ -65,6 +65,7 @@ export function registerVizRoutes(
   const described = machines.map((machine) => withPictureLink(describeMachine(machine)));
   const live = once(() => renderMachines(machines, { live: true }));
   const plain = once(() => renderMachines(machines));
+  const script = once(loadBrowserScript);
 
   // Open event streams would keep the server from closing.
   app.addHook('preClose', async () => stream.close());
@@ -77,7 +78,10 @@ export function registerVizRoutes(
       .send(vizPage(await live(), { capacity: monitor.recent.capacity })),
   );
   app.get('/viz/app.js', async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(vizClientScript),
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(await script()),
   );
   app.get('/viz/app.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(vizStyle),
