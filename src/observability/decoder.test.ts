@@ -9,15 +9,15 @@ import test from 'ava';
 import { assign, createActor, fromPromise, setup, toPromise } from 'xstate';
 import { consumerMachine } from '../machines/consumer.js';
 import { deliveryMachine, persistStep, publishStep, type Delivery } from '../machines/delivery.js';
+import { createDecoder } from './decoder.js';
 import {
-  createDecoder,
   type ContextChanged,
   type ObservationListener,
   type ObservedConsumer,
   type ObservedEvent,
   type Microstep,
   type StateChanged,
-} from './decoder.js';
+} from './observation.js';
 
 const users: ObservedConsumer = {
   service: 'card',

@@ -7,7 +7,7 @@
  * Deliveries and consumers name the service, the consumer and the queue they belong to.
  */
 import { outcomeAt, type DeliveryContext } from '../machines/delivery.js';
-import type { ObservationListener, ObservedActor, ObservedContext, StateChanged } from './decoder.js';
+import type { ObservationListener, ObservedActor, ObservedContext, StateChanged } from './observation.js';
 import type { Logger } from './logger.js';
 
 type Level = 'error' | 'warn' | 'info' | 'debug';

@@ -6,7 +6,8 @@
 import test from 'ava';
 import { createActor, fromPromise, waitFor } from 'xstate';
 import { consumerMachine } from '../machines/consumer.js';
-import { createDecoder, type ObservedConsumer } from './decoder.js';
+import { createDecoder } from './decoder.js';
+import { type ObservedConsumer } from './observation.js';
 import { RuntimeMetrics } from './metrics.js';
 
 const named = { service: 'svc', consumer: 'q-consumer', queue: 'q' };

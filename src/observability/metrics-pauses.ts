@@ -6,7 +6,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import { pausedSeconds, type PauseContext } from '../machines/consumer-pause.js';
-import type { ObservedActor, ObservedConsumer, ObservedContext } from './decoder.js';
+import type { ObservedActor, ObservedConsumer, ObservedContext } from './observation.js';
 
 interface FollowedConsumer {
   readonly labels: Readonly<Record<'service' | 'consumer' | 'queue', string>>;

@@ -19,7 +19,7 @@ import type {
   ObservedConsumer,
   ObservedContext,
   StateChanged,
-} from './decoder.js';
+} from './observation.js';
 import { PauseMetrics } from './metrics-pauses.js';
 import { RetentionMetrics } from './retention-metrics.js';
 import {

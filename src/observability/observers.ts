@@ -4,13 +4,14 @@
  * the log, and when tracing is on the deliveries' spans. They are views of one stream. Each delivery and
  * each consumer is named, in all of them, by the service and the consumer it belongs to.
  */
-import { createDecoder, type Inspector, type ObservationListener, type ObservedConsumer } from './decoder.js';
+import { createDecoder } from './decoder.js';
+import { type Inspector, type ObservationListener, type ObservedConsumer } from './observation.js';
 import { LogWriter } from './log-writer.js';
 import type { Logger } from './logger.js';
 import { RuntimeMetrics } from './metrics.js';
 import { LiveMonitor } from '../viz/live/live-monitor.js';
 
-export type { DeliveryDescriber, Inspector, ObservedConsumer } from './decoder.js';
+export type { DeliveryDescriber, Inspector, ObservedConsumer } from './observation.js';
 
 export interface ObserversOptions {
   readonly logger: Logger;

@@ -5,7 +5,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import { retentionTables, type RetentionContext } from '../machines/retention.js';
-import type { ObservedActor, ObservedContext } from './decoder.js';
+import type { ObservedActor, ObservedContext } from './observation.js';
 
 export class RetentionMetrics {
   readonly #removed: Counter<'table' | 'service'>;

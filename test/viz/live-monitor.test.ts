@@ -7,7 +7,8 @@
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { assign, createActor, fromPromise, toPromise, type AnyStateMachine, type InspectionEvent } from 'xstate';
-import { createDecoder, type ObservedConsumer } from '../../src/observability/decoder.js';
+import { createDecoder } from '../../src/observability/decoder.js';
+import { type ObservedConsumer } from '../../src/observability/observation.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createObservers } from '../../src/observability/observers.js';
 import { LiveMonitor } from '../../src/viz/live/live-monitor.js';

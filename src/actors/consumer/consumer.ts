@@ -50,7 +50,7 @@ import { persistBatch } from './batch-transaction.js';
 import { decodeBatch, toDelivery } from './decode.js';
 import { deadLetterOf, delayedRetryOf } from './failure-messages.js';
 import { declareTopology, type Topology } from '../broker/topology.js';
-import type { Inspector } from '../../observability/decoder.js';
+import type { Inspector } from '../../observability/observation.js';
 import type { Outbox } from '../outbox/outbox-relay.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
 import type { Tracing } from '../../observability/tracing/tracing.js';

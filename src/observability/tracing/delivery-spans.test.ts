@@ -3,7 +3,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { initialDeliveryContext, type Delivery, type DeliveryContext } from '../../machines/delivery.js';
-import type { ActorStatus, ObservedActor, ObservedContext } from '../decoder.js';
+import type { ActorStatus, ObservedActor, ObservedContext } from '../observation.js';
 import { DeliverySpans, headerContext } from './delivery-spans.js';
 
 const traceId = '0af7651916cd43dd8448eb211c80319c';

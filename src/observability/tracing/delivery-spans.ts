@@ -24,7 +24,7 @@ import {
 import { delayQueueName } from '../../policies/delayed-retry.js';
 import type { Delivery, DeliveryContext } from '../../machines/delivery.js';
 import { deadLetterQueue } from '../../actors/broker/topology.js';
-import type { ActorEnded, ActorStarted, ObservationListener, ObservedActor, StateChanged } from '../decoder.js';
+import type { ActorEnded, ActorStarted, ObservationListener, ObservedActor, StateChanged } from '../observation.js';
 import { ackstate, messaging, rabbitmq, spanName } from './names.js';
 
 /** The trace context a message's headers carry, or undefined. */

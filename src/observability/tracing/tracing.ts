@@ -15,7 +15,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Delivery } from '../../machines/delivery.js';
-import type { ObservationListener } from '../decoder.js';
+import type { ObservationListener } from '../observation.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../../policies/describe-error.js';
 import { redact } from '../../redact.js';

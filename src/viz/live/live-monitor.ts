@@ -18,7 +18,7 @@ import {
   type ObservedActor,
   type ObservedContext,
   type TakenTransition,
-} from '../../observability/decoder.js';
+} from '../../observability/observation.js';
 import type { LiveStats, MachineCounts } from './payload.js';
 import { RecentDeliveries, type NewBatch, type TrackedBatch } from './recent-deliveries.js';
 
