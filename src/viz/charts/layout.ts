@@ -7,6 +7,16 @@
  */
 import type { ELK, ElkExtendedEdge, ElkLabel, ElkNode } from 'elkjs/lib/elk-api.js';
 import { type Chart, type ChartState, type ChartTransition } from './chart.js';
+import {
+  font,
+  normalised,
+  type Diagram,
+  type NodeLine,
+  type PlacedEdge,
+  type PlacedMarker,
+  type PlacedState,
+} from './diagram.js';
+import { countRoom, lineWidth, linesOf } from './state-text.js';
 import { textWidth } from './text-width.js';
 
 /** ELK is loaded on first use, so that a process that never draws a chart does not pay for loading it. */
@@ -17,115 +27,18 @@ const loadElk = () =>
     return new ElkConstructor();
   }));
 
-export interface Point {
-  readonly x: number;
-  readonly y: number;
-}
-
-export interface Box {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
-
-export type LineRole = 'name' | 'invoke' | 'action' | 'internal' | 'count';
-
-export interface NodeLine {
-  readonly text: string;
-  readonly role: LineRole;
-  /** For an internal transition: its key, where the live page shows how often it was taken. */
-  readonly transition?: string;
-  readonly size: number;
-  readonly height: number;
-}
-
-export interface PlacedState extends Box {
-  readonly state: ChartState;
-  readonly depth: number;
-  /** A region of a parallel state. */
-  readonly region: boolean;
-  /** The text at the top of the box (the name first). */
-  readonly lines: readonly NodeLine[];
-}
-
-export interface PlacedMarker extends Box {
-  readonly kind: 'initial' | 'any';
-  /** The state the marker belongs to. */
-  readonly owner: string;
-  readonly text: string;
-}
-
-export interface LabelLine {
-  readonly text: string;
-  /** The transition key (or the initial key), for live counts. */
-  readonly key: string;
-}
-
-export interface PlacedEdge {
-  readonly id: string;
-  readonly source: string;
-  readonly target: string;
-  readonly kind: 'transition' | 'initial';
-  readonly transitions: readonly ChartTransition[];
-  readonly points: readonly Point[];
-  readonly label: (Box & { readonly lines: readonly LabelLine[] }) | undefined;
-}
-
-export interface Diagram {
-  readonly chart: Chart;
-  readonly width: number;
-  readonly height: number;
-  readonly states: readonly PlacedState[];
-  readonly markers: readonly PlacedMarker[];
-  readonly edges: readonly PlacedEdge[];
-}
-
 export interface LayoutOptions {
   readonly direction?: 'DOWN' | 'RIGHT';
   /** Reserve room for live counts (on the served page), or not (for the exported pictures). */
   readonly live?: boolean;
 }
 
-export const font = {
-  name: 13,
-  detail: 11,
-  label: 11,
-  lineGap: 4,
-  padX: 12,
-  padY: 8,
-} as const;
-
 const labelLineHeight = font.label + 4;
-const countRoom = ' ×000000';
 const markerSize = { initial: 12, anyHeight: 22 };
 
 const nodeId = (path: string) => `s:${path}`;
 const initialId = (path: string) => `i:${path}`;
 const anyId = (path: string) => `a:${path}`;
-
-function line(text: string, role: LineRole, transition?: string): NodeLine {
-  const size = role === 'name' ? font.name : font.detail;
-  return { text, role, size, height: size + font.lineGap, ...(transition ? { transition } : {}) };
-}
-
-function lineWidth(entry: NodeLine): number {
-  return textWidth(entry.text, { size: entry.size, bold: entry.role === 'name' });
-}
-
-/** The state's own text: name, invoked actors, entry and exit actions, targetless transitions, live counts. */
-function linesOf(state: ChartState, internal: readonly ChartTransition[], isRoot: boolean, live: boolean): NodeLine[] {
-  const lines = [line(isRoot ? state.id : state.key, 'name')];
-  for (const src of state.invokes) lines.push(line(`invoke ${src}`, 'invoke'));
-  if (state.entry.length) lines.push(line(`entry / ${state.entry.join(', ')}`, 'action'));
-  if (state.exit.length) lines.push(line(`exit / ${state.exit.join(', ')}`, 'action'));
-  for (const transition of internal) {
-    const actions = transition.actions.length ? ` / ${transition.actions.join(', ')}` : '';
-    lines.push(line(`↻ ${transition.label}${actions}${live ? countRoom : ''}`, 'internal', transition.key));
-  }
-  if (live && !isRoot) lines.push(line('now 00000 · total 0000000', 'count'));
-  return lines;
-}
 
 const isDescendant = (path: string, ancestor: string) =>
   ancestor === '' ? path !== '' : path.startsWith(`${ancestor}.`);
@@ -385,31 +298,4 @@ async function layoutWithFallback(elk: ELK, graph: ElkNode): Promise<ElkNode> {
     });
     return elk.layout(untuned(structuredClone(graph)));
   }
-}
-
-/** Moves everything so that the drawing starts at a small margin from the origin, and measures it. */
-function normalised(diagram: Diagram, margin = 2): Diagram {
-  const boxes: Box[] = [
-    ...diagram.states,
-    ...diagram.markers,
-    ...diagram.edges.flatMap((edge) => (edge.label ? [edge.label] : [])),
-  ];
-  const points = diagram.edges.flatMap((edge) => edge.points);
-  const xs = [...boxes.flatMap((box) => [box.x, box.x + box.width]), ...points.map((point) => point.x)];
-  const ys = [...boxes.flatMap((box) => [box.y, box.y + box.height]), ...points.map((point) => point.y)];
-  const left = Math.min(...xs) - margin;
-  const top = Math.min(...ys) - margin;
-  const move = <T extends Point>(item: T): T => ({ ...item, x: item.x - left, y: item.y - top });
-  return {
-    chart: diagram.chart,
-    width: Math.ceil(Math.max(...xs) - left + margin),
-    height: Math.ceil(Math.max(...ys) - top + margin),
-    states: diagram.states.map(move),
-    markers: diagram.markers.map(move),
-    edges: diagram.edges.map((edge) => ({
-      ...edge,
-      points: edge.points.map(move),
-      label: edge.label && move(edge.label),
-    })),
-  };
 }

@@ -13,7 +13,7 @@ import {
   type PlacedMarker,
   type PlacedState,
   type Point,
-} from './layout.js';
+} from './diagram.js';
 
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
