@@ -7,24 +7,26 @@
  * Deliveries and consumers name the service, the consumer and the queue they belong to.
  */
 import { outcomeAt, type DeliveryContext } from '../machines/delivery.js';
+import type { ConsumerState, DeliveryState, MachineState, SupervisorState } from '../machines/names.js';
 import type { ObservationListener, ObservedActor, ObservedContext, StateChanged } from './observation.js';
 import type { Logger } from './logger.js';
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
 
+/** The states whose entry is logged at `warn`: a retry, a dead letter, a pause, a lost connection. */
+const warningStates: ReadonlySet<string> = new Set<MachineState>([
+  'backingOff',
+  'delaying',
+  'rollingBack',
+  'deadLettering',
+  'paused',
+  'reconnecting',
+]);
+
 function levelOf(machine: string, to: string, context: ObservedContext): Level {
-  if (machine === 'consumer' && to === 'restarting' && context.escalated) return 'error';
-  if (machine === 'supervisor' && to === 'failed') return 'error';
-  if (
-    to === 'backingOff' ||
-    to === 'delaying' ||
-    to === 'rollingBack' ||
-    to === 'deadLettering' ||
-    to === 'paused' ||
-    to === 'reconnecting'
-  ) {
-    return 'warn';
-  }
+  if (machine === 'consumer' && (to as ConsumerState) === 'restarting' && context.escalated) return 'error';
+  if (machine === 'supervisor' && (to as SupervisorState) === 'failed') return 'error';
+  if (warningStates.has(to)) return 'warn';
   // The relay's and retention's idle sweeps would drown everything else: shown at debug unless something goes wrong.
   if (machine === 'outboxRelay' || machine === 'retention') return 'debug';
   return 'info';
@@ -50,7 +52,8 @@ export class LogWriter implements ObservationListener {
       if (this.#logger.isLevelEnabled(level)) {
         this.#deliveryTransition(level, actor, from, to, event.ms === undefined ? 0 : rounded(event.ms), delivery);
       }
-      this.#describeDeliveries(actor, delivery, from, to);
+      // A delivery actor runs the delivery machine: its states are that machine's.
+      this.#describeDeliveries(actor, delivery, from as DeliveryState, to as DeliveryState);
       return;
     }
     const level = levelOf(actor.machine, to, context);
@@ -121,7 +124,7 @@ export class LogWriter implements ObservationListener {
   }
 
   /** The seed's lines: one per message when its delivery starts, one when it is acked. */
-  #describeDeliveries(actor: ObservedActor, context: DeliveryContext, from: string, to: string): void {
+  #describeDeliveries(actor: ObservedActor, context: DeliveryContext, from: DeliveryState, to: DeliveryState): void {
     const owner = actor.owner;
     if (owner === undefined) return;
     const received = from === 'receiving' && to === 'persisting';

@@ -11,6 +11,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { CellCountCounter, CellHistogram, type HistogramCell } from './metrics-histogram.js';
 import { outcomeAt, type DeliveryContext } from '../machines/delivery.js';
 import { breakerTrips } from '../machines/consumer.js';
+import { settledOutcomes, type ConnectionState, type ConsumerState } from '../machines/names.js';
 import type {
   ActorEnded,
   ContextChanged,
@@ -28,8 +29,6 @@ import {
   UnroutableError,
   type PublishObserver,
 } from '../actors/broker/publisher.js';
-
-export const deliveryOutcomes = ['acked', 'duplicate', 'retried', 'delayed', 'dead-lettered'] as const;
 
 const stateBuckets = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600,
@@ -220,21 +219,31 @@ export class RuntimeMetrics implements ObservationListener {
     }
     (states.get(from) ?? this.#stateCell(actor.machine, states, from)).observe(event.ms! / 1_000);
     if (actor.kind === 'consumer') {
-      this.#paused.observe(actor, event.context);
-      if (actor.queue !== undefined && (to === 'pausing' || to === 'restarting')) {
-        const counters = this.#countersOf(actor.queue, actor.owner);
-        (to === 'pausing' ? counters.pauses : counters.restarts).inc();
-        const reason = event.context.trippedBy;
-        if (to === 'pausing' && typeof reason === 'string') this.#tripsOf(actor.queue, actor.owner, reason).inc();
-      }
+      this.#consumerChanged(actor, to as ConsumerState, event.context);
     } else if (actor.kind === 'connection') {
-      if (to === 'reconnecting') this.#disconnects.inc();
-      else if (from === 'reconnecting' && to === 'connected') this.#reconnects.inc();
+      this.#connectionChanged(from as ConnectionState, to as ConnectionState);
     } else if (actor.kind === 'supervisor') {
       this.#countSupervisorRestarts(actor, event.context);
     } else if (actor.machine === 'retention') {
       this.#retention.observe(actor, event.context);
     }
+  }
+
+  /** A consumer's pauses (and their trips) and restarts. */
+  #consumerChanged(actor: ObservedActor, to: ConsumerState, context: ObservedContext): void {
+    this.#paused.observe(actor, context);
+    if (actor.queue !== undefined && (to === 'pausing' || to === 'restarting')) {
+      const counters = this.#countersOf(actor.queue, actor.owner);
+      (to === 'pausing' ? counters.pauses : counters.restarts).inc();
+      const reason = context.trippedBy;
+      if (to === 'pausing' && typeof reason === 'string') this.#tripsOf(actor.queue, actor.owner, reason).inc();
+    }
+  }
+
+  /** The broker connection's losses and recoveries. */
+  #connectionChanged(from: ConnectionState, to: ConnectionState): void {
+    if (to === 'reconnecting') this.#disconnects.inc();
+    else if (from === 'reconnecting' && to === 'connected') this.#reconnects.inc();
   }
 
   /** The supervisor counts its children's restarts in its context, without changing state. */
@@ -306,7 +315,7 @@ export class RuntimeMetrics implements ObservationListener {
     let cells = this.#deliveryCells.get(queue);
     if (!cells) {
       cells = new Map();
-      for (const outcome of deliveryOutcomes) this.#outcomeCell(cells, queue, owner, outcome);
+      for (const outcome of settledOutcomes) this.#outcomeCell(cells, queue, owner, outcome);
       this.#deliveryCells.set(queue, cells);
     }
     return cells;

@@ -23,6 +23,7 @@ import {
 } from '@opentelemetry/api';
 import { delayQueueName } from '../../policies/delayed-retry.js';
 import type { Delivery, DeliveryContext } from '../../machines/delivery.js';
+import type { DeliveryState } from '../../machines/names.js';
 import { deadLetterQueue } from '../../actors/broker/topology.js';
 import type { ActorEnded, ActorStarted, ObservationListener, ObservedActor, StateChanged } from '../observation.js';
 import { ackstate, messaging, rabbitmq, spanName } from './names.js';
@@ -62,7 +63,8 @@ interface FollowedDelivery {
   republish: Span | undefined;
 }
 
-const republishingStates = new Set(['deadLettering', 'delaying']);
+/** The states in which a delivery publishes its message again: to `<queue>.dead` or to a delay queue. */
+const republishingStates: ReadonlySet<string> = new Set<DeliveryState>(['deadLettering', 'delaying']);
 
 function deliveriesOf(context: unknown): readonly Delivery[] | undefined {
   const deliveries = (context as Partial<DeliveryContext>).deliveries;
@@ -150,8 +152,9 @@ export class DeliverySpans implements ObservationListener {
     const followed = deliveries === undefined ? undefined : this.#followed.get(deliveries);
     if (followed === undefined) return;
     const context = event.context as unknown as DeliveryContext;
-    const from = event.from ?? event.actor.initial;
-    const { to } = event;
+    // A delivery actor runs the delivery machine: its states are that machine's.
+    const from = (event.from ?? event.actor.initial) as DeliveryState | undefined;
+    const to = event.to as DeliveryState;
     followed.span.addEvent(to, {
       [ackstate.from]: from,
       ...(context.attempts > 0 && { [ackstate.attempts]: context.attempts }),
@@ -209,7 +212,7 @@ export class DeliverySpans implements ObservationListener {
     transaction.span.end();
   }
 
-  #startRepublish(followed: FollowedDelivery, state: string, context: DeliveryContext): void {
+  #startRepublish(followed: FollowedDelivery, state: DeliveryState, context: DeliveryContext): void {
     const delivery = context.deliveries[0]!;
     const routingKey =
       state === 'delaying' ? delayQueueName(delivery.queue, context.delayMs ?? 0) : deadLetterQueue(delivery.queue);

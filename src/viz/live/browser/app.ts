@@ -6,6 +6,7 @@
  * Compiled for the browser by its own project (`tsconfig.json` beside it: the DOM's types, not Node's); it
  * imports only the types of what the server sends.
  */
+import type { MachineState } from '../../../machines/names.js';
 import type { DeliveryRecord, LiveStats, MachineCounts, StreamPayload } from '../payload.js';
 
 interface ChartState {
@@ -103,7 +104,7 @@ function queueRender(): void {
 }
 
 // The actors' states drawn amber or red in the header; every other state is drawn green.
-const warnStates = new Set([
+const warnStates: ReadonlySet<string> = new Set<MachineState>([
   'pausing',
   'paused',
   'resuming',
@@ -117,7 +118,7 @@ const warnStates = new Set([
   'draining',
   'connecting',
 ]);
-const badStates = new Set(['failed', 'closed', 'stopped']);
+const badStates: ReadonlySet<string> = new Set<MachineState>(['failed', 'closed', 'stopped']);
 
 const noCounts: MachineCounts = { now: {}, entered: {}, transitions: {} };
 
