@@ -36,8 +36,11 @@ const stateBuckets = [
 const deliveryBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const confirmBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** The kinds of failed publishes, each a `kind` label of `ackstate_publish_failures_total` from the start. */
+const publishFailureKinds = ['not_connected', 'timeout', 'unroutable', 'rejected'] as const;
+
 /** The `kind` label of a failed publish. */
-export function publishFailureKind(error: Error): 'not_connected' | 'timeout' | 'unroutable' | 'rejected' {
+export function publishFailureKind(error: Error): (typeof publishFailureKinds)[number] {
   if (error instanceof NotConnectedError) return 'not_connected';
   if (error instanceof PublishTimeoutError) return 'timeout';
   if (error instanceof UnroutableError) return 'unroutable';
@@ -124,8 +127,7 @@ export class RuntimeMetrics implements ObservationListener {
       labelNames: ['kind'],
       registers,
     });
-    for (const kind of ['not_connected', 'timeout', 'unroutable', 'rejected'])
-      this.#publishFailures.labels(kind).inc(0);
+    for (const kind of publishFailureKinds) this.#publishFailures.labels(kind).inc(0);
     this.#pauses = new Counter({
       name: 'ackstate_consumer_pauses_total',
       help: 'Times a consumer paused because a dependency (the database or the broker) was unavailable, by service, consumer and queue.',

@@ -74,18 +74,20 @@ const layeredOptions = {
   'elk.layered.cycleBreaking.strategy': 'DEPTH_FIRST',
 } as const;
 
-export async function layoutChart(
-  chart: Chart,
-  { direction = 'DOWN', live = false }: LayoutOptions = {},
-): Promise<Diagram> {
+/** A chart's transitions sorted out for the layout. */
+interface SortedTransitions {
+  /** Targetless transitions, written inside their state's box, by state. */
+  readonly internalBySource: ReadonlyMap<string, ChartTransition[]>;
+  /** One arrow per pair of ends, carrying every transition between them. */
+  readonly edgeSpecs: ReadonlyMap<string, EdgeSpec>;
+  /** The states whose transitions towards their own descendants leave from an "any state" marker. */
+  readonly needsAnyMarker: ReadonlySet<string>;
+}
+
+function sortTransitions(chart: Chart): SortedTransitions {
   const internalBySource = new Map<string, ChartTransition[]>();
   const edgeSpecs = new Map<string, EdgeSpec>();
   const needsAnyMarker = new Set<string>();
-  const linesByPath = new Map<string, NodeLine[]>();
-  const depthByPath = new Map<string, number>();
-  const stateByPath = new Map<string, ChartState>();
-  const regions = new Set<string>();
-
   for (const transition of chart.transitions) {
     if (transition.targets.length === 0) {
       internalBySource.set(transition.source, [...(internalBySource.get(transition.source) ?? []), transition]);
@@ -114,17 +116,65 @@ export async function layoutChart(
       }
     }
   }
+  return { internalBySource, edgeSpecs, needsAnyMarker };
+}
 
+/** What the ELK graph was made from, by id: read back when ELK's result becomes a diagram. */
+interface GraphIndex {
+  readonly stateByPath: Map<string, ChartState>;
+  readonly depthByPath: Map<string, number>;
+  readonly linesByPath: Map<string, NodeLine[]>;
+  readonly regions: Set<string>;
+  readonly elkEdges: Map<string, EdgeSpec>;
+}
+
+/** The graph's own settings: the layered algorithm, its spacings, and coordinates relative to the root. */
+function graphOptions(direction: 'DOWN' | 'RIGHT'): Record<string, string> {
+  return {
+    'elk.algorithm': 'layered',
+    'elk.direction': direction,
+    'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+    'elk.edgeRouting': 'ORTHOGONAL',
+    ...layeredOptions,
+    // Only here: set on a compound state too, it crashes ELK 0.12's crossing minimisation.
+    'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+    'elk.layered.spacing.nodeNodeBetweenLayers': '36',
+    'elk.spacing.nodeNode': '28',
+    'elk.spacing.edgeNode': '16',
+    'elk.spacing.edgeEdge': '10',
+    'elk.spacing.edgeLabel': '4',
+    'elk.layered.spacing.edgeNodeBetweenLayers': '16',
+    'elk.layered.spacing.edgeEdgeBetweenLayers': '10',
+    'elk.edgeLabels.placement': 'CENTER',
+    'elk.padding': '[top=8,left=8,bottom=8,right=8]',
+    'elk.json.edgeCoords': 'ROOT',
+    'elk.json.shapeCoords': 'ROOT',
+  };
+}
+
+/** The ELK graph of a chart: a node per state (compound states holding their children) and its markers. */
+function graphOf(
+  chart: Chart,
+  { internalBySource, edgeSpecs, needsAnyMarker }: SortedTransitions,
+  { direction, live }: Required<LayoutOptions>,
+): { graph: ElkNode; index: GraphIndex } {
+  const index: GraphIndex = {
+    stateByPath: new Map(),
+    depthByPath: new Map(),
+    linesByPath: new Map(),
+    regions: new Set(),
+    elkEdges: new Map(),
+  };
   const edgesByContainer = new Map<string, EdgeSpec[]>();
   const addEdge = (spec: EdgeSpec) =>
     edgesByContainer.set(spec.container, [...(edgesByContainer.get(spec.container) ?? []), spec]);
 
   function toElk(state: ChartState, depth: number): ElkNode {
     const isRoot = depth === 0;
-    stateByPath.set(state.path, state);
-    depthByPath.set(state.path, depth);
+    index.stateByPath.set(state.path, state);
+    index.depthByPath.set(state.path, depth);
     const lines = linesOf(state, internalBySource.get(state.path) ?? [], isRoot, live);
-    linesByPath.set(state.path, lines);
+    index.linesByPath.set(state.path, lines);
     const textHeight = lines.reduce((sum, entry) => sum + entry.height, 0);
     const width = Math.ceil(Math.max(...lines.map(lineWidth)) + 2 * font.padX);
     if (state.kind === 'history') {
@@ -155,7 +205,7 @@ export async function layoutChart(
         height: markerSize.anyHeight,
       });
     }
-    if (state.kind === 'parallel') state.children.forEach((child) => regions.add(child.path));
+    if (state.kind === 'parallel') state.children.forEach((child) => index.regions.add(child.path));
     children.push(...state.children.map((child) => toElk(child, depth + 1)));
     return {
       id: nodeId(state.path),
@@ -172,57 +222,66 @@ export async function layoutChart(
 
   const rootNode = toElk(chart.root, 0);
   for (const spec of edgeSpecs.values()) addEdge(spec);
+  attachEdges(rootNode, edgesByContainer, index.elkEdges, live);
+  return { graph: { id: 'graph', layoutOptions: graphOptions(direction), children: [rootNode] }, index };
+}
 
-  // Attach each edge to its container node, with one label line per transition.
-  const elkEdges = new Map<string, EdgeSpec>();
-  const attach = (node: ElkNode) => {
-    const path = node.id.slice(2);
-    if (node.id.startsWith('s:')) {
-      node.edges = (edgesByContainer.get(path) ?? []).map((spec): ElkExtendedEdge => {
-        elkEdges.set(spec.id, spec);
-        const labels: ElkLabel[] = [];
-        if (spec.transitions.length > 0) {
-          const texts = spec.transitions.map((transition) => transition.label + (live ? countRoom : ''));
-          labels.push({
-            id: `${spec.id}:label`,
-            text: texts.join('\n'),
-            width: Math.ceil(Math.max(...texts.map((text) => textWidth(text, { size: font.label }))) + 8),
-            height: texts.length * labelLineHeight + 4,
-          });
+/** Attaches each edge to its container node, with one label line per transition. */
+function attachEdges(
+  node: ElkNode,
+  edgesByContainer: ReadonlyMap<string, readonly EdgeSpec[]>,
+  elkEdges: Map<string, EdgeSpec>,
+  live: boolean,
+): void {
+  const path = node.id.slice(2);
+  if (node.id.startsWith('s:')) {
+    node.edges = (edgesByContainer.get(path) ?? []).map((spec): ElkExtendedEdge => {
+      elkEdges.set(spec.id, spec);
+      const labels: ElkLabel[] = [];
+      if (spec.transitions.length > 0) {
+        const texts = spec.transitions.map((transition) => transition.label + (live ? countRoom : ''));
+        labels.push({
+          id: `${spec.id}:label`,
+          text: texts.join('\n'),
+          width: Math.ceil(Math.max(...texts.map((text) => textWidth(text, { size: font.label }))) + 8),
+          height: texts.length * labelLineHeight + 4,
+        });
+      }
+      return { id: spec.id, sources: [spec.sourceElk], targets: [spec.targetElk], labels };
+    });
+  }
+  node.children?.forEach((child) => attachEdges(child, edgesByContainer, elkEdges, live));
+}
+
+/** An arrow as ELK routed it: its points, and its label's box with a line per transition. */
+function placedEdge(edge: ElkExtendedEdge, spec: EdgeSpec): PlacedEdge {
+  const points = (edge.sections ?? []).flatMap((section) => [
+    section.startPoint,
+    ...(section.bendPoints ?? []),
+    section.endPoint,
+  ]);
+  const label = edge.labels?.[0];
+  return {
+    id: spec.id,
+    source: spec.source,
+    target: spec.target,
+    kind: spec.kind,
+    transitions: spec.transitions,
+    points,
+    label: label
+      ? {
+          x: label.x ?? 0,
+          y: label.y ?? 0,
+          width: label.width ?? 0,
+          height: label.height ?? 0,
+          lines: spec.transitions.map((transition) => ({ text: transition.label, key: transition.key })),
         }
-        return { id: spec.id, sources: [spec.sourceElk], targets: [spec.targetElk], labels };
-      });
-    }
-    node.children?.forEach(attach);
+      : undefined,
   };
-  attach(rootNode);
+}
 
-  const graph: ElkNode = {
-    id: 'graph',
-    layoutOptions: {
-      'elk.algorithm': 'layered',
-      'elk.direction': direction,
-      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-      'elk.edgeRouting': 'ORTHOGONAL',
-      ...layeredOptions,
-      // Only here: set on a compound state too, it crashes ELK 0.12's crossing minimisation.
-      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '36',
-      'elk.spacing.nodeNode': '28',
-      'elk.spacing.edgeNode': '16',
-      'elk.spacing.edgeEdge': '10',
-      'elk.spacing.edgeLabel': '4',
-      'elk.layered.spacing.edgeNodeBetweenLayers': '16',
-      'elk.layered.spacing.edgeEdgeBetweenLayers': '10',
-      'elk.edgeLabels.placement': 'CENTER',
-      'elk.padding': '[top=8,left=8,bottom=8,right=8]',
-      'elk.json.edgeCoords': 'ROOT',
-      'elk.json.shapeCoords': 'ROOT',
-    },
-    children: [rootNode],
-  };
-  const result = await layoutWithFallback(await loadElk(), graph);
-
+/** ELK's result read back: the states, markers and arrows at the places it gave them. */
+function placed(result: ElkNode, index: GraphIndex): Pick<Diagram, 'states' | 'markers' | 'edges'> {
   const states: PlacedState[] = [];
   const markers: PlacedMarker[] = [];
   const edges: PlacedEdge[] = [];
@@ -232,10 +291,10 @@ export async function layoutChart(
     if (node.id.startsWith('s:')) {
       states.push({
         ...box,
-        state: stateByPath.get(path)!,
-        depth: depthByPath.get(path)!,
-        region: regions.has(path),
-        lines: linesByPath.get(path)!,
+        state: index.stateByPath.get(path)!,
+        depth: index.depthByPath.get(path)!,
+        region: index.regions.has(path),
+        lines: index.linesByPath.get(path)!,
       });
     } else if (node.id.startsWith('i:')) {
       markers.push({ ...box, kind: 'initial', owner: path, text: '' });
@@ -244,45 +303,27 @@ export async function layoutChart(
         ...box,
         kind: 'any',
         owner: path,
-        text: path === '' ? 'any state' : `any state of ${stateByPath.get(path)?.key ?? path}`,
+        text: path === '' ? 'any state' : `any state of ${index.stateByPath.get(path)?.key ?? path}`,
       });
     }
-    for (const edge of (node.edges ?? []) as ElkExtendedEdge[]) {
-      const spec = elkEdges.get(edge.id)!;
-      const points = (edge.sections ?? []).flatMap((section) => [
-        section.startPoint,
-        ...(section.bendPoints ?? []),
-        section.endPoint,
-      ]);
-      const label = edge.labels?.[0];
-      edges.push({
-        id: spec.id,
-        source: spec.source,
-        target: spec.target,
-        kind: spec.kind,
-        transitions: spec.transitions,
-        points,
-        label: label
-          ? {
-              x: label.x ?? 0,
-              y: label.y ?? 0,
-              width: label.width ?? 0,
-              height: label.height ?? 0,
-              lines: spec.transitions.map((transition) => ({ text: transition.label, key: transition.key })),
-            }
-          : undefined,
-      });
-    }
+    for (const edge of (node.edges ?? []) as ElkExtendedEdge[])
+      edges.push(placedEdge(edge, index.elkEdges.get(edge.id)!));
     node.children?.forEach(visit);
   };
   result.children?.forEach(visit);
-  return normalised({ chart, width: 0, height: 0, states, markers, edges });
+  return { states, markers, edges };
 }
 
-/**
- * ELK's tuning options (model order, cycle breaking) make nicer pictures but have crashed on some graphs:
- * if the tuned layout throws, the chart is laid out again with ELK's defaults for those.
- */
+/** Lays a chart out: every state, marker and arrow placed, the drawing starting near the origin. */
+export async function layoutChart(
+  chart: Chart,
+  { direction = 'DOWN', live = false }: LayoutOptions = {},
+): Promise<Diagram> {
+  const { graph, index } = graphOf(chart, sortTransitions(chart), { direction, live });
+  const result = await layoutWithFallback(await loadElk(), graph);
+  return normalised({ chart, width: 0, height: 0, ...placed(result, index) });
+}
+
 async function layoutWithFallback(elk: ELK, graph: ElkNode): Promise<ElkNode> {
   try {
     return await elk.layout(structuredClone(graph));
