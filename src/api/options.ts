@@ -222,9 +222,8 @@ export function resolveOptions(options: RuntimeOptions): ResolvedOptions {
     logger: options.logger,
     failpoints: options.failpoints ?? '',
   };
-  for (const problem of settingsProblems(resolved.consumers, 'consumers.')) {
-    throw new OptionsError(`invalid options: ${problem}`);
-  }
+  const [settingsProblem] = settingsProblems(resolved.consumers, 'consumers.');
+  if (settingsProblem !== undefined) throw new OptionsError(`invalid options: ${settingsProblem}`);
   if (resolved.outbox.pollMs > resolved.outbox.maxPollMs) {
     throw new OptionsError('invalid options: outbox.pollMs must not exceed outbox.maxPollMs');
   }

@@ -73,19 +73,23 @@ export const defaultConsumerSettings: ResolvedConsumerSettings = {
   messageMaxBytes: 64 * 1024,
 };
 
-/** `values` without the keys whose value is undefined (a left-out setting). */
-function given<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+/** `values` without the keys for which `kept` is false. */
+function only<T extends object>(values: T, kept: (value: unknown) => boolean): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => kept(value))) as Partial<T>;
 }
+
+const isDefined = (value: unknown) => value !== undefined;
+// A null (from JavaScript) falls back to the default as undefined does; the schema reports it all the same.
+const isSet = (value: unknown) => value !== undefined && value !== null;
 
 /** The settings among a consumer definition's fields, those left out (or undefined) dropped. */
 export function settingsOf(definition: ConsumerSettings): ConsumerSettings {
-  return given(Object.fromEntries(consumerSettingNames.map((name) => [name, definition[name]])));
+  return only(Object.fromEntries(consumerSettingNames.map((name) => [name, definition[name]])), isDefined);
 }
 
 /** A consumer's own settings over the runtime's defaults. */
 export function resolveSettings(defaults: ResolvedConsumerSettings, own: ConsumerSettings): ResolvedConsumerSettings {
-  return { ...defaults, ...given(own), retry: { ...defaults.retry, ...given(own.retry ?? {}) } };
+  return { ...defaults, ...only(own, isSet), retry: { ...defaults.retry, ...only(own.retry ?? {}, isSet) } };
 }
 
 /**
