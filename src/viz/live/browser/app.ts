@@ -6,7 +6,7 @@
  * Compiled for the browser by its own project (`tsconfig.json` beside it: the DOM's types, not Node's); it
  * imports only the types of what the server sends.
  */
-import type { MachineState } from '../../../machines/names.js';
+import type { DeliveryState, MachineState } from '../../../machines/names.js';
 import type { DeliveryRecord, LiveStats, MachineCounts, StreamPayload } from '../payload.js';
 
 interface ChartState {
@@ -121,6 +121,9 @@ const warnStates: ReadonlySet<string> = new Set<MachineState>([
 const badStates: ReadonlySet<string> = new Set<MachineState>(['failed', 'closed', 'stopped']);
 
 const noCounts: MachineCounts = { now: {}, entered: {}, transitions: {} };
+// The delivery states whose entries the header totals.
+const done: DeliveryState = 'done';
+const deadLettering: DeliveryState = 'deadLettering';
 
 function renderChart(chart: Chart, counts: MachineCounts): void {
   chart.states.forEach((state) => {
@@ -181,8 +184,8 @@ function renderStats(): void {
   const delivery = current.machines['delivery'] ?? noCounts;
   totals.textContent =
     `in flight ${current.deliveriesInFlight}` +
-    ` · done ${delivery.entered['done'] ?? 0}` +
-    ` · dead-lettered ${delivery.entered['deadLettering'] ?? 0}` +
+    ` · done ${delivery.entered[done] ?? 0}` +
+    ` · dead-lettered ${delivery.entered[deadLettering] ?? 0}` +
     ` · since ${new Date(current.startedAt).toLocaleTimeString()}`;
 }
 
