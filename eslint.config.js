@@ -3,8 +3,9 @@ import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-// Node's globals, declared by hand (the `globals` package is only a transitive dependency here). The browser
-// script (src/actors/observability/viz/assets/client-script.ts) is a string, so no browser globals are needed.
+// Node's globals, declared by hand (the `globals` package is only a transitive dependency here), for the
+// JavaScript files: in TypeScript files the compiler checks names (typescript-eslint turns no-undef off), the
+// live page's script (src/viz/live/browser/) against the DOM's types.
 const nodeGlobals = Object.fromEntries(
   [
     'AbortController',

@@ -7,11 +7,11 @@
  */
 import { createWriteStream } from 'node:fs';
 import { assign, createActor, type InspectionEvent } from 'xstate';
-import { createDecoder } from '../src/actors/observability/decoder.js';
-import { LogWriter } from '../src/actors/observability/log-writer.js';
-import { createLogger, type Logger } from '../src/actors/observability/logger.js';
-import { createObservers, type ObservedConsumer } from '../src/actors/observability/observers.js';
-import { LiveMonitor } from '../src/actors/observability/viz/live-monitor.js';
+import { createDecoder } from '../src/observability/decoder.js';
+import { LogWriter } from '../src/observability/log-writer.js';
+import { createLogger, type Logger } from '../src/observability/logger.js';
+import { createObservers, type ObservedConsumer } from '../src/observability/observers.js';
+import { LiveMonitor } from '../src/viz/live/live-monitor.js';
 import { deliveryMachine, persistStep, publishStep, type Delivery } from '../src/machines/delivery.js';
 
 const queue = 'user_queue';

@@ -45,7 +45,7 @@ const rules: readonly Rule[] = [
   // The listeners run inside xstate's inspection callback: everything they call is theirs.
   [
     'inspection listeners (log, live view, metrics, traces)',
-    (_, stack) => stack.some((frame) => frame.url.includes('/actors/observability/')),
+    (_, stack) => stack.some((frame) => /\/dist\/(observability|viz\/live)\//.test(frame.url)),
   ],
   ['state machines (xstate)', (leaf) => packageOf(leaf.url) === 'xstate'],
   ['HTTP (fastify, node:http)', (leaf) => httpPackages.has(packageOf(leaf.url) ?? '') || /^node:_http_/.test(leaf.url)],

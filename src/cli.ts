@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * ackstate dlq list|show|replay|purge <queue> …: the dead-letter tool (src/cli/usage.ts has the help).
+ * ackstate dlq list|show|replay|purge <queue> …: the dead-letter tool (src/dead-letters/cli/usage.ts has the help).
  * Every line it prints goes through redact(), so no password from a URL or an error reaches the output.
  */
 import { createInterface } from 'node:readline/promises';
-import { runCli } from './cli/run.js';
+import { runCli } from './dead-letters/cli/run.js';
 import { redact } from './redact.js';
 
 async function ask(question: string): Promise<string> {

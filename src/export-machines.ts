@@ -7,8 +7,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runtimeMachines } from './viz/machines.js';
-import { renderMachines } from './viz/render.js';
+import { runtimeMachines } from './viz/charts/machines.js';
+import { renderMachines } from './viz/charts/render.js';
 
 const folder = path.resolve(process.argv[2] ?? 'docs/machines');
 await mkdir(folder, { recursive: true });

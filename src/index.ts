@@ -44,12 +44,12 @@ export {
 export type { ConsumerSettings } from './api/settings.js';
 export type { RetentionOptions, RetentionSettings } from './api/retention.js';
 export { startRuntime, type Runtime } from './runtime/start-runtime.js';
-export type { Readiness } from './actors/http/http-server.js';
-export { HttpError } from './actors/http/http-error.js';
+export type { Readiness } from './http/http-server.js';
+export { HttpError } from './http/http-error.js';
 export { PoisonMessageError } from './policies/classify-error.js';
 export { deadLetterHeader } from './policies/dead-letter.js';
 export { UndeclaredDestinationError } from './api/errors.js';
-export { createLogger, type Logger } from './actors/observability/logger.js';
+export { createLogger, type Logger } from './observability/logger.js';
 export { prepared, type PreparedQuery, type QueryRunner } from './db/prepared.js';
 export { describeIssues } from './api/describe-issues.js';
 export { redact } from './redact.js';

@@ -26,7 +26,7 @@ test('a sample belongs to the layer of its own frame', (t) => {
 });
 
 test("whatever an inspection listener calls is the listeners' cost; writes, collection and loading come first", (t) => {
-  const listener = [dist('actors/observability/log-writer.js', 'changed'), pkg('xstate', 'sendInspectionEvent')];
+  const listener = [dist('observability/log-writer.js', 'changed'), pkg('xstate', 'sendInspectionEvent')];
   t.is(layerOf(pkg('winston', 'log'), listener), 'inspection listeners (log, live view, metrics, traces)');
   t.is(layerOf(frame('stringify'), listener), 'inspection listeners (log, live view, metrics, traces)');
   t.is(layerOf(frame('writev'), listener), 'socket writes (kernel)');

@@ -166,7 +166,14 @@ test('the packed tarball installs into a new project, type-checks strictly and r
   const files = packed.files.map((file) => file.path);
   const tarball = path.join(work, path.basename(packed.filename));
   lap(`packed ${files.length} files`);
-  for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'README.md', 'package.json']) {
+  for (const needed of [
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/cli.js',
+    'dist/viz/live/browser/app.js',
+    'README.md',
+    'package.json',
+  ]) {
     t.true(files.includes(needed), `the tarball lacks ${needed}`);
   }
   const unwanted = files.filter(

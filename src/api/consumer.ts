@@ -8,7 +8,7 @@ import type { Transaction } from 'kysely';
 import type { z } from 'zod';
 import { describeIssues } from './describe-issues.js';
 import type { Binding, Destination, Publisher } from './destination.js';
-import type { ConsumerSettings } from './settings.js';
+import { settingsOf, type ConsumerSettings } from './settings.js';
 import { describeError } from '../policies/describe-error.js';
 
 /**
@@ -134,22 +134,10 @@ const asMessage = <Message>(value: unknown) => value as Message;
  */
 export function defineConsumer<DB, Message, Result = void>(spec: ConsumerSpec<DB, Message, Result>): Consumer<DB> {
   const { queue, schema, key, handle, handleMany, describe } = spec;
-  const { prefetch, maxBatch, batchConcurrency, maxAttempts, retry, messageMaxBytes } = spec;
-  const { immediateRetries, delayedRetriesMs } = spec;
-  const settings: ConsumerSettings = {
-    prefetch,
-    maxBatch,
-    batchConcurrency,
-    maxAttempts,
-    retry,
-    immediateRetries,
-    delayedRetriesMs,
-    messageMaxBytes,
-  };
   return Object.freeze({
     queue,
     name: spec.name ?? queue,
-    settings: Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)),
+    settings: settingsOf(spec),
     bindings: spec.bindings ?? [],
     publishes: spec.publishes ?? [],
     decode(body: unknown): DecodedMessage {

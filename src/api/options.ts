@@ -11,9 +11,12 @@ import {
   type RetentionOptions,
 } from './retention.js';
 import type { Service } from './service.js';
+import { integer } from './integer.js';
 import {
+  consumerSettingsSchema,
   defaultConsumerSettings,
   resolveSettings,
+  settingsProblems,
   type ConsumerSettings,
   type ResolvedConsumerSettings,
 } from './settings.js';
@@ -132,26 +135,8 @@ export class OptionsError extends Error {
   override name = 'OptionsError';
 }
 
-const integer = (min: number, max: number) => z.number().int().min(min).max(max);
 const brokerUrl = z.string().regex(/^amqps?:\/\/\S+$/, 'must be an amqp:// or amqps:// URL');
 const pem = z.union([z.string(), z.instanceof(Buffer)]);
-
-/** Consumer settings, runtime-wide or a consumer's own. */
-export const consumerSettingsSchema = z.strictObject({
-  prefetch: integer(1, 65_535).optional(),
-  maxBatch: integer(1, 1_000).optional(),
-  batchConcurrency: integer(1, 100).optional(),
-  maxAttempts: integer(1, 1_000).optional(),
-  retry: z
-    .strictObject({ baseMs: integer(1, 3_600_000).optional(), maxMs: integer(1, 3_600_000).optional() })
-    .optional(),
-  immediateRetries: integer(0, 1_000).optional(),
-  delayedRetriesMs: z
-    .array(integer(1_000, 86_400_000).refine((ms) => ms % 1_000 === 0, 'must be a whole number of seconds'))
-    .max(20)
-    .optional(),
-  messageMaxBytes: integer(256, 100 * 1024 * 1024).optional(),
-});
 
 /** The whole options object; docs/configuration.md's Runtime options table is checked against it. */
 export const optionsSchema = z.strictObject({
@@ -237,9 +222,8 @@ export function resolveOptions(options: RuntimeOptions): ResolvedOptions {
     logger: options.logger,
     failpoints: options.failpoints ?? '',
   };
-  if (resolved.consumers.retry.baseMs > resolved.consumers.retry.maxMs) {
-    throw new OptionsError('invalid options: consumers.retry.baseMs must not exceed consumers.retry.maxMs');
-  }
+  const [settingsProblem] = settingsProblems(resolved.consumers, 'consumers.');
+  if (settingsProblem !== undefined) throw new OptionsError(`invalid options: ${settingsProblem}`);
   if (resolved.outbox.pollMs > resolved.outbox.maxPollMs) {
     throw new OptionsError('invalid options: outbox.pollMs must not exceed outbox.maxPollMs');
   }

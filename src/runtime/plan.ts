@@ -6,10 +6,15 @@
  */
 import type { Consumer } from '../api/consumer.js';
 import type { Destination } from '../api/destination.js';
-import { consumerSettingsSchema, OptionsError, zodProblems, type ResolvedOptions } from '../api/options.js';
+import { OptionsError, zodProblems, type ResolvedOptions } from '../api/options.js';
 import { retentionOfDatabase, retentionSettingsSchema, type ResolvedRetention } from '../api/retention.js';
 import type { Service } from '../api/service.js';
-import { resolveSettings, type ResolvedConsumerSettings } from '../api/settings.js';
+import {
+  consumerSettingsSchema,
+  resolveSettings,
+  settingsProblems,
+  type ResolvedConsumerSettings,
+} from '../api/settings.js';
 import { brokerNameProblem } from '../policies/broker-names.js';
 import type { BindingDeclaration, DelayQueue, ExchangeDeclaration, Topology } from '../actors/broker/topology.js';
 import { delayLevels, delayQueueName, longestRetryMs } from '../policies/delayed-retry.js';
@@ -85,8 +90,7 @@ function planConsumers(options: ResolvedOptions, problems: Problems): PlannedCon
       const own = consumerSettingsSchema.safeParse(definition.settings);
       if (!own.success) for (const problem of zodProblems(own.error, where)) problems.add(problem);
       const settings = resolveSettings(options.consumers, definition.settings);
-      if (settings.retry.baseMs > settings.retry.maxMs)
-        problems.add(`${where}: retry.baseMs must not exceed retry.maxMs`);
+      for (const problem of settingsProblems(settings)) problems.add(`${where}: ${problem}`);
       for (const delayMs of delayLevels(settings)) {
         checkBrokerName(problems, `${where}: delay queue`, delayQueueName(definition.queue, delayMs));
       }

@@ -9,7 +9,7 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { sql, type Kysely } from 'kysely';
 import type { AnyActorRef } from 'xstate';
-import type { Readiness } from '../actors/http/http-server.js';
+import type { Readiness } from '../http/http-server.js';
 import type { ConfirmPublisher } from '../actors/broker/publisher.js';
 import { describePause, pauseOf, type PauseContext } from '../machines/consumer-pause.js';
 import { describeError } from '../policies/describe-error.js';

@@ -11,7 +11,7 @@ import { transact } from '../db/transactions.js';
 import { classifyError } from '../policies/classify-error.js';
 import type { Outbox } from '../actors/outbox/outbox-relay.js';
 import { OutgoingMessages, type DeclaredDestinations } from '../actors/outbox/outgoing.js';
-import type { TraceScope, Tracing } from '../actors/observability/tracing/tracing.js';
+import type { TraceScope, Tracing } from '../observability/tracing/tracing.js';
 
 export interface ServiceContextOptions {
   readonly db: Kysely<unknown>;

@@ -12,6 +12,7 @@ import { restartBrokerApp, terminateSessions } from '../support/services-control
 import { startService, type ServiceProcess } from '../support/service-process.js';
 import { startTcpProxy, throughProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { faultKinds, faultSchedule, type Fault, type FaultKind, type Target } from './schedule.js';
+import { sleep } from '../support/wait.js';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -30,8 +31,6 @@ export interface ChaosReport extends InvariantReport {
   /** Processes that ended without being killed by the run: a crash is a failure too. */
   readonly crashes: string[];
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Side {
   readonly mode: Target;

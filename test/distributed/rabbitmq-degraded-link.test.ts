@@ -26,8 +26,7 @@ import {
   waitCardStoredFor,
   waitMovedOff,
 } from '../support/spread-scenario.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../support/wait.js';
 
 /** The node with the most processes on it now, and those processes. */
 function busiestNode(nodes: readonly NetnsNode[], processes: readonly ServiceProcess[]) {

@@ -2,6 +2,7 @@ import test from 'ava';
 import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { consumerMachine, type ConsumerContext } from '../../src/machines/consumer.js';
 import { deferred, never, patience, stateTrace } from './support.js';
+import { sleep } from '../support/wait.js';
 
 type Step =
   | 'subscribe'
@@ -264,7 +265,7 @@ test("pausedSince is the first opening's time through failed trials, and cleared
   const since = actor.getSnapshot().context.pausedSince;
   t.is(typeof since, 'number');
   await waitFor(actor, (s) => s.matches('halfOpen'), patience);
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await sleep(5);
   actor.send({ type: 'DEPENDENCY_DOWN', reason: 'still down' });
   t.is(actor.getSnapshot().context.pausedSince, since, 'a failed trial keeps it');
   await waitFor(actor, (s) => s.matches('halfOpen'), patience);

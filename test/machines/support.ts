@@ -3,7 +3,7 @@
  * settles by hand, so that a stub actor can be held in a state for as long as the test needs.
  */
 import { isMachineSnapshot, type InspectionEvent } from 'xstate';
-import { initialStateOf } from '../../src/actors/observability/decoder.js';
+import { initialStateOf } from '../../src/observability/decoder.js';
 
 /** How long a test waits for a snapshot condition before failing (a safety net, never a pause). */
 export const patience = { timeout: 5_000 };

@@ -7,7 +7,7 @@ import { flowReached, startFlow } from '../support/load.js';
 import { entered, startScenario } from '../support/scenario.js';
 import { terminateSessions } from '../support/services-control.js';
 import { startTcpProxy, throughProxy } from '../support/tcp-proxy.js';
-import { waitUntil } from '../support/wait.js';
+import { waitUntil, sleep } from '../support/wait.js';
 
 test('while the card database is unreachable, deliveries back off, the consumer pauses and resumes, and every user gets one card', async (t) => {
   const proxy = await startTcpProxy(5432);
@@ -22,7 +22,7 @@ test('while the card database is unreachable, deliveries back off, the consumer 
   t.true((await terminateSessions(databaseName(environment.cardDbUrl))) > 0, 'sessions were terminated');
   proxy.cut();
   await waitUntil(() => entered(cards, 'consumer', 'paused').length > 0, { what: 'the card consumer to pause' });
-  await new Promise((resolve) => setTimeout(resolve, 4_000)); // the outage lasts a while
+  await sleep(4_000); // the outage lasts a while
   const createdDuringOutage = flow.created.length;
   proxy.restore();
   await flowReached(flow, createdDuringOutage + 30);

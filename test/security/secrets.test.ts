@@ -15,9 +15,8 @@ import { findSecrets } from '../support/secret-search.js';
 import { mainScript, startService } from '../support/service-process.js';
 import { terminateSessions } from '../support/services-control.js';
 import { startTcpProxy, throughProxy } from '../support/tcp-proxy.js';
-import { waitUntil } from '../support/wait.js';
+import { sleep, waitUntil } from '../support/wait.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // Distinctive, and with characters that a URL must encode (`#`, `@`, `/`), so the encoded forms differ.
 const brokerPassword = `Br0ker#${randomBytes(9).toString('hex')}@x/y`;
 const databasePassword = `Db#${randomBytes(9).toString('hex')}@p/q`;

@@ -13,6 +13,7 @@ import { peekQueue } from './broker.js';
 import type { TestEnvironment } from './environment.js';
 import { query } from './environment.js';
 import { listQueues } from './services-control.js';
+import { sleep } from './wait.js';
 
 export interface ExpectedDeadLetter {
   readonly queue: string;
@@ -129,7 +130,7 @@ export async function checkInvariants({
     } catch (error) {
       blockers = [`could not read the state: ${error instanceof Error ? error.message : String(error)}`];
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
   }
   const drainMs = Date.now() - started;
   const violations: string[] = [];

@@ -4,6 +4,7 @@
  * checker covers such users too, as it checks every user in the database.
  */
 import { randomBytes } from 'node:crypto';
+import { sleep } from './wait.js';
 
 export interface Flow {
   readonly created: string[];
@@ -14,8 +15,6 @@ export interface Flow {
   /** Ends the flow at once, giving up on requests still retrying (a test's teardown after a failure). */
   abandon(): void;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function createOneUser(
   baseUrl: () => string,

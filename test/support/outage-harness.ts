@@ -15,7 +15,7 @@ import { deleteQueues, peekQueue, publishRaw, queueCounts } from './broker.js';
 import { amqpUrl, createTestEnvironment, delayQueuesOf, postgresServer, query } from './environment.js';
 import { startService, type LogLine } from './service-process.js';
 import type { TcpProxy } from './tcp-proxy.js';
-import { waitUntil } from './wait.js';
+import { waitUntil, sleep } from './wait.js';
 
 export const outageMs = 30_000;
 const before = 20;
@@ -125,8 +125,6 @@ const highestAttempt = (logs: readonly LogLine[]) =>
   Math.max(0, ...logs.map((line) => (typeof line.attempts === 'number' ? line.attempts : 0)));
 
 const consumerLines = (logs: readonly LogLine[]) => logs.filter((line) => line.machine === 'consumer');
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** The whole measurement of one outage kind; `label` names the test's queues and database. */
 export async function measureOutage(t: ExecutionContext, kind: OutageKind, label: string): Promise<void> {

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import { amqpUrl, query, postgresServer } from './environment.js';
-import { waitUntil } from './wait.js';
+import { waitUntil, sleep } from './wait.js';
 
 const run = promisify(execFile);
 
@@ -59,7 +59,7 @@ export async function waitForBroker(): Promise<void> {
 /** Stops and starts the RabbitMQ application inside the running node. */
 export async function restartBrokerApp(downMs = 2_000): Promise<void> {
   await rabbitmqctl('stop_app');
-  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await sleep(downMs);
   await rabbitmqctl('start_app');
   await waitForBroker();
 }
@@ -68,7 +68,7 @@ export async function restartBrokerApp(downMs = 2_000): Promise<void> {
 export async function restartBrokerNode(downMs = 2_000): Promise<void> {
   await rabbitmqctl('stop');
   await waitUntil(async () => !(await brokerAnswers()), { timeoutMs: 60_000, what: 'RabbitMQ to stop' });
-  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await sleep(downMs);
   await run('rabbitmq-server', ['-detached'], { timeout: 60_000 });
   // `-detached` returns before the node exists; waitForBroker polls until it accepts connections.
   await waitForBroker();
@@ -134,7 +134,7 @@ export async function restartPostgres(downMs = 2_000): Promise<void> {
   await run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster(), 'main', 'stop', '-m', 'fast'], {
     timeout: 120_000,
   });
-  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await sleep(downMs);
   await run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster(), 'main', 'start'], { timeout: 120_000 });
   await waitUntil(postgresAnswers, { timeoutMs: 120_000, intervalMs: 500, what: 'PostgreSQL to accept connections' });
 }

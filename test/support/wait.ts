@@ -1,3 +1,6 @@
+/** Resolves after `ms` milliseconds (at once for a negative `ms`). */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
 /** Waits for a condition by polling, with a generous bound and a message saying what was missing. */
 export async function waitUntil<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
@@ -21,6 +24,6 @@ export async function waitUntil<T>(
       const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${cause}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
 }

@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { runtimeMachines } from '../../src/viz/machines.js';
-import { renderMachines } from '../../src/viz/render.js';
+import { runtimeMachines } from '../../src/viz/charts/machines.js';
+import { renderMachines } from '../../src/viz/charts/render.js';
 import { repoRoot } from '../support/service-process.js';
 
 test('docs/machines holds the current picture and definition of every machine (run `npm run viz` after changing one)', async (t) => {

@@ -7,13 +7,14 @@
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { assign, createActor, fromPromise, toPromise, type AnyStateMachine, type InspectionEvent } from 'xstate';
-import { createDecoder, type ObservedConsumer } from '../../src/actors/observability/decoder.js';
-import { createLogger } from '../../src/actors/observability/logger.js';
-import { createObservers } from '../../src/actors/observability/observers.js';
-import { LiveMonitor } from '../../src/actors/observability/viz/live-monitor.js';
+import { createDecoder } from '../../src/observability/decoder.js';
+import { type ObservedConsumer } from '../../src/observability/observation.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createObservers } from '../../src/observability/observers.js';
+import { LiveMonitor } from '../../src/viz/live/live-monitor.js';
 import { deliveryMachine, persistStep, publishStep, type Delivery } from '../../src/machines/delivery.js';
 import { outboxRelayMachine, type SweepResult } from '../../src/machines/outbox-relay.js';
-import { chartOf, initialKey } from '../../src/viz/chart.js';
+import { chartOf, initialKey } from '../../src/viz/charts/chart.js';
 
 const userId = '0b7c1e6e-5f2a-4d0e-9a51-1f4c2b7d9e01';
 

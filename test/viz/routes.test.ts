@@ -5,10 +5,10 @@
  */
 import test from 'ava';
 import { assign, createActor, toPromise } from 'xstate';
-import { createHttpServer } from '../../src/actors/http/http-server.js';
-import { createDecoder } from '../../src/actors/observability/decoder.js';
-import { LiveMonitor } from '../../src/actors/observability/viz/live-monitor.js';
-import { registerVizRoutes } from '../../src/actors/observability/viz/routes.js';
+import { createHttpServer } from '../../src/http/http-server.js';
+import { createDecoder } from '../../src/observability/decoder.js';
+import { LiveMonitor } from '../../src/viz/live/live-monitor.js';
+import { registerVizRoutes } from '../../src/viz/live/routes.js';
 import { deliveryMachine, persistStep, publishStep, type Delivery } from '../../src/machines/delivery.js';
 
 async function serve() {

@@ -5,9 +5,9 @@
  */
 import test from 'ava';
 import { assign, createMachine, setup } from 'xstate';
-import { chartOf } from '../../src/viz/chart.js';
-import { runtimeMachines } from '../../src/viz/machines.js';
-import { renderMachine, renderMachines } from '../../src/viz/render.js';
+import { chartOf } from '../../src/viz/charts/chart.js';
+import { runtimeMachines } from '../../src/viz/charts/machines.js';
+import { renderMachine, renderMachines } from '../../src/viz/charts/render.js';
 
 interface JsonState {
   key: string;

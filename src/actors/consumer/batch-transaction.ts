@@ -21,7 +21,7 @@ import type { Failpoints } from '../../failpoints.js';
 import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { OutgoingMessages, type DeclaredDestinations } from '../outbox/outgoing.js';
-import type { TransactionTrace, Tracing } from '../observability/tracing/tracing.js';
+import type { TransactionTrace, Tracing } from '../../observability/tracing/tracing.js';
 import { changedNothing, FailedInBatch, isMessagesOwn, type SetAsideDelivery } from './failed-in-batch.js';
 
 export interface BatchTransactionOptions {

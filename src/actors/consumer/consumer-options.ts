@@ -5,8 +5,8 @@ import type { MessagingDb } from '../../db/messaging-queries.js';
 import type { Failpoints } from '../../failpoints.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
 import type { Topology } from '../broker/topology.js';
-import type { Inspector } from '../observability/decoder.js';
-import type { Tracing } from '../observability/tracing/tracing.js';
+import type { Inspector } from '../../observability/observation.js';
+import type { Tracing } from '../../observability/tracing/tracing.js';
 import type { DeclaredDestinations } from '../outbox/outgoing.js';
 import type { Outbox } from '../outbox/outbox-relay.js';
 

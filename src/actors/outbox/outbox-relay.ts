@@ -16,7 +16,7 @@ import { idlePollDelay, outboxRelayMachine, type SweepResult } from '../../machi
 import { describeError } from '../../policies/describe-error.js';
 import { retryDelayMs } from '../../policies/backoff.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
-import type { Tracing } from '../observability/tracing/tracing.js';
+import type { Tracing } from '../../observability/tracing/tracing.js';
 
 export interface OutboxOptions {
   readonly leaseMs: number;

@@ -8,7 +8,7 @@ import type { Destination, PublishOptions, Publisher } from '../../api/destinati
 import type { OutgoingMessage } from '../../db/messaging-queries.js';
 import { UndeclaredDestinationError } from '../../api/errors.js';
 import type { Topology } from '../broker/topology.js';
-import type { TransactionTrace } from '../observability/tracing/tracing.js';
+import type { TransactionTrace } from '../../observability/tracing/tracing.js';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
