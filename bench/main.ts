@@ -49,12 +49,23 @@ export function progress(run: RunResult, round: string): void {
       `CPU ${run.cpuMsPerUser} ms/user (${Math.round(run.helperThreadsCpuShare * 100)}% off the main thread)  p50 ${run.latencyMs.p50} p99 ${run.latencyMs.p99} ms  RSS ${run.peakRssMiB} MiB  ` +
       `left ${run.messagesLeft}/${run.unsentOutboxRows}/${run.usersWithoutCard}  commits/user ${run.commitsPerUser}` +
       `${run.statementsPerUser === undefined ? '' : `  statements/user ${run.statementsPerUser}`}  ` +
-      `${run.generator.tool} ${run.generator.cpuMsPerUser} ms/user  (${run.load})`,
+      `${run.generator.tool} ${run.generator.cpuMsPerUser} ms/user  (${run.load})` +
+      (run.account
+        ? `\n    machine ms/user: whole ${run.account.cpuMsPerUser.wholeMachine} = pipeline ${run.account.cpuMsPerUser.pipeline} + pg ${run.account.cpuMsPerUser.postgresBackends} + pg bg ${run.account.cpuMsPerUser.postgresBackground} + rabbitmq ${run.account.cpuMsPerUser.rabbitmq} + wrk ${run.account.cpuMsPerUser.generator} + bench ${run.account.cpuMsPerUser.harness} + other ${run.account.cpuMsPerUser.other}; WAL ${run.account.databasePerUser.walBytes} B/user` +
+          (run.amqpPerUser
+            ? `; AMQP/user publishes ${run.amqpPerUser.publishes} confirms ${run.amqpPerUser.confirms} deliveries ${run.amqpPerUser.deliveries} acks ${run.amqpPerUser.acks} methods ${run.amqpPerUser.methods}`
+            : '')
+        : ''),
   );
 }
 
 const measure = (label: string, run: () => Promise<RunResult>) => withRetries(label, 3, run);
 
+if (options.sweep) {
+  const { runSweep } = await import('./sweep.js');
+  await runSweep({ options, scripts, machine, command, outFile, progress, measure });
+  process.exit(0);
+}
 if (options.instances) {
   const { runInstances } = await import('./instances.js');
   await runInstances({ options, scripts, machine, command, outFile, progress, measure });
@@ -111,13 +122,20 @@ async function rounds(bench: BenchOptions, built: BuiltScripts): Promise<RunResu
   return runs;
 }
 
-async function halfRateRuns(bench: BenchOptions, built: BuiltScripts, peak: number | undefined): Promise<RunResult[]> {
-  if (bench.halfRateSeconds === 0 || peak === undefined || !Number.isFinite(peak)) return [];
-  const perSecond = peak / 2;
-  const users = Math.max(100, Math.round(perSecond * bench.halfRateSeconds));
+/** Open-loop runs of ackstate (defaults) and the limit (ref-batched without ref-limit) at `perSecond`. */
+async function openLoopRuns(
+  bench: BenchOptions,
+  built: BuiltScripts,
+  perSecond: number | undefined,
+  seconds: number,
+  label: string,
+): Promise<RunResult[]> {
+  if (seconds === 0 || perSecond === undefined || !Number.isFinite(perSecond)) return [];
+  const users = Math.max(100, Math.round(perSecond * seconds));
   const runs: RunResult[] = [];
-  for (const name of bench.only.filter((variant) => variant === 'ackstate' || variant === 'ref-batched')) {
-    const run = await measure(`${name} at half rate`, () =>
+  const reference = bench.only.includes('ref-limit') ? 'ref-limit' : 'ref-batched';
+  for (const name of bench.only.filter((variant) => variant === 'ackstate' || variant === reference)) {
+    const run = await measure(`${name} ${label}`, () =>
       measureRun({
         variant: variants[name],
         scripts: built,
@@ -130,7 +148,7 @@ async function halfRateRuns(bench: BenchOptions, built: BuiltScripts, peak: numb
       }),
     );
     runs.push(run);
-    progress(run, 'half rate');
+    progress(run, label);
   }
   return runs;
 }
@@ -166,11 +184,15 @@ const medians = options.only.map((name) =>
   ),
 );
 const ratios = ratiosOf(runs, options.only);
-const halfRate = await halfRateRuns(
+const peakOf = options.only.includes('ref-limit') ? 'ref-limit' : 'ackstate';
+const halfRate = await openLoopRuns(
   options,
   scripts,
-  medians.find((summary) => summary.variant === 'ackstate')?.usersPerSecond,
+  (medians.find((summary) => summary.variant === peakOf)?.usersPerSecond ?? NaN) / 2,
+  options.halfRateSeconds,
+  'half rate',
 );
+const lowRate = await openLoopRuns(options, scripts, 50, options.lowRateSeconds, 'at 50/s');
 
 const report: BenchReport = {
   date: new Date().toISOString(),
@@ -184,6 +206,8 @@ const report: BenchReport = {
       'each pipeline runs as one process holding both services: `node dist/main.js both` for ackstate, the compiled bench/reference/{batched,unbatched}/main.ts for the references',
     isolation:
       'every run has its own queue names and databases, deleted afterwards; the variants alternate within each round, every other round in reverse order',
+    accounting:
+      "CPU per measured user by process (bench/accounting.ts): the pipeline's processes; PostgreSQL's backends serving the run's two databases (found in pg_stat_activity over one persistent session before the phase, the bench's poll session excluded) and its background processes (postmaster, WAL writer, checkpointer, background writer, autovacuum; shared with other users of the server); RabbitMQ's beam.smp (pid from rabbitmqctl eval, shared); wrk; the bench process and its poll session's backend; the whole machine's busy jiffies from /proc/stat; 'other' is the whole machine less all these. Counters: pg_stat_database of the run's databases (commits less the bench's queries, rows), WAL bytes from pg_current_wal_insert_lsn() and records and syncs from pg_stat_wal (cluster-wide). AMQP methods per user from a counting TCP proxy in the statements pass, never in the timed runs",
     load: 'closed loop: wrk (Debian package) with bench/load/create-users.lua, 2 threads; open loop: wrk with bench/load/paced-users.lua, 64 connections, each waiting in delay() for the next slot of a fixed schedule (the email carries the time of the slot). wrk runs in a process of its own; its CPU is the cutime + cstime of the shell that waited for it (clock ticks of 10 ms)',
     throughput: 'measured users / (first request sent to last card stored), both times from the database (see latency)',
     latency:
@@ -202,8 +226,9 @@ const report: BenchReport = {
   medians,
   ratios,
   halfRate,
+  lowRate,
   statements,
-  targets: targetsOf(medians, ratios, halfRate, runs),
+  targets: targetsOf(medians, ratios, halfRate, runs, lowRate),
   runs,
 };
 console.log(`\n${renderLatest(report)}\n`);

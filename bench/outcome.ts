@@ -38,6 +38,13 @@ export class UserDatabase {
     return new UserDatabase(client);
   }
 
+  /** The pid of this session's backend: the bench's, not the pipeline's, in the accounting. */
+  async backendPid(): Promise<number> {
+    this.queries += 1;
+    const { rows } = await this.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    return rows[0]!.pid;
+  }
+
   async counts(): Promise<RowCounts> {
     this.queries += 1;
     const { rows } = await this.client.query<{ users: string; cards: string }>(

@@ -106,6 +106,9 @@ export function startWrk(options: {
       });
     });
   });
+  // A wrk that fails at once (not installed, say) is reported to whoever awaits it, not as an unhandled rejection
+  // that would end the bench before its clean-up.
+  exited.catch(() => {});
   return {
     exited,
     interrupt: () => {
