@@ -5,8 +5,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderedSections, replaceSections } from './docs-sections.js';
-import { repoRoot } from './paths.js';
+import { renderedSections, replaceSections } from './report/docs-sections.js';
+import { repoRoot } from './harness/paths.js';
 
 const page = path.join(repoRoot, 'docs/benchmarks.md');
 const current = await readFile(page, 'utf8');

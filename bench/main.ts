@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- options]` (see options.ts): ackstate (defaults and MAX_BATCH=1) against a batched
+ * `npm run bench [-- options]` (see modes/options.ts): ackstate (defaults and MAX_BATCH=1) against a batched
  * and an unbatched hand-written reference, in alternating rounds on the local broker and database; then
  * the latency at half of ackstate's peak (open loop) and the statements pass. Prints the tables and writes
  * bench/results/latest.json; `npm run bench:docs` renders them into docs/benchmarks.md.
@@ -10,20 +10,20 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { withRetries } from './attempts.js';
-import { renderLatest } from './docs-tables.js';
-import { cleanUpOnSignals } from './interrupts.js';
-import { describeMachine } from './machine.js';
-import { parseOptions, type BenchOptions } from './options.js';
-import { ackstateMain, repoRoot } from './paths.js';
-import { buildScripts, type BuiltScripts } from './reference-build.js';
-import { ratiosOf, summarizeVariant, targetsOf, writeReport, type BenchReport } from './report.js';
-import { measureRun, type RunResult } from './run.js';
-import { variants, type VariantName } from './variants.js';
+import { withRetries } from './harness/attempts.js';
+import { renderLatest } from './report/docs-tables.js';
+import { cleanUpOnSignals } from './harness/interrupts.js';
+import { describeMachine } from './harness/machine.js';
+import { parseOptions, type BenchOptions } from './modes/options.js';
+import { ackstateMain, repoRoot } from './harness/paths.js';
+import { buildScripts, type BuiltScripts } from './harness/reference-build.js';
+import { ratiosOf, summarizeVariant, targetsOf, writeReport, type BenchReport } from './report/report.js';
+import { measureRun, type RunResult } from './harness/run.js';
+import { variants, type VariantName } from './modes/variants.js';
 
 const options = parseOptions(process.argv.slice(2));
 if (options.perDelivery) {
-  const { formatPerDelivery, measurePerDelivery } = await import('./per-delivery.js');
+  const { formatPerDelivery, measurePerDelivery } = await import('./modes/per-delivery.js');
   console.log(formatPerDelivery(await measurePerDelivery()));
   process.exit(0);
 }
@@ -62,27 +62,27 @@ export function progress(run: RunResult, round: string): void {
 const measure = (label: string, run: () => Promise<RunResult>) => withRetries(label, 3, run);
 
 if (options.sweep) {
-  const { runSweep } = await import('./sweep.js');
+  const { runSweep } = await import('./modes/sweep.js');
   await runSweep({ options, scripts, machine, command, outFile, progress, measure });
   process.exit(0);
 }
 if (options.instances) {
-  const { runInstances } = await import('./instances.js');
+  const { runInstances } = await import('./modes/instances.js');
   await runInstances({ options, scripts, machine, command, outFile, progress, measure });
   process.exit(0);
 }
 if (options.soak !== undefined) {
-  const { runSoak } = await import('./soak.js');
+  const { runSoak } = await import('./modes/soak.js');
   await runSoak({ options, scripts, machine, command, outFile });
   process.exit(0);
 }
 if (options.profile) {
-  const { runProfiles } = await import('./profile.js');
+  const { runProfiles } = await import('./modes/profile.js');
   await runProfiles({ options, machine, scripts, outFile, command });
   process.exit(0);
 }
 if (options.allocations) {
-  const { runAllocations } = await import('./allocations.js');
+  const { runAllocations } = await import('./modes/allocations.js');
   await runAllocations({ options, machine, scripts, outFile, command });
   process.exit(0);
 }
@@ -207,7 +207,7 @@ const report: BenchReport = {
     isolation:
       'every run has its own queue names and databases, deleted afterwards; the variants alternate within each round, every other round in reverse order',
     accounting:
-      "CPU per measured user by process (bench/accounting.ts): the pipeline's processes; PostgreSQL's backends serving the run's two databases (found in pg_stat_activity over one persistent session before the phase, the bench's poll session excluded) and its background processes (postmaster, WAL writer, checkpointer, background writer, autovacuum; shared with other users of the server); RabbitMQ's beam.smp (pid from rabbitmqctl eval, shared); wrk; the bench process and its poll session's backend; the whole machine's busy jiffies from /proc/stat; 'other' is the whole machine less all these. Counters: pg_stat_database of the run's databases (commits less the bench's queries, rows), WAL bytes from pg_current_wal_insert_lsn() and records and syncs from pg_stat_wal (cluster-wide). AMQP methods per user from a counting TCP proxy in the statements pass, never in the timed runs",
+      "CPU per measured user by process (bench/harness/accounting.ts): the pipeline's processes; PostgreSQL's backends serving the run's two databases (found in pg_stat_activity over one persistent session before the phase, the bench's poll session excluded) and its background processes (postmaster, WAL writer, checkpointer, background writer, autovacuum; shared with other users of the server); RabbitMQ's beam.smp (pid from rabbitmqctl eval, shared); wrk; the bench process and its poll session's backend; the whole machine's busy jiffies from /proc/stat; 'other' is the whole machine less all these. Counters: pg_stat_database of the run's databases (commits less the bench's queries, rows), WAL bytes from pg_current_wal_insert_lsn() and records and syncs from pg_stat_wal (cluster-wide). AMQP methods per user from a counting TCP proxy in the statements pass, never in the timed runs",
     load: 'closed loop: wrk (Debian package) with bench/load/create-users.lua, 2 threads; open loop: wrk with bench/load/paced-users.lua, 64 connections, each waiting in delay() for the next slot of a fixed schedule (the email carries the time of the slot). wrk runs in a process of its own; its CPU is the cutime + cstime of the shell that waited for it (clock ticks of 10 ms)',
     throughput: 'measured users / (first request sent to last card stored), both times from the database (see latency)',
     latency:

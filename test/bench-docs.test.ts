@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { renderedSections, replaceSections, sectionOf } from '../bench/docs-sections.js';
+import { renderedSections, replaceSections, sectionOf } from '../bench/report/docs-sections.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const page = await readFile(path.join(root, 'docs/benchmarks.md'), 'utf8');

@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../paths.js';
-import { onInterrupt } from '../interrupts.js';
-import { ticksPerSecond } from '../process-stats.js';
+import { repoRoot } from '../harness/paths.js';
+import { onInterrupt } from '../harness/interrupts.js';
+import { ticksPerSecond } from '../harness/process-stats.js';
 
 export interface WrkRun {
   /** Resolves when wrk has exited. */

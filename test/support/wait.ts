@@ -1,3 +1,6 @@
+/** Resolves after `ms` milliseconds (at once for a negative `ms`). */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
 /** Waits for a condition by polling, with a generous bound and a message saying what was missing. */
 export async function waitUntil<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,

@@ -28,6 +28,11 @@ export interface CpuAccount {
   readonly generator: number;
   /** The bench process and its poll session's backend. */
   readonly harness: number;
+  /**
+   * The sum of the above: every process the run's users passed through. On a machine shared with other work
+   * this is the figure to compare; `wholeMachine` also holds the others' (absent before it was added).
+   */
+  readonly runProcesses?: number;
   /** /proc/stat: every CPU's busy time (user, nice, system, irq, softirq, steal). */
   readonly wholeMachine: number;
   /** The whole machine less the above: other work on the host, the kernel's own threads. */
@@ -246,6 +251,7 @@ export class Accounting {
       rabbitmq: perUser(rabbitmq),
       generator: perUser(measured.generatorSeconds),
       harness: perUser(harness),
+      runProcesses: perUser(named),
       wholeMachine: perUser(wholeMachine),
       other: perUser(wholeMachine - named),
     };
@@ -274,3 +280,7 @@ export class Accounting {
     await this.client.end().catch(() => {});
   }
 }
+
+/** The run's processes' CPU per user; for results from before the field, the whole machine less `other`. */
+export const runProcessesOf = (account: CpuAccount): number =>
+  account.runProcesses ?? Math.round((account.wholeMachine - account.other) * 1000) / 1000;

@@ -1,7 +1,7 @@
 /** Which JSON file renders into which marked section of docs/benchmarks.md, and the replacing itself. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AllocationsReport } from './allocations.js';
+import type { AllocationsReport } from '../modes/allocations.js';
 import {
   renderAllocations,
   renderBaseline,
@@ -10,10 +10,10 @@ import {
   renderProfile,
   renderSoak,
 } from './docs-tables.js';
-import type { InstancesReport } from './instances.js';
-import type { ProfileReport } from './profile.js';
+import type { InstancesReport } from '../modes/instances.js';
+import type { ProfileReport } from '../modes/profile.js';
 import type { BenchReport } from './report.js';
-import type { SoakReport } from './soak.js';
+import type { SoakReport } from '../modes/soak.js';
 
 export type Sections = Record<string, string>;
 

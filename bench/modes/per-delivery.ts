@@ -7,12 +7,12 @@
  */
 import { createWriteStream } from 'node:fs';
 import { assign, createActor, type InspectionEvent } from 'xstate';
-import { createDecoder } from '../src/actors/observability/decoder.js';
-import { LogWriter } from '../src/actors/observability/log-writer.js';
-import { createLogger, type Logger } from '../src/actors/observability/logger.js';
-import { createObservers, type ObservedConsumer } from '../src/actors/observability/observers.js';
-import { LiveMonitor } from '../src/actors/observability/viz/live-monitor.js';
-import { deliveryMachine, persistStep, publishStep, type Delivery } from '../src/machines/delivery.js';
+import { createDecoder } from '../../src/actors/observability/decoder.js';
+import { LogWriter } from '../../src/actors/observability/log-writer.js';
+import { createLogger, type Logger } from '../../src/actors/observability/logger.js';
+import { createObservers, type ObservedConsumer } from '../../src/actors/observability/observers.js';
+import { LiveMonitor } from '../../src/actors/observability/viz/live-monitor.js';
+import { deliveryMachine, persistStep, publishStep, type Delivery } from '../../src/machines/delivery.js';
 
 const queue = 'user_queue';
 const delivery: Delivery = {

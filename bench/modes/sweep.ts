@@ -7,11 +7,11 @@
  * ackstate's, the chart (docs/benchmarks-sweep.svg).
  */
 import os from 'node:os';
-import type { MachineInfo } from './machine.js';
+import type { MachineInfo } from '../harness/machine.js';
 import type { BenchOptions } from './options.js';
-import type { BuiltScripts } from './reference-build.js';
-import { pairedRatio, summarizeVariant, writeReport, type VariantSummary } from './report.js';
-import { measureRun, type RunResult } from './run.js';
+import type { BuiltScripts } from '../harness/reference-build.js';
+import { pairedRatio, summarizeVariant, writeReport, type VariantSummary } from '../report/report.js';
+import { measureRun, type RunResult } from '../harness/run.js';
 import {
   ackstateVariant,
   describeSettings,
@@ -32,6 +32,8 @@ export interface SweepPoint {
     readonly p50: number | null;
     readonly pipelineCpu: number | null;
     readonly wholeMachineCpu: number | null;
+    /** The run's processes' CPU (pipeline, PostgreSQL, RabbitMQ, wrk, bench) per user. */
+    readonly runProcessesCpu?: number | null;
   };
 }
 
@@ -135,6 +137,7 @@ export async function runSweep(context: {
         p50: ratio((run) => run.latencyMs.p50),
         pipelineCpu: ratio((run) => run.cpuMsPerUser),
         wholeMachineCpu: ratio((run) => run.account?.cpuMsPerUser.wholeMachine ?? NaN),
+        runProcessesCpu: ratio((run) => run.account?.cpuMsPerUser.runProcesses ?? NaN),
       },
     };
   });
@@ -158,7 +161,7 @@ export async function runSweep(context: {
     best: best.name,
     runs,
   };
-  const { renderSweep } = await import('./docs-tables.js');
+  const { renderSweep } = await import('../report/docs-tables.js');
   console.log(`\n${renderSweep(report)}\n`);
   await writeReport(context.outFile, report);
   console.log(`bench: wrote ${context.outFile}; best: ${best.name} (${describeSettings(best.settings)})`);

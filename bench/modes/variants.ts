@@ -3,9 +3,9 @@
  * both services (ackstate's `both` mode; each reference likewise). With `instances` > 1 (ackstate only),
  * that many `user` and that many `card` processes, competing for the same queues.
  */
-import type { BenchEnvironment } from './environment.js';
-import { ackstateMain } from './paths.js';
-import type { BuiltScripts } from './reference-build.js';
+import type { BenchEnvironment } from '../harness/environment.js';
+import { ackstateMain } from '../harness/paths.js';
+import type { BuiltScripts } from '../harness/reference-build.js';
 
 export const variantNames = [
   'ackstate',

@@ -2,15 +2,15 @@
  * The tables of docs/benchmarks.md, rendered from the results JSON only (no clock, no machine), so that
  * test/bench-docs.test.ts can check that the docs show exactly what the committed JSON says.
  */
-import type { AllocationsReport } from './allocations.js';
-import type { InstancesReport } from './instances.js';
-import type { ProfileReport } from './profile.js';
-import type { CpuAccount } from './accounting.js';
+import type { AllocationsReport } from '../modes/allocations.js';
+import type { InstancesReport } from '../modes/instances.js';
+import type { ProfileReport } from '../modes/profile.js';
+import { runProcessesOf, type CpuAccount } from '../harness/accounting.js';
 import { limitReference, pairedRatio, type BenchReport, type VariantRatios, type VariantSummary } from './report.js';
-import type { RunResult } from './run.js';
-import type { SoakReport } from './soak.js';
-import type { SweepReport } from './sweep.js';
-import { describeSettings } from './variants.js';
+import type { RunResult } from '../harness/run.js';
+import type { SoakReport } from '../modes/soak.js';
+import type { SweepReport } from '../modes/sweep.js';
+import { describeSettings } from '../modes/variants.js';
 
 export function markdownTable(
   headers: readonly string[],
@@ -92,6 +92,7 @@ function ratiosTable(ratios: readonly VariantRatios[]): string {
         'throughput / ref-limit',
         'p50 / ref-limit',
         'pipeline CPU per user / ref-limit',
+        "the run's processes' CPU per user / ref-limit",
         'whole machine per user / ref-limit',
         'throughput / ref-batched',
         'CPU per user / ref-batched',
@@ -102,6 +103,7 @@ function ratiosTable(ratios: readonly VariantRatios[]): string {
         times(each.toLimit?.throughput ?? null),
         times(each.toLimit?.p50 ?? null),
         times(each.toLimit?.cpu.pipeline ?? null),
+        times(each.toLimit?.cpu.runProcesses ?? null),
         times(each.toLimit?.cpu.wholeMachine ?? null),
         times(each.throughput),
         times(each.cpuPerUser),
@@ -182,7 +184,8 @@ const accountRows: [keyof CpuAccount, string][] = [
   ['rabbitmq', 'RabbitMQ (beam.smp, shared)'],
   ['generator', 'load generator (wrk)'],
   ['harness', 'the bench and its poll session'],
-  ['other', 'everything else on the machine'],
+  ['runProcesses', "**all of the run's processes (the sum of the above)**"],
+  ['other', 'everything else on the machine (other work on this shared host, kernel threads)'],
   ['wholeMachine', '**whole machine (/proc/stat)**'],
 ];
 
@@ -198,7 +201,7 @@ function accountTable(report: BenchReport): string | undefined {
     accountRows.map(([key, label]) => [
       label,
       ...shown.map((summary) => {
-        const value = summary.cpuAccount![key];
+        const value = key === 'runProcesses' ? runProcessesOf(summary.cpuAccount!) : summary.cpuAccount![key];
         const ratio = withLimit && summary.variant !== limitReference ? ratioOf(summary.variant, key) : null;
         return ratio === null ? value : `${value} (${ratio}×)`;
       }),
@@ -471,7 +474,7 @@ export function renderSweep(report: SweepReport): string {
         `p50 / ${ref}`,
         'pipeline CPU ms / user',
         `/ ${ref}`,
-        'whole machine ms / user',
+        "the run's processes' CPU ms / user",
         `/ ${ref}`,
         'commits / user',
       ],
@@ -483,8 +486,12 @@ export function renderSweep(report: SweepReport): string {
         times(point.toReference.p50),
         point.medians.cpuMsPerUser,
         times(point.toReference.pipelineCpu),
-        point.medians.cpuAccount?.wholeMachine ?? null,
-        times(point.toReference.wholeMachineCpu),
+        point.medians.cpuAccount ? runProcessesOf(point.medians.cpuAccount) : null,
+        times(
+          pairedRatio(report.runs, point.name, ref, (run) =>
+            run.account ? runProcessesOf(run.account.cpuMsPerUser) : NaN,
+          ),
+        ),
         point.medians.commitsPerUser,
       ]),
     ),

@@ -9,7 +9,7 @@ import { Accounting, type Account } from './accounting.js';
 import { amqpCountsPerUser, startAmqpCounter, type AmqpCounter, type AmqpCounts } from './amqp-counter.js';
 import { transactionCounts } from './database-counters.js';
 import { amqpUrl, createBenchEnvironment, postgresServer, type BenchEnvironment } from './environment.js';
-import { startLoad, type GeneratorResult, type Load } from './load/generators.js';
+import { startLoad, type GeneratorResult, type Load } from '../load/generators.js';
 import { UserDatabase } from './outcome.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
 import { unsentOutboxRows, waitForEmptyQueues } from './queues.js';
@@ -17,7 +17,8 @@ import type { BuiltScripts } from './reference-build.js';
 import { startStatementCounter, type StatementCounter } from './statement-counter.js';
 import type { LatencySummary } from './stats.js';
 import type { TransitionCheck } from './transitions.js';
-import type { Variant } from './variants.js';
+import type { Variant } from '../modes/variants.js';
+import { sleep } from '../../test/support/wait.js';
 
 export interface RunOptions {
   readonly variant: Variant;
@@ -75,7 +76,6 @@ export interface RunResult {
   readonly logFiles?: string[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 function describeLoad(load: Load): string {
