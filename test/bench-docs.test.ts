@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { renderedSections, replaceSections, sectionOf } from '../bench/report/docs-sections.js';
+import { renderedFiles, renderedSections, replaceSections, sectionOf } from '../bench/report/docs-sections.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const page = await readFile(path.join(root, 'docs/benchmarks.md'), 'utf8');
@@ -14,6 +14,13 @@ const sections = await renderedSections(path.join(root, 'bench/results'));
 for (const [name, rendered] of Object.entries(sections)) {
   test(`docs/benchmarks.md shows the ${name} tables that bench/results render`, (t) => {
     t.is(sectionOf(page, name), rendered, 'run npm run bench:docs');
+  });
+}
+
+const files = await renderedFiles(path.join(root, 'bench/results'));
+for (const [file, rendered] of Object.entries(files)) {
+  test(`${file} is what bench/results render`, async (t) => {
+    t.is(await readFile(path.join(root, file), 'utf8'), rendered, 'run npm run bench:docs');
   });
 }
 

@@ -45,7 +45,7 @@ export const ackstateDefaults: BatchSettings = { PREFETCH: 50, MAX_BATCH: 32, BA
  * `ref-limit`: the batched reference at the best settings of its own sweep (`npm run bench -- --sweep ref`,
  * docs/benchmarks.md#the-limit), tuned for throughput and not held to ackstate's settings.
  */
-export const refLimitSettings: BatchSettings = { PREFETCH: 256, MAX_BATCH: 64, BATCH_CONCURRENCY: 2, LINGER_MS: 0 };
+export const refLimitSettings: BatchSettings = { PREFETCH: 256, MAX_BATCH: 64, BATCH_CONCURRENCY: 3, LINGER_MS: 1 };
 
 /** `ackstate-best`: ackstate at the best settings of its sweep (`npm run bench -- --sweep ackstate`). */
 export const ackstateBestSettings: BatchSettings = { PREFETCH: 256, MAX_BATCH: 64, BATCH_CONCURRENCY: 2 };
@@ -149,7 +149,7 @@ export const variants: Record<VariantName, Variant> = {
   ),
   'ref-limit': referenceVariant(
     'ref-limit',
-    `the limit: bench/reference/batched tuned for throughput, the best of its sweep (${describeSettings(refLimitSettings)}; LINGER_MS=0 starts a batch on the next turn of the event loop)`,
+    `the limit: bench/reference/batched tuned for throughput, the best of its sweep (${describeSettings(refLimitSettings)})`,
     (scripts) => scripts.batchedReference,
     refLimitSettings,
   ),
