@@ -1,6 +1,7 @@
 // The benchmark's tables in docs/benchmarks.md are exactly what the committed results JSON renders
-// (bench/results/latest.json, and instances.json, soak.json, profile.json, allocations.json and baseline.json
-// where present): `npm run bench:docs` wrote them, and nobody edited a figure by hand since.
+// (bench/results/latest.json, and instances.json, soak.json, profile.json, allocations.json, baseline.json and
+// sweep-*.json where present), and so is the sweep's chart: `npm run bench:docs` wrote them, and nobody edited a
+// figure by hand since.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import { renderedFiles, renderedSections, replaceSections, sectionOf } from '../
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const page = await readFile(path.join(root, 'docs/benchmarks.md'), 'utf8');
 const sections = await renderedSections(path.join(root, 'bench/results'));
+const files = await renderedFiles(path.join(root, 'bench/results'));
 
 for (const [name, rendered] of Object.entries(sections)) {
   test(`docs/benchmarks.md shows the ${name} tables that bench/results render`, (t) => {
@@ -17,7 +19,6 @@ for (const [name, rendered] of Object.entries(sections)) {
   });
 }
 
-const files = await renderedFiles(path.join(root, 'bench/results'));
 for (const [file, rendered] of Object.entries(files)) {
   test(`${file} is what bench/results render`, async (t) => {
     t.is(await readFile(path.join(root, file), 'utf8'), rendered, 'run npm run bench:docs');
