@@ -196,6 +196,8 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
     );
     const cpu = pipeline.cpuSeconds() - cpuBefore;
     const benchCpu = process.cpuUsage(benchCpuBefore);
+    // Backends a pool opened during the phase count too (from 0: all their CPU was spent in it).
+    await accounting.findBackends();
     const machineAfter = accounting.cpuSnapshot();
     const mainCpu = pipeline.mainThreadCpuSeconds() - mainCpuBefore;
     await options.measuredPhase?.ended(pids);
