@@ -48,7 +48,7 @@ export const ackstateDefaults: BatchSettings = { PREFETCH: 50, MAX_BATCH: 32, BA
 export const refLimitSettings: BatchSettings = { PREFETCH: 256, MAX_BATCH: 64, BATCH_CONCURRENCY: 3, LINGER_MS: 1 };
 
 /** `ackstate-best`: ackstate at the best settings of its sweep (`npm run bench -- --sweep ackstate`). */
-export const ackstateBestSettings: BatchSettings = { PREFETCH: 256, MAX_BATCH: 64, BATCH_CONCURRENCY: 2 };
+export const ackstateBestSettings: BatchSettings = { PREFETCH: 256, MAX_BATCH: 128, BATCH_CONCURRENCY: 4 };
 
 export const describeSettings = (settings: BatchSettings) =>
   Object.entries(settings)
