@@ -25,11 +25,16 @@ for (const [file, rendered] of Object.entries(files)) {
   });
 }
 
-test('the latest tables name the batched and the unbatched reference and the targets', (t) => {
+test('the latest tables name the limit, both references, the accounting and the targets', (t) => {
   const latest = sections.latest ?? '';
+  t.regex(latest, /\| ref-limit \|/);
   t.regex(latest, /\| ref-batched \|/);
   t.regex(latest, /\| ref-unbatched \|/);
-  t.regex(latest, /target \(issue 14\)/);
+  t.regex(latest, /\| throughput \/ ref-limit \|/);
+  t.regex(latest, /\| the pipeline's process \(node\) \|/);
+  t.regex(latest, /\| RabbitMQ \(beam\.smp, shared\) \|/);
+  t.regex(latest, /\| AMQP acks \(client acks, nacks\) \|/);
+  t.regex(latest, /target \(issue 26\)/);
 });
 
 test('replacing the sections of an up-to-date page changes nothing, and a stale figure is replaced', (t) => {
