@@ -1,6 +1,6 @@
 /**
- * What an interrupted bench (Ctrl-C, SIGTERM) must still undo: its service processes and wrk stopped,
- * its queues and databases removed on the shared broker and PostgreSQL.
+ * What an interrupted or crashed bench (Ctrl-C, SIGTERM, an uncaught error) must still undo: its service
+ * processes and wrk stopped, its queues and databases removed on the shared broker and PostgreSQL.
  */
 type Cleanup = () => Promise<void> | void;
 
@@ -14,17 +14,25 @@ export function onInterrupt(cleanup: Cleanup): () => void {
 
 export function cleanUpOnSignals(): void {
   let interrupted = false;
-  const handle = (signal: NodeJS.Signals) => {
+  const cleanUpAndExit = (reason: string, code: number) => {
     if (interrupted) return;
     interrupted = true;
-    console.error(`bench: ${signal}: stopping the pipelines and removing their queues and databases`);
+    console.error(`bench: ${reason}: stopping the pipelines and removing their queues and databases`);
     // Processes first (in registration order they were started after their environment), then the rest.
     const ordered = [...cleanups].reverse();
     void (async () => {
       for (const cleanup of ordered) await Promise.resolve(cleanup()).catch(() => {});
-      process.exit(130);
+      process.exit(code);
     })();
   };
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
+  process.on('SIGINT', () => cleanUpAndExit('SIGINT', 130));
+  process.on('SIGTERM', () => cleanUpAndExit('SIGTERM', 130));
+  // A bench that fails unexpectedly must not leave its service processes running (they would go on
+  // redeclaring their queues and using the machine under the next runs) nor its databases behind.
+  const crash = (error: unknown) => {
+    console.error(error);
+    cleanUpAndExit('failed', 1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
 }
