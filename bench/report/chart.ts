@@ -8,8 +8,8 @@ import { ackstateDefaults } from '../modes/variants.js';
 
 const palette = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 const width = 860;
-const height = 360;
-const panel = { top: 40, bottom: 60, left: 60, width: 330, gap: 80 };
+const height = 400;
+const panel = { top: 66, bottom: 80, left: 60, width: 330, gap: 80 };
 
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fixed = (value: number) => Math.round(value * 10) / 10;
@@ -80,25 +80,28 @@ export function renderSweepChart(report: SweepReport): string {
       }
     });
   });
-  const legendY = height - 12;
   series.forEach((name, index) => {
     const [prefetch, concurrency] = name.split('/');
-    const x = panel.left + index * 150;
+    const x = panel.left + (index % 2) * (panel.width + panel.gap);
+    const legendY = height - 30 + Math.floor(index / 2) * 18;
     parts.push(
       `<line x1="${x}" x2="${x + 18}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${palette[index % palette.length]!}" stroke-width="2"/>`,
       `<text x="${x + 22}" y="${legendY}" class="tick">PREFETCH=${prefetch} BATCH_CONCURRENCY=${concurrency}</text>`,
     );
   });
-  const caption =
-    `ackstate's sweep, medians of ${String(report.options.rounds)} rounds of ${String(report.options.users)} users, ` +
-    `commit ${report.machine.commit ?? '?'}; ringed: ackstate's defaults (PREFETCH=${ackstateDefaults.PREFETCH} ` +
-    `MAX_BATCH=${ackstateDefaults.MAX_BATCH} BATCH_CONCURRENCY=${ackstateDefaults.BATCH_CONCURRENCY}); ` +
-    `dashed: ${report.reference}`;
+  const caption = [
+    `ackstate's sweep: medians of ${String(report.options.rounds)} rounds of ${String(report.options.users)} users, ` +
+      `commit ${report.machine.commit ?? '?'}, closed loop (wrk, ${String(report.options.connections)} connections)`,
+    `ringed: ackstate's defaults (PREFETCH=${ackstateDefaults.PREFETCH} MAX_BATCH=${ackstateDefaults.MAX_BATCH} ` +
+      `BATCH_CONCURRENCY=${ackstateDefaults.BATCH_CONCURRENCY}); dashed: ${report.reference}, the median of its runs in the sweep`,
+  ];
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height + 20}" viewBox="0 0 ${width} ${height + 20}" font-family="sans-serif">`,
     '<style>.title{font-size:13px;font-weight:bold}.tick{font-size:11px;fill:#333}.axis{font-size:12px}.grid{stroke:#ddd}.limit{stroke:#000;stroke-dasharray:6 4;stroke-width:1.5}.limit-label{font-size:11px}.caption{font-size:11px;fill:#555}</style>',
     `<rect width="${width}" height="${height + 20}" fill="#fff"/>`,
-    `<text x="${panel.left}" y="16" class="caption">${escape(caption)}</text>`,
+    ...caption.map(
+      (line, index) => `<text x="${panel.left}" y="${16 + index * 15}" class="caption">${escape(line)}</text>`,
+    ),
     ...parts,
     '</svg>',
     '',
