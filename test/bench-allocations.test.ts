@@ -1,6 +1,6 @@
-/** Where the allocation mode charges each sampled allocation (bench/allocations.ts), on a hand-made profile. */
+/** Where the allocation mode charges each sampled allocation (bench/modes/allocations.ts), on a hand-made profile. */
 import test from 'ava';
-import { allocationsByPackage, chargedTo } from '../bench/allocations.js';
+import { allocationsByPackage, chargedTo } from '../bench/modes/allocations.js';
 
 interface Node {
   readonly callFrame: { readonly functionName: string; readonly url: string };

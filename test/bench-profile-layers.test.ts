@@ -1,6 +1,6 @@
-/** The profile's attribution by layer (bench/profile-layers.ts), on a hand-made profile. */
+/** The profile's attribution by layer (bench/modes/profile-layers.ts), on a hand-made profile. */
 import test from 'ava';
-import { layerOf, layersOf } from '../bench/profile-layers.js';
+import { layerOf, layersOf } from '../bench/modes/profile-layers.js';
 
 const frame = (functionName: string, url = '') => ({ functionName, url });
 const dist = (file: string, name = 'f') => frame(name, `file:///repo/dist/${file}`);

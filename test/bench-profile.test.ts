@@ -1,6 +1,6 @@
 /** The CPU profiles of a variant's processes as one, without the samples of the profiler's own start. */
 import test from 'ava';
-import { mergedProfile, summarizeProfile, withoutProfilerStart, type CpuProfile } from '../bench/profile.js';
+import { mergedProfile, summarizeProfile, withoutProfilerStart, type CpuProfile } from '../bench/modes/profile.js';
 
 const node = (id: number, functionName: string, url: string, children?: number[]) => ({
   id,
@@ -15,7 +15,7 @@ const oneProcess = (workMs: number, profilerMs: number, startTime = 0): CpuProfi
   nodes: [
     node(1, '(root)', '', [2, 3]),
     node(2, 'work', 'file:///repo/dist/app/user/user-service.js'),
-    node(3, 'start', 'file:///repo/bench/phase-profiler.mjs', [4]),
+    node(3, 'start', 'file:///repo/bench/modes/phase-profiler.mjs', [4]),
     node(4, 'dispatch', ''),
   ],
   samples: [4, 2, 2],

@@ -1,7 +1,7 @@
-/** The benchmark's ratios to the references (bench/report.ts): paired within each round, on hand-made runs. */
+/** The benchmark's ratios to the references (bench/report/report.ts): paired within each round, on hand-made runs. */
 import test from 'ava';
-import { pairedRatio, ratiosOf } from '../bench/report.js';
-import type { RunResult } from '../bench/run.js';
+import { pairedRatio, ratiosOf } from '../bench/report/report.js';
+import type { RunResult } from '../bench/harness/run.js';
 
 const run = (variant: string, cpuMsPerUser: number, usersPerSecond = 1000, p50 = 100) =>
   ({ variant, cpuMsPerUser, usersPerSecond, latencyMs: { p50, p95: p50, p99: p50, max: p50 } }) as RunResult;

@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../paths.js';
-import { onInterrupt } from '../interrupts.js';
-import { ticksPerSecond } from '../process-stats.js';
+import { repoRoot } from '../harness/paths.js';
+import { onInterrupt } from '../harness/interrupts.js';
+import { ticksPerSecond } from '../harness/process-stats.js';
 
 export interface WrkRun {
   /** Resolves when wrk has exited. */
@@ -106,6 +106,9 @@ export function startWrk(options: {
       });
     });
   });
+  // A wrk that fails at once (not installed, say) is reported to whoever awaits it, not as an unhandled rejection
+  // that would end the bench before its clean-up.
+  exited.catch(() => {});
   return {
     exited,
     interrupt: () => {

@@ -5,7 +5,7 @@
  * commit for POST /users, consumers taking what waits (prefetch, a short linger) into one multi-row
  * transaction and acking with `multiple`, confirms awaited together, the relay publishing in batches.
  * No framework, no state machines, no reconnection, a start and a stop log line.
- * The benchmark runs it compiled to JavaScript (bench/reference-build.ts), as ackstate runs from dist/.
+ * The benchmark runs it compiled to JavaScript (bench/harness/reference-build.ts), as ackstate runs from dist/.
  */
 import { createReferenceServer } from '../shared/http.js';
 import { startReferenceParts } from '../shared/process.js';

@@ -3,7 +3,7 @@
  * ackstate gives on the happy path (outbox row in the user's transaction, persistent confirmed mandatory
  * publishes marked sent after the confirm, inbox dedup row in the consumer's transaction, ack after the
  * commit) and nothing else: no framework, no state machines, no reconnection, a start and a stop log line.
- * The benchmark runs it compiled to JavaScript (bench/reference-build.ts), as ackstate runs from dist/.
+ * The benchmark runs it compiled to JavaScript (bench/harness/reference-build.ts), as ackstate runs from dist/.
  */
 import { createReferenceServer } from '../shared/http.js';
 import { startReferenceParts } from '../shared/process.js';

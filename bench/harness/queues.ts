@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import pg from 'pg';
 import { amqpUrl } from './environment.js';
+import { sleep } from '../../test/support/wait.js';
 
 const run = promisify(execFile);
 
@@ -58,7 +59,7 @@ export async function waitForEmptyQueues(queues: readonly string[], timeoutMs: n
   for (;;) {
     const left = await messagesLeft(queues);
     if (left.total === 0 || Date.now() > deadline) return left;
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
   }
 }
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import pg from 'pg';
+import { delayQueuesOf } from '../../test/support/environment.js';
 import { onInterrupt } from './interrupts.js';
 
 export const amqpUrl = process.env.BENCH_AMQP_URL ?? process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -44,7 +45,7 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
   const cardQueue = `b_${id}_card_queue`;
   const queues = [userQueue, cardQueue, `${userQueue}.dead`, `${cardQueue}.dead`];
   // ackstate's delay queues at its default DELAYED_RETRY_SECONDS (10,60,300): removed too, if they were made.
-  const delayQueues = [userQueue, cardQueue].flatMap((queue) => [10, 60, 300].map((s) => `${queue}.retry.${s}s`));
+  const delayQueues = [userQueue, cardQueue].flatMap((queue) => delayQueuesOf(queue));
   const databases = [`ackstate_b_${id}_user`, `ackstate_b_${id}_card`] as const;
   const [userDbUrl, cardDbUrl] = databases.map((name) => `${postgresServer}/${name}`) as [string, string];
   const forget = onInterrupt(() => environment.cleanUp());

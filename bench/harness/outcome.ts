@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { summarize, type LatencySummary } from './stats.js';
+import { sleep } from '../../test/support/wait.js';
 
 export interface RowCounts {
   readonly users: number;
@@ -23,7 +24,6 @@ export interface MeasuredUsers {
 }
 
 const stallMs = 20_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class UserDatabase {
   /** Queries made so far: each is a transaction the bench, not the pipeline, committed. */
@@ -36,6 +36,13 @@ export class UserDatabase {
     client.on('error', () => {});
     await client.connect();
     return new UserDatabase(client);
+  }
+
+  /** The pid of this session's backend: the bench's, not the pipeline's, in the accounting. */
+  async backendPid(): Promise<number> {
+    this.queries += 1;
+    const { rows } = await this.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    return rows[0]!.pid;
   }
 
   async counts(): Promise<RowCounts> {

@@ -6,12 +6,12 @@
  */
 import path from 'node:path';
 import os from 'node:os';
-import type { MachineInfo } from './machine.js';
+import type { MachineInfo } from '../harness/machine.js';
 import type { BenchOptions } from './options.js';
-import { repoRoot } from './paths.js';
-import type { BuiltScripts } from './reference-build.js';
-import { summarizeVariant, writeReport, type VariantSummary } from './report.js';
-import { measureRun, type RunResult } from './run.js';
+import { repoRoot } from '../harness/paths.js';
+import type { BuiltScripts } from '../harness/reference-build.js';
+import { summarizeVariant, writeReport, type VariantSummary } from '../report/report.js';
+import { measureRun, type RunResult } from '../harness/run.js';
 import { variants } from './variants.js';
 
 export interface InstancesReport {
@@ -77,6 +77,6 @@ export async function runInstances(context: {
     runs,
   };
   await writeReport(context.outFile, report);
-  const { renderInstances } = await import('./docs-tables.js');
+  const { renderInstances } = await import('../report/docs-tables.js');
   console.log(`\n${renderInstances(report)}\n\nbench: wrote ${path.relative(repoRoot, context.outFile)}`);
 }

@@ -1,15 +1,15 @@
 /**
  * `--profile`: one closed-loop run of each variant (`--only`) with V8's CPU profiler sampling every 250 µs
- * over the measured users only (bench/phase-profiler.mjs, started and stopped by signal: no start-up, no
- * warm-up); prints where each spends its CPU: by layer (bench/profile-layers.ts) in µs per user, side by
+ * over the measured users only (bench/modes/phase-profiler.mjs, started and stopped by signal: no start-up, no
+ * warm-up); prints where each spends its CPU: by layer (bench/modes/profile-layers.ts) in µs per user, side by
  * side, then self time by package and by function. Profiles stay in bench/results/profiles/ (ignored by
  * git) for Chrome DevTools.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { MachineInfo } from './machine.js';
+import type { MachineInfo } from '../harness/machine.js';
 import { layersOf } from './profile-layers.js';
-import { repoRoot, resultsDir } from './paths.js';
+import { repoRoot, resultsDir } from '../harness/paths.js';
 import { runWithPhaseProfile, writeModeReport, type ModeContext } from './variant-modes.js';
 
 interface ProfileNode {
@@ -107,14 +107,14 @@ export function mergedProfile(profiles: readonly CpuProfile[]): CpuProfile {
   return merged;
 }
 
-/** The samples taken while the profiler was starting (inside bench/phase-profiler.mjs) are the bench's, not the pipeline's. */
+/** The samples taken while the profiler was starting (inside bench/modes/phase-profiler.mjs) are the bench's, not the pipeline's. */
 export function withoutProfilerStart(profile: CpuProfile): CpuProfile {
   const parentOf = new Map<number, ProfileNode>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
   const inProfiler = new Set<number>();
   for (const node of profile.nodes) {
     for (let at: ProfileNode | undefined = node; at !== undefined; at = parentOf.get(at.id)) {
-      if (at.callFrame.url.endsWith('/bench/phase-profiler.mjs')) {
+      if (at.callFrame.url.endsWith('/phase-profiler.mjs')) {
         inProfiler.add(node.id);
         break;
       }

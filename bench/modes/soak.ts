@@ -8,17 +8,17 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { createBenchEnvironment } from './environment.js';
-import { startLoad } from './load/generators.js';
-import type { MachineInfo } from './machine.js';
+import { createBenchEnvironment } from '../harness/environment.js';
+import { startLoad } from '../load/generators.js';
+import type { MachineInfo } from '../harness/machine.js';
 import type { BenchOptions } from './options.js';
-import { UserDatabase } from './outcome.js';
-import { repoRoot } from './paths.js';
-import { startPipeline } from './pipeline.js';
-import { memory } from './process-stats.js';
-import { waitForEmptyQueues } from './queues.js';
-import type { BuiltScripts } from './reference-build.js';
-import { writeReport } from './report.js';
+import { UserDatabase } from '../harness/outcome.js';
+import { repoRoot } from '../harness/paths.js';
+import { startPipeline } from '../harness/pipeline.js';
+import { memory } from '../harness/process-stats.js';
+import { waitForEmptyQueues } from '../harness/queues.js';
+import type { BuiltScripts } from '../harness/reference-build.js';
+import { writeReport } from '../report/report.js';
 import { variants } from './variants.js';
 
 /** Retention on, with windows short enough to act within the soak (each within ackstate's checks). */
@@ -171,7 +171,7 @@ export async function runSoak(context: {
       samples,
     };
     await writeReport(context.outFile, report);
-    const { renderSoak } = await import('./docs-tables.js');
+    const { renderSoak } = await import('../report/docs-tables.js');
     console.log(`\n${renderSoak(report)}\n\nbench: wrote ${path.relative(repoRoot, context.outFile)}`);
   } finally {
     clearInterval(timer);

@@ -7,12 +7,12 @@
  */
 import { createWriteStream } from 'node:fs';
 import { assign, createActor, type InspectionEvent } from 'xstate';
-import { createDecoder } from '../src/observability/decoder.js';
-import { LogWriter } from '../src/observability/log-writer.js';
-import { createLogger, type Logger } from '../src/observability/logger.js';
-import { createObservers, type ObservedConsumer } from '../src/observability/observers.js';
-import { LiveMonitor } from '../src/viz/live/live-monitor.js';
-import { deliveryMachine, persistStep, publishStep, type Delivery } from '../src/machines/delivery.js';
+import { createDecoder } from '../../src/observability/decoder.js';
+import { LogWriter } from '../../src/observability/log-writer.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
+import { createObservers, type ObservedConsumer } from '../../src/observability/observers.js';
+import { LiveMonitor } from '../../src/viz/live/live-monitor.js';
+import { deliveryMachine, persistStep, publishStep, type Delivery } from '../../src/machines/delivery.js';
 
 const queue = 'user_queue';
 const delivery: Delivery = {

@@ -5,9 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { Accounting, type Account } from './accounting.js';
+import { amqpCountsPerUser, startAmqpCounter, type AmqpCounter, type AmqpCounts } from './amqp-counter.js';
 import { transactionCounts } from './database-counters.js';
-import { createBenchEnvironment, postgresServer, type BenchEnvironment } from './environment.js';
-import { startLoad, type GeneratorResult, type Load } from './load/generators.js';
+import { amqpUrl, createBenchEnvironment, postgresServer, type BenchEnvironment } from './environment.js';
+import { startLoad, type GeneratorResult, type Load } from '../load/generators.js';
 import { UserDatabase } from './outcome.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
 import { unsentOutboxRows, waitForEmptyQueues } from './queues.js';
@@ -15,7 +17,8 @@ import type { BuiltScripts } from './reference-build.js';
 import { startStatementCounter, type StatementCounter } from './statement-counter.js';
 import type { LatencySummary } from './stats.js';
 import type { TransitionCheck } from './transitions.js';
-import type { Variant } from './variants.js';
+import type { Variant } from '../modes/variants.js';
+import { sleep } from '../../test/support/wait.js';
 
 export interface RunOptions {
   readonly variant: Variant;
@@ -63,13 +66,16 @@ export interface RunResult {
   readonly transitionCheck?: TransitionCheck;
   readonly commitsPerUser: number;
   readonly statementsPerUser?: number;
+  /** The statements pass: AMQP methods per user on the pipeline's broker connections. */
+  readonly amqpPerUser?: AmqpCounts;
+  /** Where the machine went over the measured phase, per user (absent in results from before issue 26). */
+  readonly account?: Account;
   readonly generator: GeneratorResult & { readonly cpuMsPerUser: number };
   readonly benchCpuSeconds: number;
   readonly exitCodes: (number | string)[];
   readonly logFiles?: string[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 function describeLoad(load: Load): string {
@@ -78,14 +84,22 @@ function describeLoad(load: Load): string {
     : `open loop, ${round(load.perSecond, 1)} users/s`;
 }
 
-/** The environment with its database URLs pointing at the statement counter instead of PostgreSQL. */
-function throughCounter(environment: BenchEnvironment, counter: StatementCounter): Record<string, string> {
-  const via = (url: string) => {
+/** The environment with its database and broker URLs pointing at the counting proxies. */
+function throughCounters(
+  environment: BenchEnvironment,
+  counter: StatementCounter,
+  amqp: AmqpCounter,
+): Record<string, string> {
+  const via = (url: string, port: number) => {
     const parsed = new URL(url);
-    parsed.port = String(counter.port);
+    parsed.port = String(port);
     return parsed.toString();
   };
-  return { USER_DB_URL: via(environment.userDbUrl), CARD_DB_URL: via(environment.cardDbUrl) };
+  return {
+    USER_DB_URL: via(environment.userDbUrl, counter.port),
+    CARD_DB_URL: via(environment.cardDbUrl, counter.port),
+    AMQP_URL: via(amqpUrl, amqp.port),
+  };
 }
 
 async function cardsMinusUsers(environment: BenchEnvironment, users: number): Promise<number> {
@@ -134,23 +148,36 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
   const environment = createBenchEnvironment(variant.name);
   const id = `${environment.id.replace(/_/g, '')}${randomBytes(2).toString('hex')}`;
   let counter: StatementCounter | undefined;
+  let amqpCounter: AmqpCounter | undefined;
+  let accounting: Accounting | undefined;
   let pipeline: Pipeline | undefined;
   let database: UserDatabase | undefined;
   try {
     if (!variant.createsOwnDatabases) await environment.createDatabases();
     const { hostname, port } = new URL(postgresServer);
-    if (options.countStatements) counter = await startStatementCounter(hostname, Number(port || 5432));
-    const extraEnv = { ...(counter ? throughCounter(environment, counter) : {}), ...options.extraEnv };
+    if (options.countStatements) {
+      counter = await startStatementCounter(hostname, Number(port || 5432));
+      const broker = new URL(amqpUrl);
+      amqpCounter = await startAmqpCounter(broker.hostname, Number(broker.port || 5672));
+    }
+    const extraEnv = {
+      ...(counter && amqpCounter ? throughCounters(environment, counter, amqpCounter) : {}),
+      ...options.extraEnv,
+    };
     pipeline = await startPipeline(variant, options.scripts, environment, instances, extraEnv, options.nodeArgs);
     database = await UserDatabase.open(environment.userDbUrl);
     const warmupLoad: Load = { kind: 'closed', connections: 32 };
     if (options.warmup > 0)
       await createUsers(pipeline, database, options, warmupLoad, `w${id}`, options.warmup, options.warmup);
     const before = await database.counts();
+    accounting = await Accounting.open([environment.userDbUrl, environment.cardDbUrl], [await database.backendPid()]);
     await sleep(1_100); // PostgreSQL's statistics are flushed about once a second
     const countsBefore = await transactionCounts([environment.userDbUrl, environment.cardDbUrl]);
+    const accountBefore = await accounting.counters();
     const queriesBefore = database.queries;
     counter?.reset();
+    amqpCounter?.reset();
+    const machineBefore = accounting.cpuSnapshot();
     const benchCpuBefore = process.cpuUsage();
     const cpuBefore = pipeline.cpuSeconds();
     const mainCpuBefore = pipeline.mainThreadCpuSeconds();
@@ -168,10 +195,14 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
       before.users + options.users,
     );
     const cpu = pipeline.cpuSeconds() - cpuBefore;
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    // Backends a pool opened during the phase count too (from 0: all their CPU was spent in it).
+    await accounting.findBackends();
+    const machineAfter = accounting.cpuSnapshot();
     const mainCpu = pipeline.mainThreadCpuSeconds() - mainCpuBefore;
     await options.measuredPhase?.ended(pids);
-    const benchCpu = process.cpuUsage(benchCpuBefore);
     const statements = counter?.statements;
+    const amqpCounts = amqpCounter?.counts;
     rss.stop();
     const peakRssMiB = pipeline.peakRssMiB();
     const measured = await database.measured(`m${id}`);
@@ -182,8 +213,10 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
     const cardsDiff = await cardsMinusUsers(environment, total.users);
     await sleep(1_100);
     const countsAfter = await transactionCounts([environment.userDbUrl, environment.cardDbUrl]);
+    const accountAfter = await accounting.counters();
     // Not the pipeline's: the bench's own polls and the three counts just made.
-    const commits = countsAfter.commits - countsBefore.commits - (database.queries - queriesBefore) - 3;
+    const benchQueries = database.queries - queriesBefore + 3;
+    const commits = countsAfter.commits - countsBefore.commits - benchQueries;
     const metrics = await pipeline.scrapeAll();
     const exitCodes = await pipeline.stop();
     const logs = await pipeline.logs(options.keepLogs ?? false);
@@ -191,6 +224,14 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
     const transitions = logs.reduce((sum, log) => sum + log.transitions, 0);
     const transitionCheck = pipeline.checkTransitions(logs, metrics);
     const users = measured.users;
+    const account: Account = {
+      cpuMsPerUser: accounting.cpuAccount(machineBefore, machineAfter, users, {
+        pipelineSeconds: cpu,
+        generatorSeconds: generator.cpuSeconds,
+        benchSeconds: (benchCpu.user + benchCpu.system) / 1e6,
+      }),
+      databasePerUser: Accounting.databaseAccount(accountBefore, accountAfter, users, benchQueries),
+    };
     const logFiles = logs.flatMap((log) => (log.file ? [log.file] : []));
     return {
       variant: variant.name,
@@ -214,6 +255,8 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
       ...(transitionCheck ? { transitionCheck } : {}),
       commitsPerUser: round(commits / users, 3),
       ...(statements !== undefined ? { statementsPerUser: round(statements / users, 2) } : {}),
+      ...(amqpCounts !== undefined ? { amqpPerUser: amqpCountsPerUser(amqpCounts, users) } : {}),
+      account,
       generator: { ...generator, cpuMsPerUser: round((generator.cpuSeconds / users) * 1000, 3) },
       benchCpuSeconds: round((benchCpu.user + benchCpu.system) / 1e6),
       exitCodes,
@@ -226,6 +269,8 @@ export async function measureRun(options: RunOptions): Promise<RunResult> {
       if (!options.keepLogs) await pipeline.logs(false).catch(() => {});
     }
     await counter?.close();
+    await amqpCounter?.close();
+    await accounting?.close();
     await environment.cleanUp().catch((error: unknown) => console.error(`bench: ${String(error)}`));
   }
 }

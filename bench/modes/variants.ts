@@ -3,13 +3,15 @@
  * both services (ackstate's `both` mode; each reference likewise). With `instances` > 1 (ackstate only),
  * that many `user` and that many `card` processes, competing for the same queues.
  */
-import type { BenchEnvironment } from './environment.js';
-import { ackstateMain } from './paths.js';
-import type { BuiltScripts } from './reference-build.js';
+import type { BenchEnvironment } from '../harness/environment.js';
+import { ackstateMain } from '../harness/paths.js';
+import type { BuiltScripts } from '../harness/reference-build.js';
 
 export const variantNames = [
   'ackstate',
+  'ackstate-best',
   'ackstate-batch1',
+  'ref-limit',
   'ref-batched',
   'ref-unbatched',
   'seed',
@@ -27,8 +29,41 @@ export interface ProcessSpec {
   readonly servesUsers: boolean;
 }
 
+/** The batching settings ackstate reads, and the batched reference reads by the same names. */
+export interface BatchSettings {
+  readonly PREFETCH: number;
+  readonly MAX_BATCH: number;
+  readonly BATCH_CONCURRENCY: number;
+  /** The batched reference only (ackstate has no linger: a batch starts with what waits). */
+  readonly LINGER_MS?: number;
+}
+
+/** ackstate's defaults (src/app/config.ts), at which `ref-batched` runs the reference. */
+export const ackstateDefaults: BatchSettings = { PREFETCH: 50, MAX_BATCH: 32, BATCH_CONCURRENCY: 2, LINGER_MS: 1 };
+
+/**
+ * `ref-limit`: the batched reference at the best settings of its own sweep (`npm run bench -- --sweep ref`,
+ * docs/benchmarks.md#the-limit), tuned for throughput and not held to ackstate's settings.
+ */
+export const refLimitSettings: BatchSettings = { PREFETCH: 256, MAX_BATCH: 64, BATCH_CONCURRENCY: 3, LINGER_MS: 1 };
+
+/** `ackstate-best`: ackstate at the best settings of its sweep (`npm run bench -- --sweep ackstate`). */
+export const ackstateBestSettings: BatchSettings = { PREFETCH: 256, MAX_BATCH: 128, BATCH_CONCURRENCY: 4 };
+
+export const describeSettings = (settings: BatchSettings) =>
+  Object.entries(settings)
+    .map(([name, value]) => `${name}=${String(value)}`)
+    .join(' ');
+
+/** The environment a settings object gives a process. */
+export const settingsEnv = (settings: BatchSettings): Record<string, string> =>
+  Object.fromEntries(Object.entries(settings).map(([name, value]) => [name, String(value)]));
+
 export interface Variant {
-  readonly name: VariantName;
+  /** A name of `variantNames`, or a point of a sweep (`ackstate p256 b64 c2`). */
+  readonly name: string;
+  /** The settings of a batched variant (ackstate's or the batched reference's), for sweeps and charts. */
+  readonly settings?: BatchSettings;
   readonly description: string;
   /** ackstate creates and migrates its own databases; the bench creates the references' (empty) ones. */
   readonly createsOwnDatabases: boolean;
@@ -37,15 +72,17 @@ export interface Variant {
   processes(scripts: BuiltScripts, environment: BenchEnvironment, instances: number): ProcessSpec[];
 }
 
-function ackstateVariant(
-  name: VariantName,
+export function ackstateVariant(
+  name: string,
   description: string,
   extraEnv: Record<string, string>,
   mainOf: (scripts: BuiltScripts) => string = () => ackstateMain,
+  settings?: BatchSettings,
 ): Variant {
   return {
     name,
     description,
+    ...(settings && { settings }),
     createsOwnDatabases: true,
     ackstate: true,
     processes(scripts, environment, instances) {
@@ -66,10 +103,16 @@ function baselineMain(scripts: BuiltScripts): string {
   return scripts.baselineMain;
 }
 
-function referenceVariant(name: VariantName, description: string, pick: (scripts: BuiltScripts) => string): Variant {
+export function referenceVariant(
+  name: string,
+  description: string,
+  pick: (scripts: BuiltScripts) => string,
+  settings: BatchSettings = ackstateDefaults,
+): Variant {
   return {
     name,
     description,
+    settings,
     createsOwnDatabases: false,
     ackstate: false,
     processes(scripts, environment, instances) {
@@ -77,7 +120,7 @@ function referenceVariant(name: VariantName, description: string, pick: (scripts
         label: `${name}${instances > 1 ? index : ''}`,
         script: pick(scripts),
         args: [],
-        env: { ...environment.env, PREFETCH: '50', MAX_BATCH: '32', BATCH_CONCURRENCY: '2', LINGER_MS: '1' },
+        env: { ...environment.env, ...settingsEnv(settings) },
         servesUsers: true,
       }));
     },
@@ -89,15 +132,30 @@ export const variants: Record<VariantName, Variant> = {
     'ackstate',
     'node dist/main.js both, default settings (PREFETCH=50, MAX_BATCH=32, BATCH_CONCURRENCY=2, LOG_LEVEL=info, log to a file)',
     {},
+    undefined,
+    { PREFETCH: 50, MAX_BATCH: 32, BATCH_CONCURRENCY: 2 },
   ),
   'ackstate-batch1': ackstateVariant(
     'ackstate-batch1',
     'node dist/main.js both with MAX_BATCH=1: every message and every user creation in a transaction (and a delivery machine) of its own; otherwise default',
     { MAX_BATCH: '1' },
   ),
+  'ackstate-best': ackstateVariant(
+    'ackstate-best',
+    `node dist/main.js both at the best settings of ackstate's sweep (${describeSettings(ackstateBestSettings)}), otherwise default`,
+    settingsEnv(ackstateBestSettings),
+    undefined,
+    ackstateBestSettings,
+  ),
+  'ref-limit': referenceVariant(
+    'ref-limit',
+    `the limit: bench/reference/batched tuned for throughput, the best of its sweep (${describeSettings(refLimitSettings)})`,
+    (scripts) => scripts.batchedReference,
+    refLimitSettings,
+  ),
   'ref-batched': referenceVariant(
     'ref-batched',
-    'bench/reference/batched: node:http + amqplib + pg by hand, one process; group commit for POST /users, consumers taking what waits (prefetch 50, up to 32 per transaction, 1 ms linger, 2 transactions at once) into one multi-row transaction acked with `multiple`, confirms awaited together, relay in batches',
+    "bench/reference/batched at ackstate's defaults (prefetch 50, up to 32 per transaction, 1 ms linger, 2 transactions at once): node:http + amqplib + pg by hand, one process; group commit for POST /users, consumers taking what waits into one multi-row transaction acked with `multiple`, confirms awaited together, relay in batches",
     (scripts) => scripts.batchedReference,
   ),
   'ref-unbatched': referenceVariant(

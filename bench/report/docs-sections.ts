@@ -1,7 +1,7 @@
 /** Which JSON file renders into which marked section of docs/benchmarks.md, and the replacing itself. */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AllocationsReport } from './allocations.js';
+import type { AllocationsReport } from '../modes/allocations.js';
 import {
   renderAllocations,
   renderBaseline,
@@ -9,11 +9,14 @@ import {
   renderLatest,
   renderProfile,
   renderSoak,
+  renderSweep,
 } from './docs-tables.js';
-import type { InstancesReport } from './instances.js';
-import type { ProfileReport } from './profile.js';
+import type { InstancesReport } from '../modes/instances.js';
+import type { ProfileReport } from '../modes/profile.js';
 import type { BenchReport } from './report.js';
-import type { SoakReport } from './soak.js';
+import type { SoakReport } from '../modes/soak.js';
+import type { SweepReport } from '../modes/sweep.js';
+import { renderSweepChart } from './chart.js';
 
 export type Sections = Record<string, string>;
 
@@ -44,7 +47,17 @@ export async function renderedSections(resultsDir: string): Promise<Sections> {
   if (allocations) sections.allocations = renderAllocations(allocations);
   const baseline = await readJson<BenchReport>(path.join(resultsDir, 'baseline.json'));
   if (baseline) sections.baseline = renderBaseline(baseline);
+  for (const file of (await readdir(resultsDir)).filter((name) => /^sweep-[a-z-]+\.json$/.test(name)).sort()) {
+    const sweep = await readJson<SweepReport>(path.join(resultsDir, file));
+    if (sweep) sections[file.replace(/\.json$/, '')] = renderSweep(sweep);
+  }
   return sections;
+}
+
+/** The files the committed results render besides the page's sections (paths relative to the repository). */
+export async function renderedFiles(resultsDir: string): Promise<Record<string, string>> {
+  const sweep = await readJson<SweepReport>(path.join(resultsDir, 'sweep-ackstate.json'));
+  return sweep ? { 'docs/benchmarks-sweep.svg': renderSweepChart(sweep) } : {};
 }
 
 const markers = (name: string) => [`<!-- bench:${name}:start -->`, `<!-- bench:${name}:end -->`] as const;

@@ -7,7 +7,7 @@ import { cpuSeconds, mainThreadCpuSeconds, memory, sampleRss } from './process-s
 import type { BuiltScripts } from './reference-build.js';
 import { startProcess, type LogSummary, type ServiceProcess } from './service-process.js';
 import { compareTransitions, countMeteredTransitions, scrapeMetrics, type TransitionCheck } from './transitions.js';
-import type { Variant } from './variants.js';
+import type { Variant } from '../modes/variants.js';
 
 export interface Pipeline {
   readonly processes: readonly ServiceProcess[];

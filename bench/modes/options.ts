@@ -13,6 +13,16 @@ export interface BenchOptions {
   readonly warmup: number;
   readonly pollMs: number;
   readonly halfRateSeconds: number;
+  /** Open-loop runs at 50 users/s, ackstate and ref-limit (0 skips). */
+  readonly lowRateSeconds: number;
+  /** `--sweep ackstate|ref`: a grid of batch settings instead of the variants. */
+  readonly sweep: 'ackstate' | 'ref' | undefined;
+  readonly sweepGrid: {
+    readonly prefetch: readonly number[];
+    readonly maxBatch: readonly number[];
+    readonly concurrency: readonly number[];
+    readonly linger: readonly number[];
+  };
   readonly statementsUsers: number;
   readonly only: readonly VariantName[];
   readonly instances: readonly number[] | undefined;
@@ -31,7 +41,7 @@ export interface BenchOptions {
   readonly out: string;
 }
 
-const defaultVariants = 'ackstate,ackstate-batch1,ref-batched,ref-unbatched';
+const defaultVariants = 'ackstate,ackstate-best,ackstate-batch1,ref-limit,ref-batched,ref-unbatched';
 const baselineVariants = 'baseline,ackstate,baseline-batch1,ackstate-batch1';
 
 export const usage = `npm run bench -- [options]
@@ -41,12 +51,21 @@ export const usage = `npm run bench -- [options]
   --warmup N             users created before each measured run, not counted (default 3000: enough for V8 to
                          have compiled the hot code; with 200, half of the measured CPU was compilation)
   --poll-ms MS           interval of the row-count poll that notices the last card (default 50)
-  --half-rate-seconds S  open-loop runs at half of ackstate's peak, ackstate and ref-batched (default 15; 0 skips)
+  --half-rate-seconds S  open-loop runs at half of ref-limit's peak (ackstate's without ref-limit), ackstate and
+                         ref-limit (ref-batched without it) (default 15; 0 skips)
+  --low-rate-seconds S   open-loop runs at 50 users/s, ackstate and ref-limit (default 10; 0 skips)
   --statements-users N   users of the statements pass, one run per variant through a counting proxy (default 300; 0 skips)
   --only LIST            comma-separated subset of ${variantNames.join(',')} (default ${defaultVariants})
   --seed                 adds the seed setting (ackstate with PREFETCH=1; slow) to the variants
   --seed-users N         users per run of the seed setting (default 300)
   --instances LIST       instead: ackstate at 1, 2, 4… instances of each service (e.g. 1,2,4), --rounds each
+  --sweep ackstate|ref   instead: a grid of batch settings, every point a variant, in alternating rounds with the
+                         reference of the sweep (ackstate's: ref-limit; the reference's: ref-batched, at
+                         ackstate's defaults); writes bench/results/sweep-ackstate.json or sweep-ref.json
+  --sweep-prefetch LIST  the grid's PREFETCH values (default 50,256)
+  --sweep-batch LIST     the grid's MAX_BATCH values (default 8,32,64,128)
+  --sweep-concurrency L  the grid's BATCH_CONCURRENCY values (default 2,4)
+  --sweep-linger LIST    the grid's LINGER_MS values, the reference only (default 0)
   --soak N               instead: N users (e.g. 500000) at a steady rate with retention on
   --soak-rate R          users/s of the soak (default 300)
   --profile              one run of each variant with V8's CPU profiler over its measured users (with --only, e.g. ackstate,ref-batched); prints busy time by layer and top self times
@@ -120,6 +139,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       warmup: { type: 'string', default: '3000' },
       'poll-ms': { type: 'string', default: '50' },
       'half-rate-seconds': { type: 'string', default: '15' },
+      'low-rate-seconds': { type: 'string', default: '10' },
+      sweep: { type: 'string' },
+      'sweep-prefetch': { type: 'string', default: '50,256' },
+      'sweep-batch': { type: 'string', default: '8,32,64,128' },
+      'sweep-concurrency': { type: 'string', default: '2,4' },
+      'sweep-linger': { type: 'string', default: '0' },
       'statements-users': { type: 'string', default: '300' },
       only: { type: 'string' },
       seed: { type: 'boolean', default: false },
@@ -144,18 +169,23 @@ export function parseOptions(argv: string[]): BenchOptions {
   const instances = values.instances === undefined ? undefined : integerList('instances', values.instances);
   const soak = values.soak === undefined ? undefined : integer('soak', values.soak, 1000);
   const baseline = values.baseline === undefined ? undefined : baselineOf(values.baseline);
+  const sweep = values.sweep;
+  if (sweep !== undefined && sweep !== 'ackstate' && sweep !== 'ref')
+    fail(`--sweep takes ackstate or ref, got ${sweep}`);
   const mode =
-    soak !== undefined
-      ? 'soak'
-      : instances
-        ? 'instances'
-        : values.profile
-          ? 'profile'
-          : values.allocations
-            ? 'allocations'
-            : baseline !== undefined
-              ? 'baseline'
-              : 'latest';
+    sweep !== undefined
+      ? `sweep-${sweep}`
+      : soak !== undefined
+        ? 'soak'
+        : instances
+          ? 'instances'
+          : values.profile
+            ? 'profile'
+            : values.allocations
+              ? 'allocations'
+              : baseline !== undefined
+                ? 'baseline'
+                : 'latest';
   return {
     users: integer('users', values.users, 1),
     connections: integer('connections', values.connections, 1),
@@ -164,6 +194,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     warmup: integer('warmup', values.warmup, 0),
     pollMs: integer('poll-ms', values['poll-ms'], 1),
     halfRateSeconds: integer('half-rate-seconds', values['half-rate-seconds'], 0),
+    lowRateSeconds: integer('low-rate-seconds', values['low-rate-seconds'], 0),
+    sweep,
+    sweepGrid: {
+      prefetch: integerList('sweep-prefetch', values['sweep-prefetch']),
+      maxBatch: integerList('sweep-batch', values['sweep-batch']),
+      concurrency: integerList('sweep-concurrency', values['sweep-concurrency']),
+      linger: values['sweep-linger'].split(',').map((part) => integer('sweep-linger', part.trim(), 0)),
+    },
     statementsUsers: integer('statements-users', values['statements-users'], 0),
     only: variantList(values.only ?? (baseline ? baselineVariants : defaultVariants), values.seed, baseline),
     instances,

@@ -1,10 +1,10 @@
 /**
  * `--allocations`: one closed-loop run of each variant (`--only`) with V8's sampling heap profiler counting
- * every allocation of the measured users (bench/phase-profiler.mjs, started and stopped by signal around
+ * every allocation of the measured users (bench/modes/phase-profiler.mjs, started and stopped by signal around
  * the measured phase); prints and records the bytes allocated per user, by package. What a pipeline allocates
  * is what its garbage collector and V8's helper threads work through: see the runs' "off the main thread".
  */
-import type { MachineInfo } from './machine.js';
+import type { MachineInfo } from '../harness/machine.js';
 import { runWithPhaseProfile, writeModeReport, type ModeContext } from './variant-modes.js';
 
 interface HeapProfileNode {

@@ -6,13 +6,14 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { MachineInfo } from './machine.js';
+import type { MachineInfo } from '../harness/machine.js';
 import type { BenchOptions } from './options.js';
-import { repoRoot } from './paths.js';
-import { writeReport } from './report.js';
-import type { BuiltScripts } from './reference-build.js';
-import { measureRun, type RunOptions, type RunResult } from './run.js';
+import { repoRoot } from '../harness/paths.js';
+import { writeReport } from '../report/report.js';
+import type { BuiltScripts } from '../harness/reference-build.js';
+import { measureRun, type RunOptions, type RunResult } from '../harness/run.js';
 import { variants, type VariantName } from './variants.js';
+import { sleep } from '../../test/support/wait.js';
 
 export interface ModeContext {
   readonly options: BenchOptions;
@@ -52,12 +53,11 @@ export async function writeModeReport(
   console.log(`\nbench: wrote ${path.relative(repoRoot, outFile)}`);
 }
 
-/** Which V8 profiler bench/phase-profiler.mjs starts around the measured users. */
+/** Which V8 profiler bench/modes/phase-profiler.mjs starts around the measured users. */
 export type PhaseProfileKind = 'cpu' | 'allocations';
 
-const phaseProfiler = path.join(repoRoot, 'bench/phase-profiler.mjs');
+const phaseProfiler = path.join(repoRoot, 'bench/modes/phase-profiler.mjs');
 const extensions: Record<PhaseProfileKind, string> = { cpu: 'cpuprofile', allocations: 'heapprofile' };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One closed-loop run of `name` with a V8 profiler running in each of its processes over the measured users

@@ -2,12 +2,15 @@
  * The tables of docs/benchmarks.md, rendered from the results JSON only (no clock, no machine), so that
  * test/bench-docs.test.ts can check that the docs show exactly what the committed JSON says.
  */
-import type { AllocationsReport } from './allocations.js';
-import type { InstancesReport } from './instances.js';
-import type { ProfileReport } from './profile.js';
-import { pairedRatio, type BenchReport, type VariantRatios, type VariantSummary } from './report.js';
-import type { RunResult } from './run.js';
-import type { SoakReport } from './soak.js';
+import type { AllocationsReport } from '../modes/allocations.js';
+import type { InstancesReport } from '../modes/instances.js';
+import type { ProfileReport } from '../modes/profile.js';
+import { runProcessesOf, type CpuAccount } from '../harness/accounting.js';
+import { limitReference, pairedRatio, type BenchReport, type VariantRatios, type VariantSummary } from './report.js';
+import type { RunResult } from '../harness/run.js';
+import type { SoakReport } from '../modes/soak.js';
+import type { SweepReport } from '../modes/sweep.js';
+import { describeSettings } from '../modes/variants.js';
 
 export function markdownTable(
   headers: readonly string[],
@@ -82,6 +85,31 @@ function variantsTable(medians: readonly VariantSummary[]): string {
 }
 
 function ratiosTable(ratios: readonly VariantRatios[]): string {
+  if (ratios.some((each) => each.toLimit))
+    return markdownTable(
+      [
+        'variant',
+        'throughput / ref-limit',
+        'p50 / ref-limit',
+        'pipeline CPU per user / ref-limit',
+        "the run's processes' CPU per user / ref-limit",
+        'whole machine per user / ref-limit',
+        'throughput / ref-batched',
+        'CPU per user / ref-batched',
+        'CPU per user / ref-unbatched',
+      ],
+      ratios.map((each) => [
+        each.variant,
+        times(each.toLimit?.throughput ?? null),
+        times(each.toLimit?.p50 ?? null),
+        times(each.toLimit?.cpu.pipeline ?? null),
+        times(each.toLimit?.cpu.runProcesses ?? null),
+        times(each.toLimit?.cpu.wholeMachine ?? null),
+        times(each.throughput),
+        times(each.cpuPerUser),
+        times(each.cpuPerUserToUnbatched),
+      ]),
+    );
   return markdownTable(
     [
       'variant',
@@ -103,16 +131,23 @@ function ratiosTable(ratios: readonly VariantRatios[]): string {
 /** The CPU ratios of the targets, round by round: how far one round's figure is from the median. */
 function roundByRound(ratios: readonly VariantRatios[]): string | undefined {
   const of = (variant: string) => ratios.find((each) => each.variant === variant);
-  const rows = [
-    ['ackstate / ref-batched', of('ackstate')?.cpuPerUserByRound],
-    ['ackstate-batch1 / ref-unbatched', of('ackstate-batch1')?.cpuPerUserToUnbatchedByRound],
-  ] as const;
+  const rows = of(limitReference)?.toLimit
+    ? ([
+        ['throughput ackstate / ref-limit', of('ackstate')?.toLimit?.throughputByRound],
+        ['throughput ackstate-best / ref-limit', of('ackstate-best')?.toLimit?.throughputByRound],
+        ['CPU per user ackstate-batch1 / ref-unbatched', of('ackstate-batch1')?.cpuPerUserToUnbatchedByRound],
+      ] as const)
+    : ([
+        ['ackstate / ref-batched', of('ackstate')?.cpuPerUserByRound],
+        ['ackstate-batch1 / ref-unbatched', of('ackstate-batch1')?.cpuPerUserToUnbatchedByRound],
+      ] as const);
   const lines = rows.flatMap(([pair, values]) =>
     values === undefined || values.length === 0
       ? []
       : [`${pair} ${values.map((value) => times(value) ?? '–').join(', ')}`],
   );
-  return lines.length === 0 ? undefined : `CPU per user, round by round: ${lines.join('; ')}.`;
+  const what = of(limitReference)?.toLimit ? 'Round by round' : 'CPU per user, round by round';
+  return lines.length === 0 ? undefined : `${what}: ${lines.join('; ')}.`;
 }
 
 function halfRateTable(runs: readonly RunResult[]): string {
@@ -142,9 +177,69 @@ function halfRateTable(runs: readonly RunResult[]): string {
   );
 }
 
-function targetsTable(report: BenchReport): string {
+const accountRows: [keyof CpuAccount, string][] = [
+  ['pipeline', "the pipeline's process (node)"],
+  ['postgresBackends', "PostgreSQL: the backends of the run's databases"],
+  ['postgresBackground', 'PostgreSQL: postmaster, WAL writer, checkpointer, background writer, autovacuum (shared)'],
+  ['rabbitmq', 'RabbitMQ (beam.smp, shared)'],
+  ['generator', 'load generator (wrk)'],
+  ['harness', 'the bench and its poll session'],
+  ['runProcesses', "**all of the run's processes (the sum of the above)**"],
+  ['other', 'everything else on the machine (other work on this shared host, kernel threads)'],
+  ['wholeMachine', '**whole machine (/proc/stat)**'],
+];
+
+/** Where the machine went, process by process: CPU ms per user, each with its paired ratio to ref-limit. */
+function accountTable(report: BenchReport): string | undefined {
+  const shown = report.medians.filter((summary) => summary.cpuAccount);
+  if (shown.length === 0) return undefined;
+  const ratioOf = (variant: string, key: keyof CpuAccount) =>
+    report.ratios.find((each) => each.variant === variant)?.toLimit?.cpu[key] ?? null;
+  const withLimit = shown.some((summary) => summary.variant === limitReference);
   return markdownTable(
-    ['target (issue 14)', 'measured', 'met'],
+    ['CPU ms per user', ...shown.map((summary) => summary.variant)],
+    accountRows.map(([key, label]) => [
+      label,
+      ...shown.map((summary) => {
+        const value = key === 'runProcesses' ? runProcessesOf(summary.cpuAccount!) : summary.cpuAccount![key];
+        const ratio = withLimit && summary.variant !== limitReference ? ratioOf(summary.variant, key) : null;
+        return ratio === null ? value : `${value} (${ratio}×)`;
+      }),
+    ]),
+  );
+}
+
+/** What each variant asked of PostgreSQL and RabbitMQ, per user. */
+function countersTable(report: BenchReport): string | undefined {
+  const shown = report.medians.filter((summary) => summary.databaseAccount);
+  if (shown.length === 0) return undefined;
+  const rows: [string, (summary: VariantSummary) => number | null | undefined][] = [
+    ['statements (statements pass)', (summary) => summary.statementsPerUser],
+    ['commits', (summary) => summary.databaseAccount?.commits],
+    ['rows inserted', (summary) => summary.databaseAccount?.rowsInserted],
+    ['rows updated', (summary) => summary.databaseAccount?.rowsUpdated],
+    ['rows deleted', (summary) => summary.databaseAccount?.rowsDeleted],
+    ['WAL bytes (cluster-wide)', (summary) => summary.databaseAccount?.walBytes],
+    ['WAL records (cluster-wide)', (summary) => summary.databaseAccount?.walRecords],
+    ['WAL syncs (cluster-wide)', (summary) => summary.databaseAccount?.walSyncs],
+    ['AMQP publishes', (summary) => summary.amqpPerUser?.publishes],
+    ['AMQP confirms (broker acks)', (summary) => summary.amqpPerUser?.confirms],
+    ['AMQP deliveries', (summary) => summary.amqpPerUser?.deliveries],
+    ['AMQP acks (client acks, nacks)', (summary) => summary.amqpPerUser?.acks],
+    ['AMQP methods, both ways (channel operations included)', (summary) => summary.amqpPerUser?.methods],
+    ['AMQP frames, both ways', (summary) => summary.amqpPerUser?.frames],
+    ['AMQP bytes, both ways', (summary) => summary.amqpPerUser?.bytes],
+  ];
+  return markdownTable(
+    ['per user', ...shown.map((summary) => summary.variant)],
+    rows.map(([label, pick]) => [label, ...shown.map((summary) => pick(summary) ?? null)]),
+  );
+}
+
+function targetsTable(report: BenchReport): string {
+  const issue = report.medians.some((summary) => summary.variant === limitReference) ? 26 : 14;
+  return markdownTable(
+    [`target (issue ${issue})`, 'measured', 'met'],
     report.targets.map((target) => [
       target.target,
       target.measured,
@@ -165,9 +260,28 @@ export function renderLatest(report: BenchReport): string {
   ];
   const spread = roundByRound(report.ratios);
   if (spread !== undefined) parts.push('', spread);
+  const account = accountTable(report);
+  if (account !== undefined)
+    parts.push(
+      '',
+      "Where the machine went, CPU ms per measured user (medians over the rounds; in brackets the median of the same-round ratios to ref-limit's):",
+      '',
+      account,
+    );
+  const counters = countersTable(report);
+  if (counters !== undefined)
+    parts.push(
+      '',
+      'What each asked of PostgreSQL and RabbitMQ per user (medians over the rounds; the statements and AMQP figures from the separate pass through the counting proxies):',
+      '',
+      counters,
+    );
   if (report.halfRate.length > 0) {
-    parts.push('', "Open loop at half of ackstate's closed-loop peak:", '', halfRateTable(report.halfRate));
+    const peakOf = report.halfRate.some((run) => run.variant === limitReference) ? "ref-limit's" : "ackstate's";
+    parts.push('', `Open loop at half of ${peakOf} closed-loop peak:`, '', halfRateTable(report.halfRate));
   }
+  if (report.lowRate && report.lowRate.length > 0)
+    parts.push('', 'Open loop at 50 users/s:', '', halfRateTable(report.lowRate));
   parts.push('', targetsTable(report));
   return parts.join('\n');
 }
@@ -336,6 +450,50 @@ export function renderAllocations(report: AllocationsReport): string {
           ...names.map((name) => `${Math.round(report.results[name]!.run.helperThreadsCpuShare * 100)}%`),
         ],
       ],
+    ),
+  ].join('\n');
+}
+
+/** A sweep's points: medians and the ratios paired by round to the sweep's reference. */
+export function renderSweep(report: SweepReport): string {
+  const { machine } = report;
+  const [one] = report.load.loadAverageBefore;
+  const ref = report.reference;
+  return [
+    producedBy(report) +
+      `${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}; load average before ${one ?? '?'}, after ${report.load.loadAverageAfter[0] ?? '?'}. ` +
+      `Medians of ${String(report.options.rounds)} alternating rounds of ${String(report.options.users)} users; ratios paired by round with \`${ref}\` ` +
+      `(${report.referenceMedians.usersPerSecond} users/s, p50 ${report.referenceMedians.p50Ms} ms). Best: \`${report.best}\`.`,
+    '',
+    markdownTable(
+      [
+        'settings',
+        'users/s',
+        `/ ${ref}`,
+        'p50 ms',
+        `p50 / ${ref}`,
+        'pipeline CPU ms / user',
+        `/ ${ref}`,
+        "the run's processes' CPU ms / user",
+        `/ ${ref}`,
+        'commits / user',
+      ],
+      report.points.map((point) => [
+        point.name === report.best ? `**${describeSettings(point.settings)}**` : describeSettings(point.settings),
+        point.medians.usersPerSecond,
+        times(point.toReference.throughput),
+        point.medians.p50Ms,
+        times(point.toReference.p50),
+        point.medians.cpuMsPerUser,
+        times(point.toReference.pipelineCpu),
+        point.medians.cpuAccount ? runProcessesOf(point.medians.cpuAccount) : null,
+        times(
+          pairedRatio(report.runs, point.name, ref, (run) =>
+            run.account ? runProcessesOf(run.account.cpuMsPerUser) : NaN,
+          ),
+        ),
+        point.medians.commitsPerUser,
+      ]),
     ),
   ].join('\n');
 }

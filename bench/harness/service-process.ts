@@ -7,9 +7,10 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../test/support/service-process.js';
+import { freePort } from '../../test/support/service-process.js';
 import { onInterrupt } from './interrupts.js';
 import { countLoggedTransitions, type CountsByMachine } from './transitions.js';
+import { sleep } from '../../test/support/wait.js';
 
 export interface ServiceProcess {
   readonly label: string;
@@ -30,8 +31,6 @@ export interface LogSummary {
   readonly transitionsByMachine: CountsByMachine;
   readonly file?: string;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function startProcess(options: {
   label: string;
