@@ -57,19 +57,6 @@ export async function recordInboxKeys(
   return new Set(rows.map((row) => row.message_key));
 }
 
-const deleteInboxKeys = prepared<never, readonly [consumer: string, messageKeys: readonly string[]]>(
-  'DELETE FROM inbox WHERE consumer = $1 AND message_key = ANY($2::text[])',
-);
-
-/** Takes back inbox rows this transaction recorded for messages whose effects it rolled back (to a savepoint). */
-export async function forgetInboxKeys(
-  db: MessagingDb,
-  consumer: string,
-  messageKeys: readonly string[],
-): Promise<void> {
-  if (messageKeys.length > 0) await deleteInboxKeys(db, consumer, messageKeys);
-}
-
 const outboxColumns = 'INSERT INTO outbox (id, exchange, routing_key, body, headers, next_attempt_at) ';
 const oneOutboxRow = `${outboxColumns}VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')`;
 // The rows as one JSON array, so that a batch of any size is one statement text, prepared once per connection
@@ -189,11 +176,18 @@ export async function recordAttempt(
   return row;
 }
 
-const upsertAttempts = prepared<
+const forgetInboxCountAttempts = prepared<
   AttemptRecord & { message_key: string },
-  readonly [consumer: string, messageKeys: readonly string[], errors: readonly string[], keep: number]
+  readonly [
+    consumer: string,
+    messageKeys: readonly string[],
+    errors: readonly string[],
+    keep: number,
+    inboxKeys: readonly string[],
+  ]
 >(
-  'INSERT INTO delivery_attempts AS a (consumer, message_key, attempts, last_error, reasons) ' +
+  'WITH forgotten AS (DELETE FROM inbox WHERE consumer = $1 AND message_key = ANY($5::text[])) ' +
+    'INSERT INTO delivery_attempts AS a (consumer, message_key, attempts, last_error, reasons) ' +
     'SELECT $1, t.key, 1, t.error, ARRAY[t.error] FROM unnest($2::text[], $3::text[]) AS t(key, error) ' +
     'ON CONFLICT (consumer, message_key) DO UPDATE SET ' +
     'attempts = a.attempts + 1, last_error = excluded.last_error, updated_at = now(), ' +
@@ -202,16 +196,19 @@ const upsertAttempts = prepared<
 );
 
 /**
- * `recordAttempt` for several messages in one statement: one more failed attempt of each, with its reason.
- * The keys must differ. Returns each key's count and reasons.
+ * For messages whose effects a transaction rolled back (to a savepoint) while it commits others: takes back
+ * their inbox rows (`inboxKeys`) and counts one more failed attempt of each (`failures`: reason by attempt
+ * key, the keys all different), in one statement. Returns each attempt key's count and reasons.
  */
-export async function recordAttempts(
+export async function setAsideMessages(
   db: MessagingDb,
   consumer: string,
+  inboxKeys: readonly string[],
   failures: ReadonlyMap<string, string>,
   keepReasons = 20,
 ): Promise<Map<string, AttemptRecord>> {
-  const { rows } = await upsertAttempts(db, consumer, [...failures.keys()], [...failures.values()], keepReasons);
+  const keys = [...failures.keys()];
+  const { rows } = await forgetInboxCountAttempts(db, consumer, keys, [...failures.values()], keepReasons, inboxKeys);
   return new Map(rows.map(({ message_key, attempts, reasons }) => [message_key, { attempts, reasons }]));
 }
 

@@ -42,13 +42,22 @@ export interface Persisted {
    * Deliveries whose handler threw while the rest committed: not acked here, each is handed to a batch of its
    * own, which counts the failure without running the handler again.
    */
-  readonly setAside?: readonly { readonly index: number; readonly error: unknown }[];
+  readonly setAside?: readonly { readonly index: number; readonly error: unknown; readonly attempts: number }[];
 }
 
 /** A delivery of the batch left out of its commit, and why. */
 export interface SetAside {
   readonly index: number;
   readonly failure: ClassifiedFailure;
+  /** Its attempts, this failure's counted in the commit. */
+  readonly attempts: number;
+}
+
+/** What a delivery set aside from its batch starts with: its failure, its count and its decoded message. */
+export interface FailedInBatch {
+  readonly failure: ClassifiedFailure;
+  readonly attempts: number;
+  readonly decoded: Decoded;
 }
 
 /** A failure inside the transaction (its commit included), carrying the transaction so that `rollingBack` can end it. */
@@ -107,8 +116,8 @@ export interface DeliveryInput {
   readonly maxAttempts: number;
   /** Unset: every retry is immediate (in process), as when no delay queue is declared. */
   readonly retryLevels?: RetryLevels;
-  /** Its handler failed so in a batch it was set aside from (one delivery): the failure is counted at once. */
-  readonly failedInBatch?: ClassifiedFailure;
+  /** One delivery set aside from its batch, its failure counted in the batch's commit: it goes on from there. */
+  readonly failedInBatch?: FailedInBatch;
 }
 
 const immediateOnly: RetryLevels = { immediateRetries: Number.MAX_SAFE_INTEGER, delayedRetriesMs: [] };
@@ -119,17 +128,17 @@ export function initialDeliveryContext(input: DeliveryInput): DeliveryContext {
     deliveries: input.deliveries,
     maxAttempts: input.maxAttempts,
     retryLevels: input.retryLevels ?? immediateOnly,
-    decoded: [],
+    decoded: input.failedInBatch ? [input.failedInBatch.decoded] : [],
     transaction: undefined,
     duplicates: [],
     outgoing: [],
     results: [],
     setAside: [],
     failedInBatch: input.failedInBatch !== undefined,
-    failure: input.failedInBatch,
-    attempts: 0,
+    failure: input.failedInBatch?.failure,
+    attempts: input.failedInBatch?.attempts ?? 0,
     delayMs: undefined,
-    error: input.failedInBatch?.reason,
+    error: input.failedInBatch?.failure.reason,
     outcome: undefined,
     unrecorded: false,
     suspected: false,

@@ -17,7 +17,7 @@
  * outside the process), and `persisting` is one transaction from BEGIN to COMMIT for the whole batch. A
  * batch whose handler threw for some of its messages commits the others and sets those aside (`setAside`,
  * their attempts counted in the commit): `acking` acks the rest and hands each of those to a delivery of
- * its own, which starts at `recordingFailure` (`failedInBatch`) and does not run its handler again. A
+ * its own (`failedInBatch`), which goes where its count sends it without running its handler again. A
  * batch that fails for any other reason but an outage is split: each of its deliveries runs again as a
  * batch of its own, or, when the failure is known to be one message's, that one alone and the rest
  * together. Either way a failure, its attempt count and its dead letter always belong to one message.
@@ -54,6 +54,7 @@ export {
   type DeliveryInput,
   type DeliveryOutcome,
   type DeliveryOutput,
+  type FailedInBatch,
   type PersistInput,
   type Persisted,
   type PublishInput,
@@ -147,7 +148,14 @@ export const deliveryMachine = setup({
     receiving: {
       entry: 'decode',
       always: [
-        { guard: 'failedInBatch', target: 'recordingFailure' },
+        // Set aside from its batch, its attempt counted in that commit: where its count sends it.
+        { guard: and(['failedInBatch', 'mustDeadLetter']), target: 'deadLettering' },
+        {
+          guard: and(['failedInBatch', 'mustDelay']),
+          target: 'delaying',
+          actions: assign({ delayMs: ({ context }) => delayedRetryMs(context.retryLevels, context.attempts) }),
+        },
+        { guard: 'failedInBatch', target: 'backingOff' },
         { guard: 'undecodableBatch', target: 'splitting' },
         { guard: 'undecodable', target: 'deadLettering' },
         { target: 'persisting' },
@@ -164,7 +172,11 @@ export const deliveryMachine = setup({
             outgoing: ({ event }) => event.output.outgoing,
             results: ({ event }) => event.output.results,
             setAside: ({ event }) =>
-              (event.output.setAside ?? []).map(({ index, error }) => ({ index, failure: failureOf(error) })),
+              (event.output.setAside ?? []).map(({ index, error, attempts }) => ({
+                index,
+                failure: failureOf(error),
+                attempts,
+              })),
           }),
         },
         // A failed commit has an unknown outcome: retry, and let the inbox absorb it if it did commit.

@@ -10,6 +10,7 @@ import {
   type DecodeResult,
   type Delivery,
   type DeliveryOutput,
+  type FailedInBatch,
   type Persisted,
 } from '../../src/machines/delivery.js';
 import type { ClassifiedFailure } from '../../src/policies/classify-error.js';
@@ -70,7 +71,7 @@ interface Options {
   retryLevels?: RetryLevels;
   /** The consumer's breaker is open or half-open. */
   outageSuspected?: boolean;
-  failedInBatch?: ClassifiedFailure;
+  failedInBatch?: FailedInBatch;
 }
 
 function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
@@ -505,7 +506,7 @@ test('a batch whose commit set some deliveries aside acks the rest and hands tho
         duplicates: [false, false, true, false],
         outgoing: [{ row: 1 }],
         results: ['a', undefined, undefined, 'd'],
-        setAside: [{ index: 1, error: new Error('no price') }],
+        setAside: [{ index: 1, error: new Error('no price'), attempts: 1 }],
       }),
     },
     { deliveries },
@@ -522,18 +523,29 @@ test('a batch whose commit set some deliveries aside acks the rest and hands tho
   );
 });
 
-test('a delivery set aside with its failure has the attempt counted at once: its handler is not run again', async (t) => {
+test('a delivery set aside with its failure counted goes where its count sends it: its handler is not run, nothing recorded again', async (t) => {
   const failure: ClassifiedFailure = { kind: 'transient', reason: 'no price for p-1' };
-  const { output, calls, states } = await runDelivery({}, { failedInBatch: failure });
+  const retryLevels = { immediateRetries: 1, delayedRetriesMs: [1_000] };
+  const setAside = (attempts: number) =>
+    runDelivery({}, { failedInBatch: { failure, attempts, decoded }, maxAttempts: 3, retryLevels });
 
-  t.deepEqual(states, ['receiving', 'recordingFailure', 'backingOff', 'nacking', 'done']);
-  t.is(calls.persist.length, 0);
-  t.deepEqual(
-    calls.recordFailure.map((each) => [each.key, each.failure]),
-    [[decoded.key, failure]],
-  );
-  t.is(output.outcome, 'retried');
-  t.is(calls.nack, 1);
+  const first = await setAside(1);
+  t.deepEqual(first.states, ['receiving', 'backingOff', 'nacking', 'done']);
+  t.is(first.output.outcome, 'retried');
+  t.is(first.output.attempts, 1);
+
+  const second = await setAside(2);
+  t.deepEqual(second.states, ['receiving', 'delaying', 'acking', 'done']);
+  t.is(second.calls.delay[0]!.delayMs, 1_000);
+
+  const last = await setAside(3);
+  t.deepEqual(last.states, ['receiving', 'deadLettering', 'acking', 'done']);
+  t.is(last.calls.deadLetter[0]!.attempts, 3);
+
+  for (const run of [first, second, last]) {
+    t.is(run.calls.persist.length, 0);
+    t.is(run.calls.recordFailure.length, 0);
+  }
 });
 
 test('a batch holding a poison message is split at once: nothing persisted, nothing dead-lettered, acked or nacked', async (t) => {

@@ -116,7 +116,7 @@ test('an acked delivery: its whole path, acking included, and counts keyed as in
   const known = keysOf(deliveryMachine);
   for (const key of Object.keys(counts.transitions)) t.true(known.has(key), `${key} is a transition of the picture`);
   t.is(counts.transitions['acking||1'], 1, 'the eventless acking → done is counted');
-  t.is(counts.transitions['receiving||3'], 1, 'the eventless receiving → persisting is counted');
+  t.is(counts.transitions['receiving||5'], 1, 'the eventless receiving → persisting is counted');
   t.is(counts.transitions['persisting|PERSISTED|0'], 1, 'nothing to publish: straight to acking');
 });
 
@@ -130,7 +130,7 @@ test('a poison delivery: dead-lettered, with the reason', async (t) => {
   );
   t.is(record!.outcome, 'dead-lettered');
   t.is(record!.deadLetterReason, 'body is not JSON: Unexpected token');
-  t.is(monitor.stats().machines.delivery!.transitions['receiving||2'], 1);
+  t.is(monitor.stats().machines.delivery!.transitions['receiving||4'], 1);
 });
 
 test('the list is bounded, newest first, searchable by message id and by the ids in the body', async (t) => {

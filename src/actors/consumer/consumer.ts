@@ -16,9 +16,8 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
 import { breakerOpen, consumerMachine } from '../../machines/consumer.js';
-import type { Delivery, DeliveryContext, DeliveryOutput } from '../../machines/delivery.js';
+import type { Delivery, DeliveryContext, DeliveryOutput, FailedInBatch } from '../../machines/delivery.js';
 import { Batcher } from '../../policies/batcher.js';
-import type { ClassifiedFailure } from '../../policies/classify-error.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { describeError } from '../../policies/describe-error.js';
 import { trialMessages } from '../../policies/half-open-trial.js';
@@ -234,7 +233,7 @@ class QueueSubscription implements DeliveryHost {
     this.#places.delete(deliveries);
   }
 
-  run(deliveries: readonly Delivery[], failedInBatch?: ClassifiedFailure): void {
+  run(deliveries: readonly Delivery[], failedInBatch?: FailedInBatch): void {
     const options = this.#options;
     const delivery = createActor(this.#deliveryLogic, {
       input: { deliveries, maxAttempts: options.settings.maxAttempts, retryLevels: this.#retryLevels, failedInBatch },

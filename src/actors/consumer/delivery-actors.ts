@@ -7,7 +7,13 @@ import { assign, fromPromise } from 'xstate';
 import { recordAttempt, type AttemptRecord, type OutgoingMessage } from '../../db/messaging-queries.js';
 import type { MessagingTables } from '../../db/schema.js';
 import type { OpenTransaction } from '../../db/transactions.js';
-import { deliveryMachine, persistStep, publishStep, type Delivery } from '../../machines/delivery.js';
+import {
+  deliveryMachine,
+  persistStep,
+  publishStep,
+  type Delivery,
+  type FailedInBatch,
+} from '../../machines/delivery.js';
 import { retryDelayMs } from '../../policies/backoff.js';
 import type { ClassifiedFailure } from '../../policies/classify-error.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
@@ -21,8 +27,8 @@ import type { Settlement } from './settlement.js';
 /** What the delivery machines of one subscription are given by it. */
 export interface DeliveryHost {
   readonly settlement: Settlement;
-  /** Starts a delivery machine; `failedInBatch`: one delivery set aside from its batch with that failure. */
-  run(deliveries: readonly Delivery[], failedInBatch?: ClassifiedFailure): void;
+  /** Starts a delivery machine; `failedInBatch`: one delivery set aside from its batch, and why. */
+  run(deliveries: readonly Delivery[], failedInBatch?: FailedInBatch): void;
   /** Gives back the batch's place once its transaction has ended. */
   release(deliveries: readonly Delivery[]): void;
   readonly stopping: boolean;
@@ -34,23 +40,9 @@ type RecordInput = { key: string; failure: ClassifiedFailure; delivery: Delivery
 type DelayInput = { delivery: Delivery; failure: ClassifiedFailure; attempts: number; delayMs: number };
 type DeadLetterInput = { delivery: Delivery; failure: ClassifiedFailure; attempts: number };
 
-/** The attempt records a delivery needs for its next hop. */
+/** The reasons of each delivery's counted attempts, as recorded with its latest one, for its next hop. */
 class AttemptBook {
-  /** The reasons of a delivery's counted attempts, as recorded with its latest one. */
   readonly #reasons = new WeakMap<Delivery, readonly string[]>();
-  /** Deliveries set aside by their batch's commit, which counted their attempt. */
-  readonly #countedInBatch = new WeakMap<Delivery, AttemptRecord>();
-
-  countedInBatch(delivery: Delivery, record: AttemptRecord): void {
-    this.#countedInBatch.set(delivery, record);
-  }
-
-  /** The count its batch's commit made, taken once. */
-  takeCounted(delivery: Delivery): AttemptRecord | undefined {
-    const counted = this.#countedInBatch.get(delivery);
-    this.#countedInBatch.delete(delivery);
-    return counted;
-  }
 
   recorded(delivery: Delivery, record: AttemptRecord): number {
     this.#reasons.set(delivery, record.reasons);
@@ -90,8 +82,6 @@ export function provideDeliveryActors(options: ConsumerOptions, host: DeliveryHo
         await (input.transaction as OpenTransaction<MessagingTables> | undefined)?.rollback();
       }),
       recordFailure: fromPromise<number, RecordInput>(async ({ input: { key, failure, delivery } }) => {
-        const counted = book.takeCounted(delivery);
-        if (counted !== undefined) return book.recorded(delivery, counted);
         const attemptsKey = attemptsKeyOf(key, delivery.headers);
         const reason = boundedReason(failure.reason);
         return book.recorded(delivery, await recordAttempt(db, consumer, attemptsKey, reason, maxAttemptReasons));
@@ -104,11 +94,16 @@ export function provideDeliveryActors(options: ConsumerOptions, host: DeliveryHo
       }),
     },
     actions: {
-      decode: assign(({ context }) => decodeBatch(context.deliveries, definition, messageMaxBytes)),
+      // A delivery set aside from its batch comes decoded.
+      decode: assign(({ context }) =>
+        context.failedInBatch
+          ? { decoded: context.decoded }
+          : decodeBatch(context.deliveries, definition, messageMaxBytes),
+      ),
       persist: persistStep(async ({ deliveries, decoded }) => {
         try {
           const persisted = await persistBatch(batchTransaction, deliveries, decoded);
-          for (const { index, recorded } of persisted.setAside) book.countedInBatch(deliveries[index]!, recorded);
+          for (const { index, recorded } of persisted.setAside) book.recorded(deliveries[index]!, recorded);
           return persisted;
         } finally {
           host.release(deliveries);
@@ -121,10 +116,12 @@ export function provideDeliveryActors(options: ConsumerOptions, host: DeliveryHo
         const setAsideAt = (index: number) => setAside.some((each) => each.index === index);
         host.settlement.ack(setAside.length === 0 ? deliveries : deliveries.filter((_, index) => !setAsideAt(index)));
       },
-      setAside: ({ context: { deliveries, setAside } }) => {
+      setAside: ({ context: { deliveries, decoded, setAside } }) => {
         if (setAside.length === 0) return;
         later(() => {
-          for (const { index, failure } of setAside) host.run([deliveries[index]!], failure);
+          for (const { index, failure, attempts } of setAside) {
+            host.run([deliveries[index]!], { failure, attempts, decoded: decoded[index]! });
+          }
         });
       },
       nack: ({ context }) => {

@@ -4,7 +4,7 @@
  * back and an attempt of each is counted, so that each is set aside with its failure already recorded.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { forgetInboxKeys, recordAttempts, type AttemptRecord, type MessagingDb } from '../../db/messaging-queries.js';
+import { setAsideMessages, type AttemptRecord, type MessagingDb } from '../../db/messaging-queries.js';
 import type { Decoded, Delivery } from '../../machines/delivery.js';
 import { classifyError } from '../../policies/classify-error.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
@@ -14,6 +14,7 @@ import { boundedReason, maxAttemptReasons } from '../../policies/delayed-retry.j
 export interface SetAsideDelivery {
   readonly index: number;
   readonly error: unknown;
+  readonly attempts: number;
   readonly recorded: AttemptRecord;
 }
 
@@ -63,7 +64,6 @@ export class FailedInBatch {
     decoded: readonly Decoded[],
   ): Promise<SetAsideDelivery[]> {
     if (this.#errors.size === 0) return [];
-    await forgetInboxKeys(transaction, consumer, [...this.#errors.keys()]);
     const attemptsKeys = new Map<string, string>();
     const reasons = new Map<string, string>();
     for (const [key, error] of this.#errors) {
@@ -72,11 +72,13 @@ export class FailedInBatch {
       attemptsKeys.set(key, attemptsKey);
       if (!reasons.has(attemptsKey)) reasons.set(attemptsKey, boundedReason(classifyError(error).reason));
     }
-    const counted = await recordAttempts(transaction, consumer, reasons, maxAttemptReasons);
+    const inboxKeys = [...this.#errors.keys()];
+    const counted = await setAsideMessages(transaction, consumer, inboxKeys, reasons, maxAttemptReasons);
     const recorded = new Map([...attemptsKeys].map(([key, attemptsKey]) => [key, counted.get(attemptsKey)]));
     return decoded.flatMap(({ key }, index) => {
       const record = recorded.get(key);
-      return record === undefined ? [] : [{ index, error: this.#errors.get(key), recorded: record }];
+      if (record === undefined) return [];
+      return [{ index, error: this.#errors.get(key), attempts: record.attempts, recorded: record }];
     });
   }
 }
