@@ -73,6 +73,8 @@ interface RunFigures {
   /** Consumer transitions, by the state entered. */
   readonly consumer: Readonly<Record<string, number>>;
   readonly trippedBy: readonly string[];
+  /** CPU of this process (the runtime, and the test's polling) from the start until the run was complete. */
+  readonly cpuMs: number;
   /** How many times the handler ran for each message id. */
   readonly handlerRuns: ReadonlyMap<string, number>;
 }
@@ -147,6 +149,7 @@ async function run(
   const service = defineService({ name: 'orders', database: { url, migrations }, consumers: [consumer] });
   const log = consumerLog();
   const startedAt = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const runtime = await startRuntime({
     broker: { urls: amqpUrl },
     http: { port: 0 },
@@ -172,6 +175,7 @@ async function run(
     () => Date.now() - startedAt,
     () => undefined,
   );
+  const cpu = process.cpuUsage(cpuAtStart);
   await stop();
 
   const stored = await storedNow();
@@ -206,6 +210,7 @@ async function run(
     consumer: counts,
     trippedBy: log.lines.filter((line) => line.to === 'pausing').map((line) => String(line.trippedBy)),
     handlerRuns,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1_000),
   };
 }
 
@@ -221,7 +226,7 @@ function describe(figures: RunFigures): string {
   return (
     `${figures.label}: ${figures.stored} stored (${figures.storedDistinct} distinct, ${figures.storedFailing} failing ones), ` +
     `${figures.deadIds.length} dead-lettered of ${figures.failing} failing; ${rate}; complete ${figures.completeMs === undefined ? 'NOT within the wait' : `after ${figures.completeMs} ms`}; ` +
-    `consumer: ${transitions || 'no transition logged'}${figures.trippedBy.length > 0 ? `; tripped by ${figures.trippedBy.join(', ')}` : ''}`
+    `CPU ${figures.cpuMs} ms; consumer: ${transitions || 'no transition logged'}${figures.trippedBy.length > 0 ? `; tripped by ${figures.trippedBy.join(', ')}` : ''}`
   );
 }
 
