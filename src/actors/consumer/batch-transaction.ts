@@ -183,10 +183,9 @@ async function commitPass(
   await open.commit();
   const results: unknown[] = [];
   let next = 0;
-  for (const [index, duplicate] of duplicates.entries()) {
-    const result = duplicate ? undefined : handled[next++];
-    results.push(failed.has(decoded[index]!.key) ? undefined : result);
-  }
+  for (const duplicate of duplicates) results.push(duplicate ? undefined : handled[next++]);
+  if (failed.size === 0) return { duplicates, outgoing, results, setAside };
+  for (const { index } of setAside) results[index] = undefined;
   return {
     // A repeat, in this batch, of a message that failed here is set aside with it, not taken for a duplicate.
     duplicates: duplicates.map((duplicate, index) => duplicate && !failed.has(decoded[index]!.key)),
