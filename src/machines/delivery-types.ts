@@ -146,6 +146,16 @@ export function initialDeliveryContext(input: DeliveryInput): DeliveryContext {
   };
 }
 
+/**
+ * The delivery's failure is its handler's own (a bug, or a message the service cannot take yet), counted as
+ * an attempt: not an outage's, not suspected of being one, not a poison body, not a timeout. Its next attempt
+ * may run in a batch, in this process or after a redelivery.
+ */
+export function failedByItsHandler(context: DeliveryContext): boolean {
+  const { attempts, suspected, failure } = context;
+  return attempts > 0 && !suspected && failure?.kind === 'transient' && failure.timedOut !== true;
+}
+
 export interface DeliveryOutput {
   readonly outcome: DeliveryOutcome;
   readonly failure: ClassifiedFailure | undefined;

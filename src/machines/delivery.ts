@@ -4,10 +4,13 @@
  * nothing that touches the world and can be drawn as it is.
  *
  *   receiving ─> persisting ─> acking ─> publishing ─> done       (nothing to publish: acking ─> done)
- *       │             └─ failure ─> rollingBack ─> recordingFailure ─> backingOff ─> nacking ─> done
+ *       │             └─ failure ─> rollingBack ─> recordingFailure ─> backingOff ─> retrying | nacking ─> done
  *       └─ poison ─> deadLettering ─> acking              ├─ poison / attempts spent ─> deadLettering
  *                                                         └─ past the immediate retries ─> delaying ─> acking
  *
+ * After `backingOff`, a message whose handler threw (its own failure, while the breaker is closed) is
+ * retried in process (`retrying`: handed back, unacked, to its consumer's next batch); any other is nacked
+ * for the broker to redeliver (`nacking`).
  * `delaying` hands the message to the broker for a delayed retry (published, confirmed, to a delay queue
  * whose TTL returns it to the queue), then acks it; if that publish fails it backs off and nacks instead.
  *
@@ -44,6 +47,7 @@ import {
 
 export {
   PersistFailure,
+  failedByItsHandler,
   initialDeliveryContext,
   outcomeAt,
   type Decoded,
@@ -110,6 +114,8 @@ export const deliveryMachine = setup({
     /** Acks the deliveries, but those set aside. */
     ack: notProvided('ack'),
     nack: notProvided('nack'),
+    /** Hands the delivery, still unacked, back to its consumer for its next attempt in a batch. */
+    retry: notProvided('retry'),
     /** Hands each delivery set aside by the commit to a batch of its own (none: nothing to do). */
     setAside: ({ context }) => {
       if (context.setAside.length > 0) notProvided('setAside')();
@@ -123,6 +129,11 @@ export const deliveryMachine = setup({
   guards: {
     /** Provided by the consumer: true while its outage breaker is open or half-open. */
     outageSuspected: () => false,
+    /**
+     * Provided by the consumer: true when the next attempt may run in this process, without a nack and a
+     * redelivery (its handler threw a failure of its own while the breaker is closed). Else it is nacked.
+     */
+    retriesInProcess: () => false,
     undecodable: ({ context }) => context.failure !== undefined,
     failedInBatch: ({ context }) => context.failedInBatch,
     batch: ({ context }) => context.deliveries.length > 1,
@@ -319,8 +330,12 @@ export const deliveryMachine = setup({
       },
     },
     backingOff: {
-      after: { retryDelay: { target: 'nacking' } },
+      after: { retryDelay: [{ guard: 'retriesInProcess', target: 'retrying' }, { target: 'nacking' }] },
       on: { SHUTDOWN: { target: 'nacking' } },
+    },
+    retrying: {
+      entry: ['retry', assign({ outcome: 'retried' })],
+      always: { target: 'done' },
     },
     nacking: {
       entry: ['nack', assign({ outcome: 'retried' })],

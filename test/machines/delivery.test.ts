@@ -2,6 +2,7 @@ import test from 'ava';
 import { assign, createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import {
   deliveryMachine,
+  failedByItsHandler,
   persistStep,
   publishStep,
   outcomeAt,
@@ -9,6 +10,7 @@ import {
   type Decoded,
   type DecodeResult,
   type Delivery,
+  type DeliveryContext,
   type DeliveryOutput,
   type FailedInBatch,
   type Persisted,
@@ -60,6 +62,7 @@ interface Calls {
   delay: DelayInput[];
   ack: number;
   nack: number;
+  retry: number;
   split: number;
   setAside: (readonly number[])[];
 }
@@ -72,6 +75,8 @@ interface Options {
   /** The consumer's breaker is open or half-open. */
   outageSuspected?: boolean;
   failedInBatch?: FailedInBatch;
+  /** The consumer's answer to `retriesInProcess` (none: every retry is a nack). */
+  retriesInProcess?: (context: DeliveryContext) => boolean;
 }
 
 function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
@@ -85,6 +90,7 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
     delay: [],
     ack: 0,
     nack: 0,
+    retry: 0,
     split: 0,
     setAside: [],
   };
@@ -126,6 +132,9 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
       nack: () => {
         calls.nack += 1;
       },
+      retry: () => {
+        calls.retry += 1;
+      },
       split: () => {
         calls.split += 1;
       },
@@ -133,7 +142,10 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
         if (context.setAside.length > 0) calls.setAside.push(context.setAside.map((each) => each.index));
       },
     },
-    guards: { outageSuspected: () => options.outageSuspected ?? false },
+    guards: {
+      outageSuspected: () => options.outageSuspected ?? false,
+      retriesInProcess: ({ context }) => options.retriesInProcess?.(context) ?? false,
+    },
     delays: { retryDelay: options.retryDelay ?? 1 },
   });
   const trace = stateTrace();
@@ -445,6 +457,60 @@ test('SHUTDOWN while backing off nacks at once, without waiting for the retry de
   });
   t.is(calls.nack, 1);
   t.is(calls.ack, 0);
+});
+
+test('a handler failure retried in process: after backing off, the delivery is handed back unacked, not nacked', async (t) => {
+  const { output, calls, states } = await runDelivery(
+    { persist: rejectWith(new PersistFailure(new Error('no price for product-7'), transaction)) },
+    { retriesInProcess: failedByItsHandler },
+  );
+
+  t.deepEqual(states, ['receiving', 'persisting', 'rollingBack', 'recordingFailure', 'backingOff', 'retrying', 'done']);
+  t.is(output.outcome, 'retried');
+  t.is(output.attempts, 1);
+  t.is(calls.retry, 1);
+  t.is(calls.nack, 0);
+  t.is(calls.ack, 0);
+});
+
+test('a delivery set aside from its batch is retried in process when its count allows an immediate retry', async (t) => {
+  const failure: ClassifiedFailure = { kind: 'transient', reason: 'no price for product-7' };
+  const { output, calls, states } = await runDelivery(
+    {},
+    { failedInBatch: { failure, attempts: 1, decoded }, retriesInProcess: failedByItsHandler },
+  );
+
+  t.deepEqual(states, ['receiving', 'backingOff', 'retrying', 'done']);
+  t.is(output.outcome, 'retried');
+  t.is(calls.retry, 1);
+  t.is(calls.nack + calls.ack + calls.persist.length, 0, 'neither settled nor run again here');
+});
+
+test("an outage's failure is nacked, never retried in process, whatever the consumer allows", async (t) => {
+  const { calls, states } = await runDelivery(
+    { persist: rejectWith(new PersistFailure(withCode('terminating connection', '57P01'), transaction)) },
+    { retriesInProcess: failedByItsHandler },
+  );
+
+  t.deepEqual(states.slice(-3), ['backingOff', 'nacking', 'done']);
+  t.is(calls.retry, 0);
+  t.is(calls.nack, 1);
+});
+
+test('SHUTDOWN while backing off nacks, even where the retry would have run in process', async (t) => {
+  const { actor, calls, states } = deliveryActor(
+    { persist: rejectWith(new PersistFailure(new Error('no price for product-7'), transaction)) },
+    { retryDelay: 3_600_000, retriesInProcess: failedByItsHandler },
+  );
+  t.teardown(() => actor.stop());
+  actor.start();
+  await waitFor(actor, (snapshot) => snapshot.matches('backingOff'), patience);
+
+  actor.send({ type: 'SHUTDOWN' });
+
+  t.deepEqual(states.slice(-3), ['backingOff', 'nacking', 'done']);
+  t.is(calls.nack, 1);
+  t.is(calls.retry, 0);
 });
 
 test('SHUTDOWN outside backingOff is ignored: the delivery runs to its end', async (t) => {

@@ -7,7 +7,8 @@
  * Batching (`policies/batcher.ts`): a batch holds its place while its transaction runs, at most
  * `batchConcurrency` at once; whatever arrives meanwhile waits and goes into the next batch (up to
  * `maxBatch` messages). An idle consumer starts each message at once, alone, and a busy one pays for one
- * transaction, one delivery actor and one outbox update per batch instead of per message. A redelivered
+ * transaction, one delivery actor and one outbox update per batch instead of per message. A message whose
+ * handler threw comes back to the batcher for its immediate retry (`retry`), still unacked. A redelivered
  * message runs alone, since it may have brought a process down, unless this consumer nacked it itself
  * after its handler threw (`retried-messages.ts`).
  */
@@ -226,6 +227,11 @@ class QueueSubscription implements DeliveryHost {
     // While the breaker is not closed, each delivery is a trial or an outage's and runs alone.
     if (batchable && this.breakerClosed()) this.#batcher.add({ channel, delivery });
     else this.run([delivery]);
+  }
+
+  retry(delivery: Delivery): void {
+    const channel = this.settlement.channelOf(delivery);
+    if (channel !== undefined) this.#batcher.add({ channel, delivery });
   }
 
   release(deliveries: readonly Delivery[]): void {

@@ -9,6 +9,7 @@ import type { MessagingTables } from '../../db/schema.js';
 import type { OpenTransaction } from '../../db/transactions.js';
 import {
   deliveryMachine,
+  failedByItsHandler,
   persistStep,
   publishStep,
   type Delivery,
@@ -29,6 +30,8 @@ export interface DeliveryHost {
   readonly settlement: Settlement;
   /** Starts a delivery machine; `failedInBatch`: one delivery set aside from its batch, and why. */
   run(deliveries: readonly Delivery[], failedInBatch?: FailedInBatch): void;
+  /** Hands a delivery, still unacked, back to the batches for its next attempt (after its handler threw). */
+  retry(delivery: Delivery): void;
   /** Gives back the batch's place once its transaction has ended. */
   release(deliveries: readonly Delivery[]): void;
   readonly stopping: boolean;
@@ -124,9 +127,9 @@ export function provideDeliveryActors(options: ConsumerOptions, host: DeliveryHo
           }
         });
       },
-      nack: ({ context }) => {
-        const handlerThrew = context.attempts > 0 && !context.suspected && context.failure?.kind !== 'unavailable';
-        host.settlement.nack(context.deliveries, handlerThrew);
+      nack: ({ context }) => host.settlement.nack(context.deliveries, failedByItsHandler(context)),
+      retry: ({ context }) => {
+        for (const delivery of context.deliveries) host.retry(delivery);
       },
       split: ({ context: { deliveries, culprit } }) =>
         later(() => {
@@ -140,6 +143,7 @@ export function provideDeliveryActors(options: ConsumerOptions, host: DeliveryHo
     },
     guards: {
       outageSuspected: () => !host.breakerClosed(),
+      retriesInProcess: ({ context }) => failedByItsHandler(context) && host.breakerClosed() && !host.stopping,
     },
     delays: {
       retryDelay: ({ context }) => retryDelayMs(retry, Math.max(1, context.attempts)),

@@ -54,6 +54,11 @@ export class Settlement {
     this.#settle(channel, highest, 'ack', messages);
   }
 
+  /** The channel `delivery` came on, where it is to be settled. */
+  channelOf(delivery: Delivery): Channel | undefined {
+    return this.#origins.get(delivery)?.channel;
+  }
+
   /** Nacks `deliveries` for redelivery; `retry`: their handler threw, and they may join a batch when back. */
   nack(deliveries: readonly Delivery[], retry: boolean): void {
     for (const delivery of deliveries) {
