@@ -2,10 +2,9 @@
  * A fresh environment per measured run, as test/support/environment.ts makes one per test: its own queue
  * names and databases on the local broker and PostgreSQL, removed again when the run ends.
  */
-import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import pg from 'pg';
-import { delayQueuesOf } from '../../test/support/environment.js';
+import { delayQueuesOf, servicePairNames } from '../../test/support/environment.js';
 import { onInterrupt } from './interrupts.js';
 
 export const amqpUrl = process.env.BENCH_AMQP_URL ?? process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -37,17 +36,12 @@ async function onServer<T>(use: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 export function createBenchEnvironment(label: string): BenchEnvironment {
-  const id = `${label
-    .replace(/[^a-z0-9]/gi, '')
-    .slice(0, 16)
-    .toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  const userQueue = `b_${id}_user_queue`;
-  const cardQueue = `b_${id}_card_queue`;
+  const names = servicePairNames('b', label, 16, { amqpUrl, postgresServer });
+  const { id, userQueue, cardQueue, userDbUrl, cardDbUrl, env } = names;
   const queues = [userQueue, cardQueue, `${userQueue}.dead`, `${cardQueue}.dead`];
   // ackstate's delay queues at its default DELAYED_RETRY_SECONDS (10,60,300): removed too, if they were made.
   const delayQueues = [userQueue, cardQueue].flatMap((queue) => delayQueuesOf(queue));
-  const databases = [`ackstate_b_${id}_user`, `ackstate_b_${id}_card`] as const;
-  const [userDbUrl, cardDbUrl] = databases.map((name) => `${postgresServer}/${name}`) as [string, string];
+  const databases = [names.userDbName, names.cardDbName] as const;
   const forget = onInterrupt(() => environment.cleanUp());
   const environment: BenchEnvironment = {
     id,
@@ -56,13 +50,7 @@ export function createBenchEnvironment(label: string): BenchEnvironment {
     queues,
     userDbUrl,
     cardDbUrl,
-    env: {
-      AMQP_URL: amqpUrl,
-      USER_DB_URL: userDbUrl,
-      CARD_DB_URL: cardDbUrl,
-      USER_QUEUE: userQueue,
-      CARD_QUEUE: cardQueue,
-    },
+    env: { ...env },
     async createDatabases() {
       await onServer(async (client) => {
         for (const name of databases) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);

@@ -17,6 +17,57 @@ export const postgresServer = process.env.TEST_POSTGRES_URL ?? 'postgres://postg
 export const delayQueuesOf = (queue: string, seconds: readonly number[] = [10, 60, 300]) =>
   seconds.map((each) => `${queue}.retry.${each}s`);
 
+/** The names one run of the user and card services uses: its queues, databases and their variables. */
+export interface ServicePairNames {
+  readonly id: string;
+  readonly userQueue: string;
+  readonly cardQueue: string;
+  readonly userDbName: string;
+  readonly cardDbName: string;
+  readonly userDbUrl: string;
+  readonly cardDbUrl: string;
+  /** What a service process needs to find them (the reference pipelines read the same names). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * Fresh names for one run, on `servers`: `label` (cut to `labelLength` letters and digits) and a random
+ * suffix, behind `prefix` (`t` for tests, `b` for the benchmark), so that a leftover says who made it.
+ */
+export function servicePairNames(
+  prefix: string,
+  label: string,
+  labelLength: number,
+  servers = { amqpUrl, postgresServer },
+): ServicePairNames {
+  const id = `${label
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(0, labelLength)
+    .toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  const userQueue = `${prefix}_${id}_user_queue`;
+  const cardQueue = `${prefix}_${id}_card_queue`;
+  const userDbName = `ackstate_${prefix}_${id}_user`;
+  const cardDbName = `ackstate_${prefix}_${id}_card`;
+  const userDbUrl = `${servers.postgresServer}/${userDbName}`;
+  const cardDbUrl = `${servers.postgresServer}/${cardDbName}`;
+  return {
+    id,
+    userQueue,
+    cardQueue,
+    userDbName,
+    cardDbName,
+    userDbUrl,
+    cardDbUrl,
+    env: {
+      AMQP_URL: servers.amqpUrl,
+      USER_DB_URL: userDbUrl,
+      CARD_DB_URL: cardDbUrl,
+      USER_QUEUE: userQueue,
+      CARD_QUEUE: cardQueue,
+    },
+  };
+}
+
 export interface TestEnvironment {
   readonly id: string;
   readonly userQueue: string;
@@ -29,14 +80,7 @@ export interface TestEnvironment {
 }
 
 export function createTestEnvironment(label: string, extra: Record<string, string> = {}): TestEnvironment {
-  const id = `${label
-    .replace(/[^a-z0-9]/gi, '')
-    .slice(0, 20)
-    .toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  const userQueue = `t_${id}_user_queue`;
-  const cardQueue = `t_${id}_card_queue`;
-  const userDbUrl = `${postgresServer}/ackstate_t_${id}_user`;
-  const cardDbUrl = `${postgresServer}/ackstate_t_${id}_card`;
+  const { id, userQueue, cardQueue, userDbUrl, cardDbUrl, env } = servicePairNames('t', label, 20);
   return {
     id,
     userQueue,
@@ -44,11 +88,7 @@ export function createTestEnvironment(label: string, extra: Record<string, strin
     userDbUrl,
     cardDbUrl,
     env: {
-      AMQP_URL: amqpUrl,
-      USER_DB_URL: userDbUrl,
-      CARD_DB_URL: cardDbUrl,
-      USER_QUEUE: userQueue,
-      CARD_QUEUE: cardQueue,
+      ...env,
       RETRY_BASE_MS: '50',
       RETRY_MAX_MS: '1000',
       OUTBOX_LEASE_MS: '2000',

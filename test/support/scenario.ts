@@ -84,3 +84,34 @@ export async function startScenario(
 export function entered(process: ServiceProcess, machine: string, state: string) {
   return process.logs.filter((line) => line.message === 'transition' && line.machine === machine && line.to === state);
 }
+
+/**
+ * Checks how the failures of a persist failpoint ended in `process`: each lone delivery's retried in this
+ * process (it failed by its own error, not an outage's) and later acked once, with no redelivery; each failed
+ * batch split. Returns the rolled-back transitions, for the scenario's own checks.
+ */
+export function checkRetriedInProcess(t: ExecutionContext, process: ServiceProcess) {
+  const rolledBack = entered(process, 'delivery', 'rollingBack');
+  // Deliveries that arrive together share a batch: that batch's failure is split (each runs again alone)
+  // instead of being retried. Which failures met a batch depends on arrival timing, so count both.
+  const alone = rolledBack.filter((line) => line.batch === undefined);
+  const together = rolledBack.filter((line) => line.batch !== undefined);
+  const ended = (outcome: string) =>
+    process.logs.filter((line) => line.machine === 'delivery' && line.to === 'done' && line.outcome === outcome);
+  t.is(ended('retried').length, alone.length, 'each failure of a lone message was retried');
+  t.is(ended('split').length, together.length, 'each failed batch was split');
+  t.is(entered(process, 'delivery', 'backingOff').length, alone.length, 'each retry waited first');
+  // A retried message may run again in a batch: its own line (one per message, a batch's included) says it
+  // was acked; not redelivered, since it was retried in this process, held unacked meanwhile.
+  const retriedIds = new Set(alone.map((line) => line.messageId));
+  const acked = process.logs.filter(
+    (line) => line.message !== 'transition' && line.outcome === 'acked' && retriedIds.has(line.messageId),
+  );
+  t.is(acked.length, retriedIds.size, 'every failed message was later processed, once');
+  t.true(
+    acked.every((line) => line.redelivered === false),
+    'each retry ran in process',
+  );
+  t.deepEqual(entered(process, 'delivery', 'deadLettering'), [], 'nothing was dead-lettered');
+  return rolledBack;
+}
