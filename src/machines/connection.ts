@@ -4,6 +4,7 @@
  * flow control, reconnecting after a loss, closed on shutdown.
  */
 import { assign, fromCallback, setup } from 'xstate';
+import { machineIds } from './names.js';
 
 export type ConnectionEvent =
   | { type: 'CONNECTED'; url: string }
@@ -30,7 +31,7 @@ export const connectionMachine = setup({
     }),
   },
 }).createMachine({
-  id: 'connection',
+  id: machineIds.connection,
   context: { url: undefined, reconnects: 0, error: undefined },
   invoke: { src: 'watch' },
   initial: 'connecting',

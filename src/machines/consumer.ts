@@ -27,6 +27,7 @@ import { assign, fromPromise, setup } from 'xstate';
 import { describeError as describe } from '../policies/describe-error.js';
 import { backoffMs, restartBackoff } from '../policies/backoff.js';
 import { breakerTrips, type BreakerTrip } from '../policies/outage-breaker.js';
+import { machineIds } from './names.js';
 
 export { breakerTrips, type BreakerTrip };
 
@@ -120,7 +121,7 @@ export const consumerMachine = setup({
     stableAfter: 30_000,
   },
 }).createMachine({
-  id: 'consumer',
+  id: machineIds.consumer,
   context: ({ input }) => ({
     queue: input.queue,
     escalateAfter: input.escalateAfter ?? 5,

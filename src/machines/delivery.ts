@@ -64,6 +64,7 @@ export {
   type PublishInput,
   type SetAside,
 } from './delivery-types.js';
+import { machineIds } from './names.js';
 export { persistStep, publishStep } from './delivery-steps.js';
 
 /** The count recordFailure produced, read before it is assigned to the context. */
@@ -83,6 +84,13 @@ function outageFailureOf(error: unknown): ClassifiedFailure {
   const failure = failureOf(error);
   return failure.kind === 'poison' ? failure : { ...failure, reason: `${failure.reason} (outage suspected)` };
 }
+
+/** Where a rolled-back delivery goes, whether its rollback succeeded or its connection was already gone. */
+const afterRollback = [
+  { guard: 'dependencyUnavailable', target: 'backingOff', actions: 'forgetTransaction' },
+  { guard: 'batch', target: 'splitting', actions: 'forgetTransaction' },
+  { target: 'recordingFailure', actions: 'forgetTransaction' },
+] as const;
 
 export const deliveryMachine = setup({
   types: {
@@ -125,6 +133,7 @@ export const deliveryMachine = setup({
      * each delivery to a batch of its own.
      */
     split: notProvided('split'),
+    forgetTransaction: assign({ transaction: undefined }),
   },
   guards: {
     /** Provided by the consumer: true while its outage breaker is open or half-open. */
@@ -152,7 +161,7 @@ export const deliveryMachine = setup({
     retryDelay: 1_000,
   },
 }).createMachine({
-  id: 'delivery',
+  id: machineIds.delivery,
   context: ({ input }) => initialDeliveryContext(input),
   initial: 'receiving',
   states: {
@@ -243,17 +252,9 @@ export const deliveryMachine = setup({
       invoke: {
         src: 'rollback',
         input: ({ context }) => ({ transaction: context.transaction }),
-        onDone: [
-          { guard: 'dependencyUnavailable', target: 'backingOff', actions: assign({ transaction: undefined }) },
-          { guard: 'batch', target: 'splitting', actions: assign({ transaction: undefined }) },
-          { target: 'recordingFailure', actions: assign({ transaction: undefined }) },
-        ],
+        onDone: afterRollback,
         // The rollback itself failed: the connection is gone and the server has rolled back for us.
-        onError: [
-          { guard: 'dependencyUnavailable', target: 'backingOff', actions: assign({ transaction: undefined }) },
-          { guard: 'batch', target: 'splitting', actions: assign({ transaction: undefined }) },
-          { target: 'recordingFailure', actions: assign({ transaction: undefined }) },
-        ],
+        onError: afterRollback,
       },
     },
     recordingFailure: {

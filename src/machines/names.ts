@@ -14,6 +14,21 @@ import type { outboxRelayMachine } from './outbox-relay.js';
 import type { retentionMachine } from './retention.js';
 import type { supervisorMachine } from './supervisor.js';
 
+/**
+ * Each machine's id, as its definition declares it and as listeners see it on an actor (`ObservedActor.machine`).
+ */
+export const machineIds = {
+  delivery: 'delivery',
+  consumer: 'consumer',
+  connection: 'connection',
+  supervisor: 'supervisor',
+  outboxRelay: 'outboxRelay',
+  retention: 'retention',
+} as const;
+
+/** A machine's id: `delivery`, `consumer`, … */
+export type MachineId = (typeof machineIds)[keyof typeof machineIds];
+
 /** The names of a machine's top-level states (what the decoder reports as `from` and `to`). */
 export type StateOf<Machine extends AnyStateMachine> = Extract<SnapshotFrom<Machine>['value'], string>;
 

@@ -15,6 +15,7 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 import { backoffMs, restartBackoff, type BackoffPolicy } from '../policies/backoff.js';
+import { machineIds } from './names.js';
 
 export interface SweepResult {
   readonly claimed: number;
@@ -96,7 +97,7 @@ export const outboxRelayMachine = setup({
     backoff: ({ context }) => backoffMs(restartBackoff, context.failures),
   },
 }).createMachine({
-  id: 'outboxRelay',
+  id: machineIds.outboxRelay,
   context: { kicked: false, failures: 0, published: 0, emptySweeps: 0, error: undefined },
   initial: 'idle',
   on: { STOP: { target: '.stopped' } },

@@ -14,6 +14,7 @@ import { assign, fromPromise, setup } from 'xstate';
 import { backoffMs, restartBackoff } from '../policies/backoff.js';
 import { describeError as describe } from '../policies/describe-error.js';
 import { nextBatchSize, retentionSizing, type BatchSizing } from '../policies/retention-batch.js';
+import { machineIds } from './names.js';
 
 /** The tables a sweep goes through, in this order. */
 export const retentionTables = ['inbox', 'outbox', 'delivery_attempts'] as const;
@@ -94,7 +95,7 @@ export const retentionMachine = setup({
     backoff: ({ context }) => backoffMs(restartBackoff, context.failures - 1),
   },
 }).createMachine({
-  id: 'retention',
+  id: machineIds.retention,
   context: ({ input }) => ({
     database: input.database,
     sizing: retentionSizing(input.batchSize),

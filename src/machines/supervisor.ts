@@ -10,6 +10,7 @@ import type { AnyActorLogic } from 'xstate';
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import { describeError as describe } from '../policies/describe-error.js';
 import { backoffMs, restartBackoff } from '../policies/backoff.js';
+import { machineIds } from './names.js';
 
 export interface ChildSpec {
   readonly id: string;
@@ -51,7 +52,7 @@ export const supervisorMachine = setup({
     }),
   },
 }).createMachine({
-  id: 'supervisor',
+  id: machineIds.supervisor,
   context: ({ input }) => ({ children: input.children, restarts: {}, error: undefined }),
   initial: 'starting',
   states: {

@@ -31,6 +31,7 @@ import type {
   StateChanged,
   TakenTransition,
 } from './observation.js';
+import { machineIds } from '../machines/names.js';
 
 export interface DecoderOptions {
   /** The observed consumers by queue: deliveries and consumers are named by them. */
@@ -74,7 +75,10 @@ const noContext: ObservedContext = Object.freeze({});
 const noTransitions: readonly TakenTransition[] = Object.freeze([]);
 
 function kindOf(machine: string): MachineKind {
-  return machine === 'delivery' || machine === 'consumer' || machine === 'connection' || machine === 'supervisor'
+  return machine === machineIds.delivery ||
+    machine === machineIds.consumer ||
+    machine === machineIds.connection ||
+    machine === machineIds.supervisor
     ? machine
     : 'other';
 }

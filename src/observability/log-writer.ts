@@ -7,7 +7,13 @@
  * Deliveries and consumers name the service, the consumer and the queue they belong to.
  */
 import { outcomeAt, type DeliveryContext } from '../machines/delivery.js';
-import type { ConsumerState, DeliveryState, MachineState, SupervisorState } from '../machines/names.js';
+import {
+  machineIds,
+  type ConsumerState,
+  type DeliveryState,
+  type MachineState,
+  type SupervisorState,
+} from '../machines/names.js';
 import type { ObservationListener, ObservedActor, ObservedContext, StateChanged } from './observation.js';
 import type { Logger } from './logger.js';
 
@@ -24,11 +30,11 @@ const warningStates: ReadonlySet<string> = new Set<MachineState>([
 ]);
 
 function levelOf(machine: string, to: string, context: ObservedContext): Level {
-  if (machine === 'consumer' && (to as ConsumerState) === 'restarting' && context.escalated) return 'error';
-  if (machine === 'supervisor' && (to as SupervisorState) === 'failed') return 'error';
+  if (machine === machineIds.consumer && (to as ConsumerState) === 'restarting' && context.escalated) return 'error';
+  if (machine === machineIds.supervisor && (to as SupervisorState) === 'failed') return 'error';
   if (warningStates.has(to)) return 'warn';
   // The relay's and retention's idle sweeps would drown everything else: shown at debug unless something goes wrong.
-  if (machine === 'outboxRelay' || machine === 'retention') return 'debug';
+  if (machine === machineIds.outboxRelay || machine === machineIds.retention) return 'debug';
   return 'info';
 }
 

@@ -11,7 +11,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { CellCountCounter, CellHistogram, type HistogramCell } from './metrics-histogram.js';
 import { outcomeAt, type DeliveryContext } from '../machines/delivery.js';
 import { breakerTrips } from '../machines/consumer.js';
-import { settledOutcomes, type ConnectionState, type ConsumerState } from '../machines/names.js';
+import { machineIds, settledOutcomes, type ConnectionState, type ConsumerState } from '../machines/names.js';
 import type {
   ActorEnded,
   ContextChanged,
@@ -226,7 +226,7 @@ export class RuntimeMetrics implements ObservationListener {
       this.#connectionChanged(from as ConnectionState, to as ConnectionState);
     } else if (actor.kind === 'supervisor') {
       this.#countSupervisorRestarts(actor, event.context);
-    } else if (actor.machine === 'retention') {
+    } else if (actor.machine === machineIds.retention) {
       this.#retention.observe(actor, event.context);
     }
   }
@@ -252,7 +252,7 @@ export class RuntimeMetrics implements ObservationListener {
   updated(event: ContextChanged): void {
     if (event.actor.kind === 'supervisor') this.#countSupervisorRestarts(event.actor, event.context);
     else if (event.actor.kind === 'consumer') this.#paused.observe(event.actor, event.context);
-    else if (event.actor.machine === 'retention') this.#retention.observe(event.actor, event.context);
+    else if (event.actor.machine === machineIds.retention) this.#retention.observe(event.actor, event.context);
   }
 
   /** A delivery's duration and outcome, once per delivery of its batch. */
@@ -286,7 +286,7 @@ export class RuntimeMetrics implements ObservationListener {
         this.#supervisorRestarts.labels(child.id).inc(0);
       this.#countSupervisorRestarts(actor, context);
     }
-    if (actor.machine === 'retention') this.#retention.observe(actor, context);
+    if (actor.machine === machineIds.retention) this.#retention.observe(actor, context);
     // A respawned child takes its predecessor's name.
     if (actor.kind !== 'delivery') this.#named.set(actor.name, actor);
   }

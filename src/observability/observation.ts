@@ -3,6 +3,7 @@
  * the actors it follows and the events it makes of XState's inspection stream, one vocabulary for all.
  */
 import type { InspectionEvent } from 'xstate';
+import type { MachineId } from '../machines/names.js';
 
 /** What a consumed queue's human-readable log lines say when a delivery starts and when it is acked. */
 export interface DeliveryDescriber {
@@ -24,7 +25,7 @@ export interface ObservedConsumer {
 export type Inspector = (event: InspectionEvent) => void;
 
 /** The machines whose actors the listeners tell apart; any other machine is `other`. */
-export type MachineKind = 'delivery' | 'consumer' | 'connection' | 'supervisor' | 'other';
+export type MachineKind = Extract<MachineId, 'delivery' | 'consumer' | 'connection' | 'supervisor'> | 'other';
 
 export type ActorStatus = 'active' | 'done' | 'error' | 'stopped';
 
