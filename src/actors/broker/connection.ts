@@ -10,6 +10,7 @@ import type { BrokerTls } from '../../api/options.js';
 import { connectionMachine, type ConnectionEvent } from '../../machines/connection.js';
 import { redact } from '../../redact.js';
 import { describeError as describe } from '../../policies/describe-error.js';
+import { coalesceFrames } from './coalesced-frames.js';
 
 /** The URL each connection manager last connected to, password redacted (it does not expose it itself). */
 const connectedUrls = new WeakMap<AmqpConnectionManager, string>();
@@ -40,7 +41,10 @@ export function connectBroker({
       ...tls,
     },
   });
-  connection.on('connect', ({ url }: { url: unknown }) => connectedUrls.set(connection, shownUrl(url)));
+  connection.on('connect', ({ connection: model, url }: { connection: unknown; url: unknown }) => {
+    coalesceFrames(model);
+    connectedUrls.set(connection, shownUrl(url));
+  });
   return connection;
 }
 
