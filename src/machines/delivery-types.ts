@@ -51,6 +51,12 @@ export interface SetAside {
   readonly failure: ClassifiedFailure;
   /** Its attempts, this failure's counted in the commit. */
   readonly attempts: number;
+  /**
+   * Within its immediate retries: the batch hands it back for its next attempt in process itself (outcome
+   * `retried`), after `retryDelay`. Otherwise a delivery of its own takes it on (a delayed retry or a dead
+   * letter; outcome `split` here).
+   */
+  readonly retriedHere: boolean;
 }
 
 /** What a delivery set aside from its batch starts with: its failure, its count and its decoded message. */
@@ -168,13 +174,15 @@ export interface DeliveryOutput {
 
 /**
  * The outcome of the batch's delivery at `index`: a batch that is acked may hold duplicates, and deliveries
- * set aside (`split`: their outcome is their own batch's).
+ * set aside (`retried` when the batch retries them in process itself; else `split`: their outcome is their
+ * own batch's).
  */
 export function outcomeAt(
   context: Pick<DeliveryContext, 'outcome' | 'duplicates'> & Partial<Pick<DeliveryContext, 'setAside'>>,
   index: number,
 ): DeliveryOutcome | undefined {
-  if (context.setAside?.some((each) => each.index === index)) return 'split';
+  const setAside = context.setAside?.find((each) => each.index === index);
+  if (setAside !== undefined) return setAside.retriedHere ? 'retried' : 'split';
   return context.outcome === 'acked' && context.duplicates[index] ? 'duplicate' : context.outcome;
 }
 

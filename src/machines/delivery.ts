@@ -19,8 +19,9 @@
  * `receiving` decodes synchronously (an `assign` supplied as the `decode` action: decoding touches nothing
  * outside the process), and `persisting` is one transaction from BEGIN to COMMIT for the whole batch. A
  * batch whose handler threw for some of its messages commits the others and sets those aside (`setAside`,
- * their attempts counted in the commit): `acking` acks the rest and hands each of those to a delivery of
- * its own (`failedInBatch`), which goes where its count sends it without running its handler again. A
+ * their attempts counted in the commit): `acking` acks the rest and hands each of those on, without running
+ * its handler again: back to the consumer for its immediate retry (`retriedHere`: outcome `retried` in this
+ * batch), or to a delivery of its own (`failedInBatch`), which goes where its count sends it. A
  * batch that fails for any other reason but an outage is split: each of its deliveries runs again as a
  * batch of its own, or, when the failure is known to be one message's, that one alone and the rest
  * together. Either way a failure, its attempt count and its dead letter always belong to one message.
@@ -79,6 +80,15 @@ function failureOf(error: unknown): ClassifiedFailure {
   return classifyError(error instanceof PersistFailure ? error.cause : error);
 }
 
+/**
+ * A set-aside failure whose next attempt is an immediate retry: neither poison nor its last attempt, and
+ * within the immediate retries (what `receiving` decides for a delivery set aside from its batch).
+ */
+function retriesImmediately(context: DeliveryContext, failure: ClassifiedFailure, attempts: number): boolean {
+  if (failure.kind === 'poison' || attempts >= context.maxAttempts) return false;
+  return delayedRetryMs(context.retryLevels, attempts) === undefined;
+}
+
 /** While the consumer's breaker is open or half-open, any failure but poison is taken for the outage's. */
 function outageFailureOf(error: unknown): ClassifiedFailure {
   const failure = failureOf(error);
@@ -124,7 +134,10 @@ export const deliveryMachine = setup({
     nack: notProvided('nack'),
     /** Hands the delivery, still unacked, back to its consumer for its next attempt in a batch. */
     retry: notProvided('retry'),
-    /** Hands each delivery set aside by the commit to a batch of its own (none: nothing to do). */
+    /**
+     * Hands on each delivery set aside by the commit (none: nothing to do): back to the consumer for its
+     * immediate retry after its backoff (`retriedHere`), or to a delivery of its own.
+     */
     setAside: ({ context }) => {
       if (context.setAside.length > 0) notProvided('setAside')();
     },
@@ -191,11 +204,12 @@ export const deliveryMachine = setup({
             duplicates: ({ event }) => event.output.duplicates,
             outgoing: ({ event }) => event.output.outgoing,
             results: ({ event }) => event.output.results,
-            setAside: ({ event }) =>
+            setAside: ({ context, event }) =>
               (event.output.setAside ?? []).map(({ index, error, attempts }) => ({
                 index,
                 failure: failureOf(error),
                 attempts,
+                retriedHere: retriesImmediately(context, failureOf(error), attempts),
               })),
           }),
         },

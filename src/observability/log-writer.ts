@@ -14,7 +14,13 @@ import {
   type MachineState,
   type SupervisorState,
 } from '../machines/names.js';
-import type { ObservationListener, ObservedActor, ObservedContext, StateChanged } from './observation.js';
+import type {
+  ObservationListener,
+  ObservedActor,
+  ObservedConsumer,
+  ObservedContext,
+  StateChanged,
+} from './observation.js';
 import type { Logger } from './logger.js';
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
@@ -129,6 +135,25 @@ export class LogWriter implements ObservationListener {
     });
   }
 
+  /** A message its batch set aside and retries in process: why, and its attempts so far. */
+  #retriedFromBatch(owner: ObservedConsumer, context: DeliveryContext, index: number): void {
+    const delivery = context.deliveries[index]!;
+    const setAside = context.setAside.find((each) => each.index === index)!;
+    this.#logger.log({
+      service: owner.service,
+      consumer: owner.consumer,
+      queue: delivery.queue,
+      messageId: delivery.messageId ?? context.decoded[index]?.key,
+      deliveryTag: delivery.deliveryTag,
+      redelivered: delivery.redelivered,
+      attempts: setAside.attempts,
+      outcome: 'retried',
+      error: setAside.failure.reason,
+      level: 'warn',
+      message: 'handler failed; set aside from its batch and retried in process after a backoff',
+    });
+  }
+
   /** The seed's lines: one per message when its delivery starts, one when it is acked. */
   #describeDeliveries(actor: ObservedActor, context: DeliveryContext, from: DeliveryState, to: DeliveryState): void {
     const owner = actor.owner;
@@ -138,7 +163,12 @@ export class LogWriter implements ObservationListener {
     const { deliveries, decoded } = context;
     for (let index = 0; index < deliveries.length; index += 1) {
       const delivery = deliveries[index]!;
-      if (!received && outcomeAt(context, index) === 'split') continue; // set aside: its own batch logs it
+      const outcome = received ? undefined : outcomeAt(context, index);
+      if (outcome === 'split') continue; // set aside: its own delivery logs it
+      if (outcome === 'retried') {
+        this.#retriedFromBatch(owner, context, index);
+        continue;
+      }
       const message = decoded[index]?.message;
       this.#logger.log({
         service: owner.service,
@@ -147,7 +177,7 @@ export class LogWriter implements ObservationListener {
         messageId: delivery.messageId ?? decoded[index]?.key,
         deliveryTag: delivery.deliveryTag,
         redelivered: delivery.redelivered,
-        outcome: received ? undefined : outcomeAt(context, index),
+        outcome,
         level: 'info',
         message: received
           ? owner.describe.received(message)

@@ -110,6 +110,50 @@ test('a delivery: its log lines, its metric series and its live record name its 
   t.like(monitor.recent.list()[0], { service: 'card', consumer: 'users', queue: 'user_queue', outcome: 'acked' });
 });
 
+test('a batch that retries a set-aside message itself: that message has its own warn line and counts as retried', async (t) => {
+  const { inspect, metrics, monitor, lines, flushed } = observed();
+  const second: Delivery = { ...delivery, deliveryTag: 8, messageId: 'm-2' };
+  const logic = deliveryMachine.provide({
+    actions: {
+      persist: persistStep(async () => ({
+        duplicates: [false, false],
+        outgoing: [],
+        results: [undefined, undefined],
+        setAside: [{ index: 1, error: new Error('no price for u-2'), attempts: 1 }],
+      })),
+      decode: assign({
+        decoded: [
+          { key: 'user:u-1', message: { id: 'u-1' } },
+          { key: 'user:u-2', message: { id: 'u-2' } },
+        ],
+      }),
+      ack: () => {},
+      nack: () => {},
+      setAside: () => {},
+    },
+  });
+  const actor = createActor(logic, { input: { deliveries: [delivery, second], maxAttempts: 3 }, inspect });
+  actor.start();
+  t.is((await toPromise(actor)).outcome, 'acked');
+  await flushed();
+
+  const own = lines.filter((line) => line.message !== 'transition' && line.outcome !== undefined);
+  t.like(own[0], { messageId: 'm-1', outcome: 'acked', level: 'info', message: 'Successfully processed user u-1' });
+  t.like(own[1], { messageId: 'm-2', deliveryTag: 8, outcome: 'retried', level: 'warn', attempts: 1 });
+  t.is(own[1]?.error, 'no price for u-2');
+  t.is(own.length, 2);
+  const scrape = () => metrics.scrape();
+  t.is(await valueOf(scrape, 'ackstate_deliveries_total', { queue: 'user_queue', outcome: 'acked' }), 1);
+  t.is(await valueOf(scrape, 'ackstate_deliveries_total', { queue: 'user_queue', outcome: 'retried' }), 1);
+  t.deepEqual(
+    monitor.recent
+      .list()
+      .map((record) => record.outcome)
+      .sort(),
+    ['acked', 'retried'],
+  );
+});
+
 test('a consumer: its log lines, its pause counter and its live status name its service and consumer', async (t) => {
   const { inspect, metrics, monitor, lines, flushed } = observed();
   const logic = consumerMachine.provide({

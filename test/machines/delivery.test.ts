@@ -564,28 +564,39 @@ test('a batch is decoded, persisted in one transaction, published and acked once
   );
 });
 
-test('a batch whose commit set some deliveries aside acks the rest and hands those on, each counted as its own batch', async (t) => {
+test('a batch whose commit set some deliveries aside acks the rest, retries those within their immediate retries itself and hands the others on', async (t) => {
   const deliveries = batchOf(4);
   const { output, calls, states, context } = await runDelivery(
     {
       persist: async () => ({
         duplicates: [false, false, true, false],
         outgoing: [{ row: 1 }],
-        results: ['a', undefined, undefined, 'd'],
-        setAside: [{ index: 1, error: new Error('no price'), attempts: 1 }],
+        results: ['a', undefined, undefined, undefined],
+        setAside: [
+          { index: 1, error: new Error('no price'), attempts: 1 },
+          { index: 3, error: new Error('no price'), attempts: 5 },
+        ],
       }),
     },
-    { deliveries },
+    { deliveries, maxAttempts: 5 },
   );
 
   t.deepEqual(states, ['receiving', 'persisting', 'acking', 'publishing', 'done']);
   t.is(output.outcome, 'acked');
   t.is(calls.ack, 1);
-  t.deepEqual(calls.setAside, [[1]]);
-  t.is(calls.recordFailure.length, 0, 'a set-aside failure is counted by the batch it is handed to');
+  t.deepEqual(calls.setAside, [[1, 3]]);
+  t.deepEqual(
+    context.setAside.map(({ index, retriedHere }) => [index, retriedHere]),
+    [
+      [1, true],
+      [3, false],
+    ],
+    'the first failure of 1 is an immediate retry; 3 has spent its attempts, and a delivery of its own dead-letters it',
+  );
+  t.is(calls.recordFailure.length, 0, 'a set-aside failure is counted in the commit that set it aside');
   t.deepEqual(
     [0, 1, 2, 3].map((index) => outcomeAt(context, index)),
-    ['acked', 'split', 'duplicate', 'acked'],
+    ['acked', 'retried', 'duplicate', 'split'],
   );
 });
 

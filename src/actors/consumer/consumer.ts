@@ -17,7 +17,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
 import { breakerOpen, consumerMachine } from '../../machines/consumer.js';
-import type { Delivery, DeliveryContext, DeliveryOutput, FailedInBatch } from '../../machines/delivery.js';
+import type { Delivery, DeliveryContext, DeliveryOutput, FailedInBatch, SetAside } from '../../machines/delivery.js';
 import { Batcher } from '../../policies/batcher.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { describeError } from '../../policies/describe-error.js';
@@ -41,6 +41,8 @@ interface Arrival {
 class QueueSubscription implements DeliveryHost {
   readonly #options: ConsumerOptions;
   readonly #inFlight = new Set<AnyActorRef>();
+  /** Deliveries set aside from their batch, waiting for their immediate retry. */
+  readonly #retryTimers = new Set<NodeJS.Timeout>();
   readonly settlement: Settlement;
   readonly checks: OutageChecks;
   #wrapper: ChannelWrapper | undefined;
@@ -198,12 +200,29 @@ class QueueSubscription implements DeliveryHost {
       Date.now(),
     );
     if (signal !== undefined) consumer.send(signal);
+    for (const setAside of context.setAside) {
+      if (setAside.retriedHere) this.#observeRetried(consumer, setAside, context);
+    }
+  }
+
+  /** A delivery the batch set aside and retries itself: its failure, as its own delivery would tell it. */
+  #observeRetried(consumer: AnyActorRef, setAside: SetAside, context: DeliveryContext): void {
+    const { index, failure, attempts } = setAside;
+    const key = attemptsKeyOf(context.decoded[index]!.key, context.deliveries[index]!.headers);
+    const signal = this.checks.breaker.observe(
+      { failure, successes: 0, key, attempts, unrecorded: false },
+      this.#breakerPosition(consumer),
+      Date.now(),
+    );
+    if (signal !== undefined) consumer.send(signal);
   }
 
   async drain(): Promise<void> {
     this.#stopping = true;
     await this.pause().catch(() => {});
     this.#batcher.clear(); // never started: the broker redelivers them when the channel closes
+    for (const timer of this.#retryTimers) clearTimeout(timer); // the same for those waiting to retry
+    this.#retryTimers.clear();
     for (const delivery of this.#inFlight) delivery.send({ type: 'SHUTDOWN' });
     if (this.#inFlight.size > 0) {
       const idle = new Promise<void>((resolve) => {
@@ -232,6 +251,17 @@ class QueueSubscription implements DeliveryHost {
   retry(delivery: Delivery): void {
     const channel = this.settlement.channelOf(delivery);
     if (channel !== undefined) this.#batcher.add({ channel, delivery });
+  }
+
+  retryAfter(delivery: Delivery, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(timer);
+      if (this.#stopping) return; // left unacked: the broker redelivers it when the channel closes
+      // The breaker opened meanwhile: the retry is left to the broker, as a delivery machine's would be.
+      if (this.breakerClosed()) this.retry(delivery);
+      else this.settlement.nack([delivery], true);
+    }, delayMs);
+    this.#retryTimers.add(timer);
   }
 
   release(deliveries: readonly Delivery[]): void {

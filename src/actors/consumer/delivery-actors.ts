@@ -32,6 +32,8 @@ export interface DeliveryHost {
   run(deliveries: readonly Delivery[], failedInBatch?: FailedInBatch): void;
   /** Hands a delivery, still unacked, back to the batches for its next attempt (after its handler threw). */
   retry(delivery: Delivery): void;
+  /** The same after `delayMs`: for a delivery set aside from its batch, which has no machine of its own to wait. */
+  retryAfter(delivery: Delivery, delayMs: number): void;
   /** Gives back the batch's place once its transaction has ended. */
   release(deliveries: readonly Delivery[]): void;
   readonly stopping: boolean;
@@ -122,8 +124,10 @@ export function provideDeliveryActors(options: ConsumerOptions, host: DeliveryHo
       setAside: ({ context: { deliveries, decoded, setAside } }) => {
         if (setAside.length === 0) return;
         later(() => {
-          for (const { index, failure, attempts } of setAside) {
-            host.run([deliveries[index]!], { failure, attempts, decoded: decoded[index]! });
+          for (const { index, failure, attempts, retriedHere } of setAside) {
+            const delivery = deliveries[index]!;
+            if (retriedHere) host.retryAfter(delivery, retryDelayMs(retry, attempts));
+            else host.run([delivery], { failure, attempts, decoded: decoded[index]! });
           }
         });
       },
