@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultConsumerSettings as consumer } from '../api/settings.js';
+import { defaultConsumerSettings as consumer } from 'ackstate';
 import { tlsSettingProblems } from './tls-settings.js';
 
 /**
