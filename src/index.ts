@@ -41,7 +41,7 @@ export {
   type ServiceContext,
   type ServiceSpec,
 } from './api/service.js';
-export type { ConsumerSettings } from './api/settings.js';
+export { defaultConsumerSettings, type ConsumerSettings } from './api/settings.js';
 export type { RetentionOptions, RetentionSettings } from './api/retention.js';
 export { startRuntime, type Runtime } from './runtime/start-runtime.js';
 export type { Readiness } from './http/http-server.js';

@@ -42,7 +42,8 @@ async function holdThenQueue(
 }
 
 test('messages that wait together commit in one batch; a poison one among them splits it and goes to .dead alone', async (t) => {
-  const environment = createTestEnvironment('batchdecode', { BATCH_CONCURRENCY: '1' });
+  // Batches of 32: the 45 waiting messages make two, the poison's (which splits) and one that commits whole.
+  const environment = createTestEnvironment('batchdecode', { BATCH_CONCURRENCY: '1', MAX_BATCH: '32' });
   t.teardown(() => environment.cleanUp());
   const service = await startService(environment.env, 'card');
   t.teardown(() => service.stop());

@@ -3,6 +3,7 @@
  * both services (ackstate's `both` mode; each reference likewise). With `instances` > 1 (ackstate only),
  * that many `user` and that many `card` processes, competing for the same queues.
  */
+import { defaultConsumerSettings } from '../../src/api/settings.js';
 import type { BenchEnvironment } from '../harness/environment.js';
 import { ackstateMain } from '../harness/paths.js';
 import type { BuiltScripts } from '../harness/reference-build.js';
@@ -38,8 +39,14 @@ export interface BatchSettings {
   readonly LINGER_MS?: number;
 }
 
-/** ackstate's defaults (src/app/config.ts), at which `ref-batched` runs the reference. */
-export const ackstateDefaults: BatchSettings = { PREFETCH: 50, MAX_BATCH: 32, BATCH_CONCURRENCY: 2, LINGER_MS: 1 };
+/** ackstate's batching defaults (`defaultConsumerSettings`, which src/app/config.ts follows). */
+const ackstateDefaultBatching: BatchSettings = {
+  PREFETCH: defaultConsumerSettings.prefetch,
+  MAX_BATCH: defaultConsumerSettings.maxBatch,
+  BATCH_CONCURRENCY: defaultConsumerSettings.batchConcurrency,
+};
+/** ackstate's defaults with the reference's 1 ms linger: `ref-batched` runs the reference at these. */
+export const ackstateDefaults: BatchSettings = { ...ackstateDefaultBatching, LINGER_MS: 1 };
 
 /**
  * `ref-limit`: the batched reference at the best settings of its own sweep (`npm run bench -- --sweep ref`,
@@ -130,10 +137,10 @@ export function referenceVariant(
 export const variants: Record<VariantName, Variant> = {
   ackstate: ackstateVariant(
     'ackstate',
-    'node dist/main.js both, default settings (PREFETCH=50, MAX_BATCH=32, BATCH_CONCURRENCY=2, LOG_LEVEL=info, log to a file)',
+    `node dist/main.js both, default settings (${describeSettings(ackstateDefaultBatching)} LOG_LEVEL=info, log to a file)`,
     {},
     undefined,
-    { PREFETCH: 50, MAX_BATCH: 32, BATCH_CONCURRENCY: 2 },
+    ackstateDefaultBatching,
   ),
   'ackstate-batch1': ackstateVariant(
     'ackstate-batch1',
@@ -155,12 +162,12 @@ export const variants: Record<VariantName, Variant> = {
   ),
   'ref-batched': referenceVariant(
     'ref-batched',
-    "bench/reference/batched at ackstate's defaults (prefetch 50, up to 32 per transaction, 1 ms linger, 2 transactions at once): node:http + amqplib + pg by hand, one process; group commit for POST /users, consumers taking what waits into one multi-row transaction acked with `multiple`, confirms awaited together, relay in batches",
+    `bench/reference/batched at ackstate's defaults (${describeSettings(ackstateDefaults)}): node:http + amqplib + pg by hand, one process; group commit for POST /users, consumers taking what waits into one multi-row transaction acked with \`multiple\`, confirms awaited together, relay in batches`,
     (scripts) => scripts.batchedReference,
   ),
   'ref-unbatched': referenceVariant(
     'ref-unbatched',
-    'bench/reference/unbatched: node:http + amqplib + pg by hand, one process, prefetch 50; one transaction per message and per user created, each publish confirmed on its own',
+    `bench/reference/unbatched: node:http + amqplib + pg by hand, one process, PREFETCH=${ackstateDefaults.PREFETCH}; one transaction per message and per user created, each publish confirmed on its own`,
     (scripts) => scripts.unbatchedReference,
   ),
   seed: ackstateVariant('seed', "node dist/main.js both with PREFETCH=1 (the seed's setting), otherwise default", {

@@ -8,9 +8,9 @@ import { integer } from './integer.js';
 
 /** Consumer settings, runtime-wide or a consumer's own. */
 export const consumerSettingsSchema = z.strictObject({
-  /** Unacked deliveries the broker sends ahead (AMQP prefetch). Default 50. */
+  /** Unacked deliveries the broker sends ahead (AMQP prefetch). Default 256. */
   prefetch: integer(1, 65_535).optional(),
-  /** Messages in one transaction at most; 1 runs every message alone. Default 32. */
+  /** Messages in one transaction at most; 1 runs every message alone. Default 64. */
   maxBatch: integer(1, 1_000).optional(),
   /** Transactions of this consumer at once. Default 2. */
   batchConcurrency: integer(1, 100).optional(),
@@ -61,10 +61,14 @@ export type ResolvedConsumerSettings = Filled<z.output<typeof consumerSettingsSc
 /** The names of the settings, as `defineConsumer` picks them out of a consumer's definition. */
 export const consumerSettingNames = consumerSettingsSchema.keyof().options;
 
-/** The runtime's defaults, for every consumer that does not set its own. */
+/**
+ * The runtime's defaults, for every consumer that does not set its own. Two batches of 64 in flight take half
+ * of the prefetch window, so the other half is already delivered when one commits and the next can start at
+ * once (docs/benchmarks.md, ackstate's sweep).
+ */
 export const defaultConsumerSettings: ResolvedConsumerSettings = {
-  prefetch: 50,
-  maxBatch: 32,
+  prefetch: 256,
+  maxBatch: 64,
   batchConcurrency: 2,
   maxAttempts: 5,
   retry: { baseMs: 200, maxMs: 30_000 },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultConsumerSettings as consumer } from 'ackstate';
 import { tlsSettingProblems } from './tls-settings.js';
 
 /**
@@ -45,23 +46,24 @@ export const configSchema = z.object({
   /** Unset: the admin routes share the API's port. Set: they move to this port, and off the API's. */
   ADMIN_PORT: integer(0, 65535).optional(),
   HTTP_BODY_LIMIT: integer(256, 10 * 1024 * 1024).default(16 * 1024),
-  PREFETCH: integer(1, 65535).default(50),
+  /** The consumer settings' defaults are the runtime's (`defaultConsumerSettings`), spelled once. */
+  PREFETCH: integer(1, 65535).default(consumer.prefetch),
   /** Messages of a consumer (or users created over HTTP) in one transaction at most; 1: each alone. */
-  MAX_BATCH: integer(1, 1000).default(32),
+  MAX_BATCH: integer(1, 1000).default(consumer.maxBatch),
   /** Transactions at once of one consumer's batches (and of the HTTP group commit). */
-  BATCH_CONCURRENCY: integer(1, 100).default(2),
-  MAX_ATTEMPTS: integer(1, 1000).default(5),
-  RETRY_BASE_MS: integer(1, 3_600_000).default(200),
-  RETRY_MAX_MS: integer(1, 3_600_000).default(30_000),
+  BATCH_CONCURRENCY: integer(1, 100).default(consumer.batchConcurrency),
+  MAX_ATTEMPTS: integer(1, 1000).default(consumer.maxAttempts),
+  RETRY_BASE_MS: integer(1, 3_600_000).default(consumer.retry.baseMs),
+  RETRY_MAX_MS: integer(1, 3_600_000).default(consumer.retry.maxMs),
   /** Failed attempts retried in process before retries move to the broker's delay queues. */
-  IMMEDIATE_RETRIES: integer(0, 1000).default(3),
+  IMMEDIATE_RETRIES: integer(0, 1000).default(consumer.immediateRetries),
   /** The waits of the delayed retries, in seconds, comma-separated; `none`: every retry in process. */
   DELAYED_RETRY_SECONDS: z
     .string()
     .regex(/^(none|\d{1,5}(,\d{1,5}){0,19})$/, 'must be seconds separated by commas (1-86400 each), or none')
     .transform((text) => (text === 'none' ? [] : text.split(',').map(Number)))
     .refine((seconds) => seconds.every((each) => each >= 1 && each <= 86_400), 'each wait must be 1-86400 seconds')
-    .default([10, 60, 300]),
+    .default(consumer.delayedRetriesMs.map((ms) => ms / 1_000)),
   PUBLISH_TIMEOUT_MS: integer(100, 600_000).default(5_000),
   /** The AMQP heartbeat: a connection silent for about twice this long is taken for lost. */
   AMQP_HEARTBEAT_SECONDS: integer(1, 600).default(5),
@@ -69,7 +71,7 @@ export const configSchema = z.object({
   OUTBOX_POLL_MS: integer(50, 600_000).default(1_000),
   /** The relay's longest wait between sweeps that find nothing. Unset: the larger of 5,000 and OUTBOX_POLL_MS. */
   OUTBOX_MAX_POLL_MS: integer(50, 600_000).optional(),
-  MESSAGE_MAX_BYTES: integer(256, 100 * 1024 * 1024).default(64 * 1024),
+  MESSAGE_MAX_BYTES: integer(256, 100 * 1024 * 1024).default(consumer.messageMaxBytes),
   /** How long inbox rows (and quiet attempt counts) are kept: duplicates within it are absorbed. 7 days. */
   DEDUPLICATION_WINDOW_MS: integer(1_000, 3_650 * 86_400_000).default(7 * 86_400_000),
   /** How long an outbox row is kept once its message was confirmed. 1 day. */

@@ -5,6 +5,7 @@ import { defineConsumer, type ConsumerSpec } from '../api/consumer.js';
 import { defineExchange } from '../api/destination.js';
 import { OptionsError, resolveOptions, type RuntimeOptions } from '../api/options.js';
 import { defineService, type Service } from '../api/service.js';
+import { defaultConsumerSettings } from '../api/settings.js';
 import { planRuntime } from './plan.js';
 
 const url = 'postgres://postgres@127.0.0.1:5432/plan_test';
@@ -70,7 +71,7 @@ test("a consumer's own settings win over the runtime's defaults", (t) => {
   const result = plan([defineService({ name: 's', database: { url }, consumers: [consumer('q', { prefetch: 7 })] })], {
     consumers: { prefetch: 100, maxAttempts: 9 },
   });
-  t.like(result.consumers[0]!.settings, { prefetch: 7, maxAttempts: 9, maxBatch: 32 });
+  t.like(result.consumers[0]!.settings, { prefetch: 7, maxAttempts: 9, maxBatch: defaultConsumerSettings.maxBatch });
 });
 
 test('services naming one URL share a database, named after both', (t) => {

@@ -9,3 +9,9 @@ test('the connection heartbeats at the interval asked for, every 5 s by default'
   t.is(chosen.heartbeatIntervalInSeconds, 2);
   t.is(byDefault.heartbeatIntervalInSeconds, 5);
 });
+
+test('frames go out at once (TCP_NODELAY): Nagle would hold a publish behind an unanswered ack', async (t) => {
+  const connection = connectBroker({ urls: ['amqp://127.0.0.1:9'] });
+  t.teardown(() => connection.close());
+  t.like(connection.connectionOptions, { noDelay: true });
+});

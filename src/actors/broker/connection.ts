@@ -10,7 +10,7 @@ import type { BrokerTls } from '../../api/options.js';
 import { connectionMachine, type ConnectionEvent } from '../../machines/connection.js';
 import { redact } from '../../redact.js';
 import { describeError as describe } from '../../policies/describe-error.js';
-import { coalesceFrames } from './coalesced-frames.js';
+import { coalesceWrites, socketOf } from './coalesce-writes.js';
 
 /** The URL each connection manager last connected to, password redacted (it does not expose it itself). */
 const connectedUrls = new WeakMap<AmqpConnectionManager, string>();
@@ -37,13 +37,18 @@ export function connectBroker({
     connectionOptions: {
       timeout: 10_000,
       keepAlive: true,
+      // Without it, Nagle holds a publish behind an ack frame the broker never answers, until the broker's
+      // delayed TCP ack: about 40 ms per hop on an idle consumer. A turn's frames still leave together
+      // (`coalesce-writes.ts`).
+      noDelay: true,
       clientProperties: { connection_name: connectionName },
       ...tls,
     },
   });
   connection.on('connect', ({ connection: model, url }: { connection: unknown; url: unknown }) => {
-    coalesceFrames(model);
     connectedUrls.set(connection, shownUrl(url));
+    const socket = socketOf(model);
+    if (socket) coalesceWrites(socket);
   });
   return connection;
 }

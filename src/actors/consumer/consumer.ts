@@ -63,7 +63,7 @@ class QueueSubscription implements DeliveryHost {
     const { immediateRetries, delayedRetriesMs } = options.settings;
     this.#retryLevels = { immediateRetries, delayedRetriesMs };
     const beforeAck = () => options.failpoints.hit(`${options.service}.beforeAck`);
-    this.settlement = new Settlement(() => this.#channel, beforeAck);
+    this.settlement = new Settlement(() => this.#channel, beforeAck, options.settings.prefetch);
     this.checks = new OutageChecks(new OutageBreaker(), options.db, options.connection, options.consumer.queue);
     this.#deliveryLogic = provideDeliveryActors(options, this);
     this.#batcher = new Batcher<Arrival>(
@@ -230,6 +230,7 @@ class QueueSubscription implements DeliveryHost {
       });
       await Promise.race([idle, delay(this.#options.shutdownTimeoutMs)]);
     }
+    this.settlement.flush(); // held acks of committed messages, or the broker redelivers them
     await this.#closeWrapper();
   }
 
