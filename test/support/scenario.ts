@@ -13,7 +13,8 @@ export interface Scenario {
   readonly cardInstances: ServiceProcess[];
   /** Restart the first instance. */
   restartUsers(env?: Record<string, string>): Promise<ServiceProcess>;
-  restartCards(env?: Record<string, string>): Promise<ServiceProcess>;
+  /** `waitReady: false` when the service cannot be ready at once (a blocked broker keeps /readyz at 503). */
+  restartCards(env?: Record<string, string>, options?: { waitReady?: boolean }): Promise<ServiceProcess>;
 }
 
 export interface ScenarioOptions {
@@ -38,10 +39,10 @@ export async function startScenario(
     await Promise.all(processes.map((process) => process.stop()));
     await environment.cleanUp();
   });
-  const start = async (mode: 'user' | 'card', env: Record<string, string>) => {
+  const start = async (mode: 'user' | 'card', env: Record<string, string>, waitReady = true) => {
     const process = await startService({ ...environment.env, ...env }, mode, { waitReady: false });
     processes.push(process);
-    await process.waitForReady();
+    if (waitReady) await process.waitForReady();
     return process;
   };
 
@@ -70,9 +71,9 @@ export async function startScenario(
       userInstances[0] = scenario.users;
       return scenario.users;
     },
-    async restartCards(env = card) {
+    async restartCards(env = card, { waitReady = true } = {}) {
       await scenario.cards.stop();
-      scenario.cards = await start('card', env);
+      scenario.cards = await start('card', env, waitReady);
       cardInstances[0] = scenario.cards;
       return scenario.cards;
     },
