@@ -77,6 +77,6 @@ export async function runInstances(context: {
     runs,
   };
   await writeReport(context.outFile, report);
-  const { renderInstances } = await import('../report/docs-tables.js');
+  const { renderInstances } = await import('../report/mode-tables.js');
   console.log(`\n${renderInstances(report)}\n\nbench: wrote ${path.relative(repoRoot, context.outFile)}`);
 }

@@ -171,7 +171,7 @@ export async function runSoak(context: {
       samples,
     };
     await writeReport(context.outFile, report);
-    const { renderSoak } = await import('../report/docs-tables.js');
+    const { renderSoak } = await import('../report/mode-tables.js');
     console.log(`\n${renderSoak(report)}\n\nbench: wrote ${path.relative(repoRoot, context.outFile)}`);
   } finally {
     clearInterval(timer);

@@ -161,7 +161,7 @@ export async function runSweep(context: {
     best: best.name,
     runs,
   };
-  const { renderSweep } = await import('../report/docs-tables.js');
+  const { renderSweep } = await import('../report/mode-tables.js');
   console.log(`\n${renderSweep(report)}\n`);
   await writeReport(context.outFile, report);
   console.log(`bench: wrote ${context.outFile}; best: ${best.name} (${describeSettings(best.settings)})`);

@@ -2,15 +2,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AllocationsReport } from '../modes/allocations.js';
-import {
-  renderAllocations,
-  renderBaseline,
-  renderInstances,
-  renderLatest,
-  renderProfile,
-  renderSoak,
-  renderSweep,
-} from './docs-tables.js';
+import { renderBaseline, renderLatest } from './docs-tables.js';
+import { renderAllocations, renderInstances, renderProfile, renderSoak, renderSweep } from './mode-tables.js';
 import type { InstancesReport } from '../modes/instances.js';
 import type { ProfileReport } from '../modes/profile.js';
 import type { BenchReport } from './report.js';
