@@ -16,7 +16,10 @@ interface NotesDatabase {
   notes: { n: number };
 }
 
-const note = z.object({ n: z.number(), fails: z.enum(['no', 'early', 'bug', 'constraint', 'outage']) });
+const note = z.object({
+  n: z.number(),
+  fails: z.enum(['no', 'early', 'bug', 'constraint', 'outage', 'unawaited', 'late']),
+});
 type Note = z.infer<typeof note>;
 
 /** An error as the pg driver gives it for a terminated connection: an outage, not the message's. */
@@ -35,6 +38,16 @@ async function setUp(t: ExecutionContext, label: string) {
     async handle(trx: Transaction<NotesDatabase>, message, out) {
       out.publish({ queue: 'noted' }, { n: message.n });
       if (message.fails === 'early') throw new Error(`no price for ${message.n}, found before writing`);
+      const write = () => trx.insertInto('notes').values({ n: message.n }).execute();
+      if (message.fails === 'unawaited') {
+        void write().catch(() => {});
+        throw new Error(`no price for ${message.n}, thrown while its write was under way`);
+      }
+      if (message.fails === 'late') {
+        // A turn after the handler threw, while the batch is still running the next handler's statement.
+        setImmediate(() => void write().catch(() => {}));
+        throw new Error(`no price for ${message.n}, and a write started after the throw`);
+      }
       if (message.fails === 'constraint') {
         await trx.insertInto('notes').values({ n: -1 }).execute(); // a unique violation: the transaction is aborted
       }
@@ -195,5 +208,41 @@ test('a batch without a failing handler commits in one pass and sets nothing asi
     inbox: ['note:10', 'note:11'],
     outbox: ['10', '11'],
     attempts: [],
+  });
+});
+
+test('a handler that throws while its write is under way, or starts one after throwing, did write: the batch runs again without it', async (t) => {
+  const { run, state } = await setUp(t, 'isolate_unawaited');
+
+  const unawaited = await run([
+    { n: 30, fails: 'no' },
+    { n: 31, fails: 'unawaited' },
+    { n: 32, fails: 'no' },
+  ]);
+  const late = await run([
+    { n: 33, fails: 'late' },
+    { n: 34, fails: 'no' },
+    { n: 35, fails: 'no' },
+  ]);
+
+  t.deepEqual(
+    [...unawaited.setAside, ...late.setAside].map((each) => [each.index, String(each.error)]),
+    [
+      [1, 'Error: no price for 31, thrown while its write was under way'],
+      [0, 'Error: no price for 33, and a write started after the throw'],
+    ],
+  );
+  t.deepEqual(
+    [unawaited.results, late.results],
+    [
+      [30, undefined, 32],
+      [undefined, 34, 35],
+    ],
+  );
+  t.deepEqual(await state(), {
+    notes: ['30', '32', '34', '35'],
+    inbox: ['note:30', 'note:32', 'note:34', 'note:35'],
+    outbox: ['30', '32', '34', '35'],
+    attempts: ['note:31 1', 'note:33 1'],
   });
 });

@@ -112,3 +112,25 @@ test.serial('a table view of the database opens transactions too; another Kysely
     await foreign.destroy();
   }
 });
+
+test.serial(
+  'a lease counts its own statements as they start, and marks one started after it was disowned as late',
+  async (t) => {
+    const open = await openTransaction(db);
+    const first = open.lease();
+    const second = open.lease();
+    const pending = insert(first.trx, 940); // not awaited yet: counted when it starts
+    t.is(first.statements, 1);
+    await pending;
+    await insert(second.trx, 941);
+    t.deepEqual([first.statements, second.statements, open.statements], [1, 1, 2]);
+
+    second.disown();
+    t.false(second.late);
+    await insert(second.trx, 942);
+    t.true(second.late, 'started after disown()');
+    t.false(first.late);
+    await open.commit();
+    t.deepEqual(await ids(940, 942), [940, 941, 942], 'a late statement still runs: the caller decides what it means');
+  },
+);

@@ -45,23 +45,78 @@ class TransactionConnection implements ConnectionProvider {
   }
 }
 
+/**
+ * One piece of code's share of a transaction (a handler's, in a batch): its statements are counted as they
+ * start, synchronously, so whether it ran any is known the moment it returns or throws. Once `disown()`ed
+ * (its handler failed and the batch goes on without it), a statement it still starts is recorded as late.
+ */
+export interface TransactionLease<DB> {
+  /** The same transaction: statements run through it count as this lease's. */
+  readonly trx: Transaction<DB>;
+  /** Statements started through `trx` so far. */
+  readonly statements: number;
+  /** From now on, a statement started through `trx` is late: it runs, and `late` says so. */
+  disown(): void;
+  /** True once a statement was started after `disown()`. */
+  readonly late: boolean;
+}
+
+/** A lease's connection: the transaction's, counting the lease's statements on the way. */
+class LeaseConnection implements ConnectionProvider {
+  statements = 0;
+  disowned = false;
+  late = false;
+
+  constructor(readonly transaction: TransactionConnection) {}
+
+  async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
+    if (this.disowned) this.late = true;
+    this.statements += 1;
+    return this.transaction.provideConnection(consumer);
+  }
+}
+
+function transactionOn<DB>(db: Kysely<DB>, parts: TransactionParts, provider: ConnectionProvider): Transaction<DB> {
+  return new Transaction<DB>({
+    config: { dialect: parts.dialect },
+    dialect: parts.dialect,
+    driver: parts.driver,
+    executor: db.getExecutor().withConnectionProvider(provider),
+  });
+}
+
 /** A transaction between its BEGIN and its COMMIT or ROLLBACK. */
 export class OpenTransaction<DB> {
   /** What the statements of the transaction run on. */
   readonly trx: Transaction<DB>;
+  readonly #db: Kysely<DB>;
+  readonly #parts: TransactionParts;
   readonly #driver: Driver;
   readonly #provider: TransactionConnection;
 
   constructor(db: Kysely<DB>, parts: TransactionParts, connection: DatabaseConnection) {
+    this.#db = db;
+    this.#parts = parts;
     this.#driver = parts.driver;
     this.#provider = new TransactionConnection(connection);
-    const executor = db.getExecutor().withConnectionProvider(this.#provider);
-    this.trx = new Transaction<DB>({
-      config: { dialect: parts.dialect },
-      dialect: parts.dialect,
-      driver: parts.driver,
-      executor,
-    });
+    this.trx = transactionOn(db, parts, this.#provider);
+  }
+
+  /** A share of this transaction whose statements are counted apart (see `TransactionLease`). */
+  lease(): TransactionLease<DB> {
+    const connection = new LeaseConnection(this.#provider);
+    return {
+      trx: transactionOn(this.#db, this.#parts, connection),
+      get statements() {
+        return connection.statements;
+      },
+      disown() {
+        connection.disowned = true;
+      },
+      get late() {
+        return connection.late;
+      },
+    };
   }
 
   /** How many statements have been run through `trx` so far: code that ran none has changed nothing. */

@@ -16,13 +16,13 @@ import {
   type OutgoingMessage,
 } from '../../db/messaging-queries.js';
 import type { MessagingTables } from '../../db/schema.js';
-import { openTransaction, type OpenTransaction } from '../../db/transactions.js';
+import { openTransaction, type OpenTransaction, type TransactionLease } from '../../db/transactions.js';
 import type { Failpoints } from '../../failpoints.js';
 import { PersistFailure, type Decoded, type Delivery, type Persisted } from '../../machines/delivery.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { OutgoingMessages, type DeclaredDestinations } from '../outbox/outgoing.js';
 import type { TransactionTrace, Tracing } from '../../observability/tracing/tracing.js';
-import { changedNothing, FailedInBatch, isMessagesOwn, type SetAsideDelivery } from './failed-in-batch.js';
+import { FailedInBatch, isMessagesOwn, type SetAsideDelivery } from './failed-in-batch.js';
 
 export interface BatchTransactionOptions {
   readonly db: MessagingDb;
@@ -79,6 +79,12 @@ async function clearCountedAttempts(transaction: MessagingDb, consumer: string, 
   }
 }
 
+/** A handler that failed and was left out of its batch, and its share of the transaction. */
+interface LeftOut {
+  readonly lease: TransactionLease<MessagingTables>;
+  readonly failure: HandlerFailure;
+}
+
 /** One batch's transaction and what its handlers have done in it so far. */
 interface Pass {
   readonly options: BatchTransactionOptions;
@@ -87,39 +93,49 @@ interface Pass {
   readonly out: OutgoingMessages;
   readonly failed: FailedInBatch;
   readonly trace: TransactionTrace | undefined;
+  readonly leftOut: LeftOut[];
 }
 
-function handleOne({ options, open, out }: Pass, fresh: FreshMessage): Promise<unknown> {
+function handleOne({ options, out }: Pass, fresh: FreshMessage, trx: Transaction<MessagingTables>): Promise<unknown> {
   // The service's code knows its own tables: the transaction is handed over with its type erased.
-  const erased = open.trx as unknown as Transaction<unknown>;
+  const erased = trx as unknown as Transaction<unknown>;
   return options.consumer.handle(erased, fresh.message, out, infoOf(fresh.delivery));
 }
 
 /**
- * Runs the handlers one by one. A handler that throws a failure of its own message without having run a
- * statement is left out and the others go on; any other throw fails the pass.
+ * Runs the handlers one by one, each on a lease of the transaction that counts its statements as they
+ * start. A handler that throws a failure of its own message without having started a statement is left out
+ * and the others go on; any other throw fails the pass.
  */
 async function handleInTurn(pass: Pass, fresh: readonly FreshMessage[]): Promise<unknown[]> {
   const { open, out, failed } = pass;
   const results: unknown[] = [];
   for (const each of fresh) {
-    const before = open.statements;
+    const lease = open.lease();
     const mark = out.mark();
     try {
-      results.push(await handleOne(pass, each));
-      // After the handler: one that throws before running a statement leaves its count as it was.
-      await clearCountedAttempts(open.trx, pass.options.consumer.queue, each);
+      results.push(await handleOne(pass, each, lease.trx));
+      await clearCountedAttempts(lease.trx, pass.options.consumer.queue, each);
     } catch (error) {
       if (pass.deliveries.length === 1) throw error;
-      if (!isMessagesOwn(error) || !(await changedNothing(() => open.statements, before))) {
-        throw new HandlerFailure(error, each.index);
-      }
+      if (!isMessagesOwn(error) || lease.statements > 0) throw new HandlerFailure(error, each.index);
+      lease.disown();
+      pass.leftOut.push({ lease, failure: new HandlerFailure(error, each.index) });
       out.discardSince(mark);
       failed.add(each.key, error);
       results.push(undefined);
     }
   }
   return results;
+}
+
+/**
+ * A handler left out of the batch that started a statement after all (one it did not await): it changed the
+ * transaction, so the batch must not commit as it is.
+ */
+function failIfLeftOutWrote(pass: Pass): void {
+  const wrote = pass.leftOut.find(({ lease }) => lease.late);
+  if (wrote !== undefined) throw wrote.failure;
 }
 
 async function handleAll(pass: Pass, fresh: readonly FreshMessage[]): Promise<readonly unknown[]> {
@@ -180,6 +196,7 @@ async function commitPass(
   const setAside = await failed.record(open.trx, options.consumer.queue, deliveries, decoded);
   const outgoing: readonly OutgoingMessage[] = out.messages;
   await insertOutbox(open.trx, outgoing, options.leaseMs);
+  failIfLeftOutWrote(pass);
   await open.commit();
   const results: unknown[] = [];
   let next = 0;
@@ -199,7 +216,7 @@ async function beginPass(options: BatchTransactionOptions, deliveries: readonly 
   const open = await openTransaction(options.db);
   const trace = options.tracing?.deliveryTransaction(deliveries);
   const out = new OutgoingMessages(options.destinations, trace);
-  return { options, open, deliveries, out, failed: new FailedInBatch(), trace };
+  return { options, open, deliveries, out, failed: new FailedInBatch(), trace, leftOut: [] };
 }
 
 /** The batch in one transaction, the common case: a handler that throws after running statements fails it. */

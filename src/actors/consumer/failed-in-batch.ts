@@ -3,7 +3,6 @@
  * touched nothing, or their savepoint was rolled back), and before the commit their inbox rows are taken
  * back and an attempt of each is counted, so that each is set aside with its failure already recorded.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { setAsideMessages, type AttemptRecord, type MessagingDb } from '../../db/messaging-queries.js';
 import type { Decoded, Delivery } from '../../machines/delivery.js';
 import { classifyError } from '../../policies/classify-error.js';
@@ -25,16 +24,6 @@ export interface SetAsideDelivery {
 export function isMessagesOwn(error: unknown): boolean {
   const failure = classifyError(error);
   return failure.kind !== 'unavailable' && failure.timedOut !== true;
-}
-
-/**
- * True when a handler that threw ran no statement in the transaction: then it changed nothing there, and
- * the batch may go on without it. Waits a turn first, so that a statement it started and did not await is
- * seen.
- */
-export async function changedNothing(statements: () => number, before: number): Promise<boolean> {
-  await nextTurn();
-  return statements() === before;
 }
 
 export class FailedInBatch {
