@@ -45,6 +45,12 @@ export interface Persisted {
   readonly setAside?: readonly { readonly index: number; readonly error: unknown; readonly attempts: number }[];
 }
 
+/**
+ * Where a delivery set aside from its batch goes next, from its failure and count: `retry` (within its
+ * immediate retries), `delay` (a delay queue holds it for its next attempt) or `dead-letter`.
+ */
+export type SetAsideNext = 'retry' | 'delay' | 'dead-letter';
+
 /** A delivery of the batch left out of its commit, and why. */
 export interface SetAside {
   readonly index: number;
@@ -52,12 +58,27 @@ export interface SetAside {
   /** Its attempts, this failure's counted in the commit. */
   readonly attempts: number;
   /**
-   * Within its immediate retries: the batch hands it back for its next attempt in process itself (outcome
-   * `retried`), after `retryDelay`. Otherwise a delivery of its own takes it on (a delayed retry or a dead
-   * letter; outcome `split` here).
+   * `retry`: the batch hands it back for its next attempt in process itself (outcome `retried`), after
+   * `retryDelay`. `delay` and `dead-letter`: the batch publishes its copy to its delay queue (`delayMs`) or
+   * its dead-letter queue in `handingOn` and acks it once confirmed (outcome `delayed` or `dead-lettered`).
    */
-  readonly retriedHere: boolean;
+  readonly next: SetAsideNext;
+  readonly delayMs: number | undefined;
+  /**
+   * Set by `handingOn`: true once its copy was confirmed and it was acked; false when that publish failed and
+   * a delivery of its own took it on (outcome `split` here: its own delivery's outcome is its).
+   */
+  readonly handedOn: boolean | undefined;
 }
+
+/** What `handOn` is given: the batch's deliveries and those of its set-aside ones that leave through a queue. */
+export interface HandOnInput {
+  readonly deliveries: readonly Delivery[];
+  readonly setAside: readonly SetAside[];
+}
+
+/** A set-aside delivery whose copy the batch publishes (to a delay or dead-letter queue) before acking it. */
+export const leavesThroughAQueue = (setAside: SetAside): boolean => setAside.next !== 'retry';
 
 /** What a delivery set aside from its batch starts with: its failure, its count and its decoded message. */
 export interface FailedInBatch {
@@ -172,17 +193,23 @@ export interface DeliveryOutput {
   readonly unrecorded: boolean;
 }
 
+function setAsideOutcome({ next, handedOn }: SetAside): DeliveryOutcome {
+  if (next === 'retry') return 'retried';
+  if (handedOn !== true) return 'split';
+  return next === 'delay' ? 'delayed' : 'dead-lettered';
+}
+
 /**
  * The outcome of the batch's delivery at `index`: a batch that is acked may hold duplicates, and deliveries
- * set aside (`retried` when the batch retries them in process itself; else `split`: their outcome is their
- * own batch's).
+ * set aside (`retried` when the batch retries them in process itself, `delayed` or `dead-lettered` when it
+ * handed them on; `split` when a delivery of their own took them on: their outcome is its).
  */
 export function outcomeAt(
   context: Pick<DeliveryContext, 'outcome' | 'duplicates'> & Partial<Pick<DeliveryContext, 'setAside'>>,
   index: number,
 ): DeliveryOutcome | undefined {
   const setAside = context.setAside?.find((each) => each.index === index);
-  if (setAside !== undefined) return setAside.retriedHere ? 'retried' : 'split';
+  if (setAside !== undefined) return setAsideOutcome(setAside);
   return context.outcome === 'acked' && context.duplicates[index] ? 'duplicate' : context.outcome;
 }
 

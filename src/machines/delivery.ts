@@ -3,7 +3,7 @@
  * I/O step is an actor or action supplied by `src/actors/` through `provide()`, so this file imports
  * nothing that touches the world and can be drawn as it is.
  *
- *   receiving ─> persisting ─> acking ─> publishing ─> done       (nothing to publish: acking ─> done)
+ *   receiving ─> persisting ─> acking ─> publishing ─> handingOn ─> done   (each only when it has work)
  *       │             └─ failure ─> rollingBack ─> recordingFailure ─> backingOff ─> retrying | nacking ─> done
  *       └─ poison ─> deadLettering ─> acking              ├─ poison / attempts spent ─> deadLettering
  *                                                         └─ past the immediate retries ─> delaying ─> acking
@@ -19,9 +19,11 @@
  * `receiving` decodes synchronously (an `assign` supplied as the `decode` action: decoding touches nothing
  * outside the process), and `persisting` is one transaction from BEGIN to COMMIT for the whole batch. A
  * batch whose handler threw for some of its messages commits the others and sets those aside (`setAside`,
- * their attempts counted in the commit): `acking` acks the rest and hands each of those on, without running
- * its handler again: back to the consumer for its immediate retry (`retriedHere`: outcome `retried` in this
- * batch), or to a delivery of its own (`failedInBatch`), which goes where its count sends it. A
+ * their attempts counted in the commit): `acking` acks the rest, and each of those goes where its count
+ * sends it without running its handler again: back to the consumer for its immediate retry (outcome
+ * `retried` in this batch), or, in `handingOn`, to its delay queue or its dead-letter queue (published,
+ * confirmed, then acked: outcome `delayed` or `dead-lettered`). One whose publish fails is taken on by a
+ * delivery of its own (`failedInBatch`), which backs off and nacks it as any failed publish would. A
  * batch that fails for any other reason but an outage is split: each of its deliveries runs again as a
  * batch of its own, or, when the failure is known to be one message's, that one alone and the rest
  * together. Either way a failure, its attempt count and its dead letter always belong to one message.
@@ -39,11 +41,15 @@ import { delayedRetryMs } from '../policies/delayed-retry.js';
 import {
   PersistFailure,
   initialDeliveryContext,
+  leavesThroughAQueue,
   type Delivery,
   type DeliveryContext,
   type DeliveryEvent,
   type DeliveryInput,
   type DeliveryOutput,
+  type HandOnInput,
+  type SetAside,
+  type SetAsideNext,
 } from './delivery-types.js';
 
 export {
@@ -60,10 +66,12 @@ export {
   type DeliveryOutcome,
   type DeliveryOutput,
   type FailedInBatch,
+  type HandOnInput,
   type PersistInput,
   type Persisted,
   type PublishInput,
   type SetAside,
+  type SetAsideNext,
 } from './delivery-types.js';
 import { machineIds } from './names.js';
 export { persistStep, publishStep } from './delivery-steps.js';
@@ -80,14 +88,22 @@ function failureOf(error: unknown): ClassifiedFailure {
   return classifyError(error instanceof PersistFailure ? error.cause : error);
 }
 
-/**
- * A set-aside failure whose next attempt is an immediate retry: neither poison nor its last attempt, and
- * within the immediate retries (what `receiving` decides for a delivery set aside from its batch).
- */
-function retriesImmediately(context: DeliveryContext, failure: ClassifiedFailure, attempts: number): boolean {
-  if (failure.kind === 'poison' || attempts >= context.maxAttempts) return false;
-  return delayedRetryMs(context.retryLevels, attempts) === undefined;
+/** Where a set-aside failure goes next: the same decision `receiving` makes for a delivery set aside alone. */
+function nextAfterSetAside(context: DeliveryContext, failure: ClassifiedFailure, attempts: number): SetAsideNext {
+  if (failure.kind === 'poison' || attempts >= context.maxAttempts) return 'dead-letter';
+  return delayedRetryMs(context.retryLevels, attempts) === undefined ? 'retry' : 'delay';
 }
+
+function setAsideOf(context: DeliveryContext, set: { index: number; error: unknown; attempts: number }): SetAside {
+  const failure = failureOf(set.error);
+  const next = nextAfterSetAside(context, failure, set.attempts);
+  const delayMs = next === 'delay' ? delayedRetryMs(context.retryLevels, set.attempts) : undefined;
+  return { index: set.index, failure, attempts: set.attempts, next, delayMs, handedOn: undefined };
+}
+
+/** `handingOn`'s result: which of the set-aside deliveries it handed on (by index in the batch). */
+const handedOnAt = (context: DeliveryContext, handed: ReadonlySet<number>): SetAside[] =>
+  context.setAside.map((each) => (leavesThroughAQueue(each) ? { ...each, handedOn: handed.has(each.index) } : each));
 
 /** While the consumer's breaker is open or half-open, any failure but poison is taken for the outage's. */
 function outageFailureOf(error: unknown): ClassifiedFailure {
@@ -117,6 +133,11 @@ export const deliveryMachine = setup({
     deadLetter: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number }>(
       notProvided('deadLetter'),
     ),
+    /**
+     * Publishes the copies of the set-aside deliveries that leave through a queue (with confirms, each to its
+     * delay or dead-letter queue); resolves with the indexes of those confirmed.
+     */
+    handOn: fromPromise<readonly number[], HandOnInput>(notProvided('handOn')),
     /** Publishes the message, with confirms, to the delay queue of `delayMs`. */
     delay: fromPromise<void, { delivery: Delivery; failure: ClassifiedFailure; attempts: number; delayMs: number }>(
       notProvided('delay'),
@@ -135,18 +156,27 @@ export const deliveryMachine = setup({
     /** Hands the delivery, still unacked, back to its consumer for its next attempt in a batch. */
     retry: notProvided('retry'),
     /**
-     * Hands on each delivery set aside by the commit (none: nothing to do): back to the consumer for its
-     * immediate retry after its backoff (`retriedHere`), or to a delivery of its own.
+     * Hands each delivery set aside by the commit for an immediate retry back to the consumer, for its retry
+     * after its backoff (none: nothing to do).
      */
     setAside: ({ context }) => {
       if (context.setAside.length > 0) notProvided('setAside')();
     },
+    /**
+     * After `handingOn`: acks the set-aside deliveries it handed on, and hands each of the others (its publish
+     * failed) to a delivery of its own.
+     */
+    settleHandedOn: notProvided('settleHandedOn'),
     /**
      * Hands the deliveries to new batches: the `culprit` alone and the rest together when it is known, else
      * each delivery to a batch of its own.
      */
     split: notProvided('split'),
     forgetTransaction: assign({ transaction: undefined }),
+    deferPublish: assign({
+      error: ({ event }) =>
+        `publish deferred to the outbox relay: ${failureOf((event as { error?: unknown }).error).reason}`,
+    }),
   },
   guards: {
     /** Provided by the consumer: true while its outage breaker is open or half-open. */
@@ -161,6 +191,7 @@ export const deliveryMachine = setup({
     batch: ({ context }) => context.deliveries.length > 1,
     undecodableBatch: ({ context }) => context.failure !== undefined && context.deliveries.length > 1,
     somethingToPublish: ({ context }) => context.outgoing.length > 0,
+    somethingToHandOn: ({ context }) => context.setAside.some(leavesThroughAQueue),
     /** An outage's failure, known by its code or suspected by the breaker: its attempt is not counted. */
     dependencyUnavailable: ({ context }) =>
       context.failure?.kind === 'unavailable' || (context.suspected && context.failure?.kind !== 'poison'),
@@ -204,13 +235,7 @@ export const deliveryMachine = setup({
             duplicates: ({ event }) => event.output.duplicates,
             outgoing: ({ event }) => event.output.outgoing,
             results: ({ event }) => event.output.results,
-            setAside: ({ context, event }) =>
-              (event.output.setAside ?? []).map(({ index, error, attempts }) => ({
-                index,
-                failure: failureOf(error),
-                attempts,
-                retriedHere: retriesImmediately(context, failureOf(error), attempts),
-              })),
+            setAside: ({ context, event }) => (event.output.setAside ?? []).map((each) => setAsideOf(context, each)),
           }),
         },
         // A failed commit has an unknown outcome: retry, and let the inbox absorb it if it did commit.
@@ -240,13 +265,37 @@ export const deliveryMachine = setup({
     publishing: {
       entry: 'publish',
       on: {
-        PUBLISHED: { target: 'done' },
+        PUBLISHED: [{ guard: 'somethingToHandOn', target: 'handingOn' }, { target: 'done' }],
         // The outgoing messages are committed in the outbox: the relay delivers them later.
-        PUBLISH_FAILED: {
+        PUBLISH_FAILED: [
+          { guard: 'somethingToHandOn', target: 'handingOn', actions: 'deferPublish' },
+          { target: 'done', actions: 'deferPublish' },
+        ],
+      },
+    },
+    handingOn: {
+      invoke: {
+        src: 'handOn',
+        input: ({ context }) => ({
+          deliveries: context.deliveries,
+          setAside: context.setAside.filter(leavesThroughAQueue),
+        }),
+        onDone: {
           target: 'done',
-          actions: assign({
-            error: ({ event }) => `publish deferred to the outbox relay: ${failureOf(event.error).reason}`,
-          }),
+          actions: [
+            assign({ setAside: ({ context, event }) => handedOnAt(context, new Set(event.output)) }),
+            'settleHandedOn',
+          ],
+        },
+        onError: {
+          target: 'done',
+          actions: [
+            assign({
+              setAside: ({ context }) => handedOnAt(context, new Set()),
+              error: ({ event }) => `handing on the set-aside deliveries failed: ${failureOf(event.error).reason}`,
+            }),
+            'settleHandedOn',
+          ],
         },
       },
     },
@@ -260,7 +309,11 @@ export const deliveryMachine = setup({
             (context.failure ? 'dead-lettered' : context.duplicates.every(Boolean) ? 'duplicate' : 'acked'),
         }),
       ],
-      always: [{ guard: 'somethingToPublish', target: 'publishing' }, { target: 'done' }],
+      always: [
+        { guard: 'somethingToPublish', target: 'publishing' },
+        { guard: 'somethingToHandOn', target: 'handingOn' },
+        { target: 'done' },
+      ],
     },
     rollingBack: {
       invoke: {

@@ -25,6 +25,16 @@ import type { Logger } from './logger.js';
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
 
+type SetAsideOutcome = 'retried' | 'delayed' | 'dead-lettered';
+
+const setAsideMessages: Readonly<Record<SetAsideOutcome, string>> = {
+  retried: 'handler failed; set aside from its batch and retried in process after a backoff',
+  delayed: 'handler failed; set aside from its batch and sent to its delay queue for a later attempt',
+  'dead-lettered': 'handler failed on its last attempt; set aside from its batch and dead-lettered',
+};
+
+const isSetAsideOutcome = (outcome: string): outcome is SetAsideOutcome => outcome in setAsideMessages;
+
 /** The states whose entry is logged at `warn`: a retry, a dead letter, a pause, a lost connection. */
 const warningStates: ReadonlySet<string> = new Set<MachineState>([
   'backingOff',
@@ -135,8 +145,8 @@ export class LogWriter implements ObservationListener {
     });
   }
 
-  /** A message its batch set aside and retries in process: why, and its attempts so far. */
-  #retriedFromBatch(owner: ObservedConsumer, context: DeliveryContext, index: number): void {
+  /** A message its batch set aside and saw to itself (a retry in process, a delay queue, a dead letter). */
+  #setAsideLine(owner: ObservedConsumer, context: DeliveryContext, index: number, outcome: SetAsideOutcome): void {
     const delivery = context.deliveries[index]!;
     const setAside = context.setAside.find((each) => each.index === index)!;
     this.#logger.log({
@@ -147,10 +157,11 @@ export class LogWriter implements ObservationListener {
       deliveryTag: delivery.deliveryTag,
       redelivered: delivery.redelivered,
       attempts: setAside.attempts,
-      outcome: 'retried',
+      delayMs: setAside.delayMs,
+      outcome,
       error: setAside.failure.reason,
-      level: 'warn',
-      message: 'handler failed; set aside from its batch and retried in process after a backoff',
+      level: outcome === 'dead-lettered' ? 'error' : 'warn',
+      message: setAsideMessages[outcome],
     });
   }
 
@@ -165,8 +176,8 @@ export class LogWriter implements ObservationListener {
       const delivery = deliveries[index]!;
       const outcome = received ? undefined : outcomeAt(context, index);
       if (outcome === 'split') continue; // set aside: its own delivery logs it
-      if (outcome === 'retried') {
-        this.#retriedFromBatch(owner, context, index);
+      if (outcome !== undefined && isSetAsideOutcome(outcome) && context.setAside.length > 0) {
+        this.#setAsideLine(owner, context, index, outcome);
         continue;
       }
       const message = decoded[index]?.message;

@@ -14,6 +14,7 @@ import {
   type DeliveryOutput,
   type FailedInBatch,
   type Persisted,
+  type SetAside,
 } from '../../src/machines/delivery.js';
 import type { ClassifiedFailure } from '../../src/policies/classify-error.js';
 import type { RetryLevels } from '../../src/policies/delayed-retry.js';
@@ -40,6 +41,7 @@ type PublishInput = { outgoing: readonly unknown[] };
 type RecordInput = { key: string; failure: ClassifiedFailure; delivery: Delivery };
 type DeadLetterInput = { delivery: Delivery; failure: ClassifiedFailure; attempts: number };
 type DelayInput = DeadLetterInput & { delayMs: number };
+type HandOnInput = { deliveries: readonly Delivery[]; setAside: readonly SetAside[] };
 
 /** What each stub does; anything left out succeeds (the happy path). */
 interface Stubs {
@@ -50,6 +52,8 @@ interface Stubs {
   recordFailure?: (input: RecordInput) => Promise<number>;
   deadLetter?: (input: DeadLetterInput) => Promise<void>;
   delay?: (input: DelayInput) => Promise<void>;
+  /** Resolves with the indexes handed on; by default all of them. */
+  handOn?: (input: HandOnInput) => Promise<readonly number[]>;
 }
 
 interface Calls {
@@ -60,6 +64,9 @@ interface Calls {
   recordFailure: RecordInput[];
   deadLetter: DeadLetterInput[];
   delay: DelayInput[];
+  handOn: HandOnInput[];
+  /** The indexes acked and run alone by settleHandedOn. */
+  settled: { acked: number[]; ranAlone: number[] }[];
   ack: number;
   nack: number;
   retry: number;
@@ -88,6 +95,8 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
     recordFailure: [],
     deadLetter: [],
     delay: [],
+    handOn: [],
+    settled: [],
     ack: 0,
     nack: 0,
     retry: 0,
@@ -111,6 +120,10 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
       delay: fromPromise<void, DelayInput>(async ({ input }) => {
         calls.delay.push(input);
         if (stubs.delay) await stubs.delay(input);
+      }),
+      handOn: fromPromise<readonly number[], HandOnInput>(async ({ input }) => {
+        calls.handOn.push(input);
+        return stubs.handOn ? stubs.handOn(input) : input.setAside.map(({ index }) => index);
       }),
     },
     actions: {
@@ -140,6 +153,11 @@ function deliveryActor(stubs: Stubs = {}, options: Options = {}) {
       },
       setAside: ({ context }) => {
         if (context.setAside.length > 0) calls.setAside.push(context.setAside.map((each) => each.index));
+      },
+      settleHandedOn: ({ context }) => {
+        const indexes = (handedOn: boolean) =>
+          context.setAside.filter((each) => each.handedOn === handedOn).map(({ index }) => index);
+        calls.settled.push({ acked: indexes(true), ranAlone: indexes(false) });
       },
     },
     guards: {
@@ -564,39 +582,77 @@ test('a batch is decoded, persisted in one transaction, published and acked once
   );
 });
 
-test('a batch whose commit set some deliveries aside acks the rest, retries those within their immediate retries itself and hands the others on', async (t) => {
-  const deliveries = batchOf(4);
+test('a batch whose commit set some deliveries aside acks the rest, retries those within their immediate retries itself and hands the others on to their queues', async (t) => {
+  const deliveries = batchOf(5);
   const { output, calls, states, context } = await runDelivery(
     {
       persist: async () => ({
-        duplicates: [false, false, true, false],
+        duplicates: [false, false, true, false, false],
         outgoing: [{ row: 1 }],
-        results: ['a', undefined, undefined, undefined],
+        results: ['a', undefined, undefined, undefined, undefined],
         setAside: [
           { index: 1, error: new Error('no price'), attempts: 1 },
-          { index: 3, error: new Error('no price'), attempts: 5 },
+          { index: 3, error: new Error('no price'), attempts: 2 },
+          { index: 4, error: new Error('no price'), attempts: 3 },
         ],
       }),
     },
-    { deliveries, maxAttempts: 5 },
+    { deliveries, maxAttempts: 3, retryLevels: { immediateRetries: 1, delayedRetriesMs: [1_000] } },
   );
 
-  t.deepEqual(states, ['receiving', 'persisting', 'acking', 'publishing', 'done']);
+  t.deepEqual(states, ['receiving', 'persisting', 'acking', 'publishing', 'handingOn', 'done']);
   t.is(output.outcome, 'acked');
   t.is(calls.ack, 1);
-  t.deepEqual(calls.setAside, [[1, 3]]);
+  t.deepEqual(calls.setAside, [[1, 3, 4]]);
   t.deepEqual(
-    context.setAside.map(({ index, retriedHere }) => [index, retriedHere]),
+    context.setAside.map(({ index, next, delayMs }) => [index, next, delayMs]),
     [
-      [1, true],
-      [3, false],
+      [1, 'retry', undefined],
+      [3, 'delay', 1_000],
+      [4, 'dead-letter', undefined],
     ],
-    'the first failure of 1 is an immediate retry; 3 has spent its attempts, and a delivery of its own dead-letters it',
+    'the first failure is an immediate retry, the second goes to the delay queue, the last to the dead letters',
   );
-  t.is(calls.recordFailure.length, 0, 'a set-aside failure is counted in the commit that set it aside');
   t.deepEqual(
-    [0, 1, 2, 3].map((index) => outcomeAt(context, index)),
-    ['acked', 'retried', 'duplicate', 'split'],
+    calls.handOn.map(({ setAside }) => setAside.map(({ index }) => index)),
+    [[3, 4]],
+  );
+  t.deepEqual(calls.settled, [{ acked: [3, 4], ranAlone: [] }]);
+  t.is(
+    calls.recordFailure.length + calls.delay.length + calls.deadLetter.length,
+    0,
+    'nothing of a delivery machine of their own',
+  );
+  t.deepEqual(
+    [0, 1, 2, 3, 4].map((index) => outcomeAt(context, index)),
+    ['acked', 'retried', 'duplicate', 'delayed', 'dead-lettered'],
+  );
+});
+
+test('a set-aside delivery whose hand-on publish fails is taken on by a delivery of its own; nothing to publish goes straight to handingOn', async (t) => {
+  const deliveries = batchOf(3);
+  const { calls, states, context } = await runDelivery(
+    {
+      persist: async () => ({
+        duplicates: [false, false, false],
+        outgoing: [],
+        results: ['a', undefined, undefined],
+        setAside: [
+          { index: 1, error: new Error('no price'), attempts: 3 },
+          { index: 2, error: new Error('no price'), attempts: 3 },
+        ],
+      }),
+      handOn: async () => [2],
+    },
+    { deliveries, maxAttempts: 3 },
+  );
+
+  t.deepEqual(states, ['receiving', 'persisting', 'acking', 'handingOn', 'done']);
+  t.deepEqual(calls.settled, [{ acked: [2], ranAlone: [1] }]);
+  t.deepEqual(
+    [0, 1, 2].map((index) => outcomeAt(context, index)),
+    ['acked', 'split', 'dead-lettered'],
+    'the one whose publish failed is its own delivery’s',
   );
 });
 

@@ -201,12 +201,13 @@ class QueueSubscription implements DeliveryHost {
     );
     if (signal !== undefined) consumer.send(signal);
     for (const setAside of context.setAside) {
-      if (setAside.retriedHere) this.#observeRetried(consumer, setAside, context);
+      // One that a delivery of its own took on is told by that delivery.
+      if (setAside.handedOn !== false) this.#observeSetAside(consumer, setAside, context);
     }
   }
 
-  /** A delivery the batch set aside and retries itself: its failure, as its own delivery would tell it. */
-  #observeRetried(consumer: AnyActorRef, setAside: SetAside, context: DeliveryContext): void {
+  /** A delivery the batch set aside and saw to itself: its failure, as its own delivery would tell it. */
+  #observeSetAside(consumer: AnyActorRef, setAside: SetAside, context: DeliveryContext): void {
     const { index, failure, attempts } = setAside;
     const key = attemptsKeyOf(context.decoded[index]!.key, context.deliveries[index]!.headers);
     const signal = this.checks.breaker.observe(

@@ -14,6 +14,7 @@ import {
   publishStep,
   type Delivery,
   type FailedInBatch,
+  type HandOnInput,
 } from '../../machines/delivery.js';
 import { retryDelayMs } from '../../policies/backoff.js';
 import type { ClassifiedFailure } from '../../policies/classify-error.js';
@@ -91,6 +92,19 @@ export function provideDeliveryActors(options: ConsumerOptions, host: DeliveryHo
         const reason = boundedReason(failure.reason);
         return book.recorded(delivery, await recordAttempt(db, consumer, attemptsKey, reason, maxAttemptReasons));
       }),
+      handOn: fromPromise<readonly number[], HandOnInput>(async ({ input: { deliveries, setAside } }) => {
+        const publishes = setAside.map(({ index, failure, attempts, delayMs }) => {
+          const delivery = deliveries[index]!;
+          const reasons = book.reasonsOf(delivery, failure);
+          return publisher.publish(
+            delayMs === undefined
+              ? deadLetterOf(delivery, owner, failure, attempts, reasons)
+              : delayedRetryOf(delivery, delayMs, reasons),
+          );
+        });
+        const settled = await Promise.allSettled(publishes);
+        return setAside.filter((_, at) => settled[at]!.status === 'fulfilled').map(({ index }) => index);
+      }),
       delay: fromPromise<void, DelayInput>(async ({ input: { delivery, failure, delayMs } }) => {
         await publisher.publish(delayedRetryOf(delivery, delayMs, book.reasonsOf(delivery, failure)));
       }),
@@ -121,13 +135,22 @@ export function provideDeliveryActors(options: ConsumerOptions, host: DeliveryHo
         const setAsideAt = (index: number) => setAside.some((each) => each.index === index);
         host.settlement.ack(setAside.length === 0 ? deliveries : deliveries.filter((_, index) => !setAsideAt(index)));
       },
-      setAside: ({ context: { deliveries, decoded, setAside } }) => {
+      setAside: ({ context: { deliveries, setAside } }) => {
         if (setAside.length === 0) return;
         later(() => {
-          for (const { index, failure, attempts, retriedHere } of setAside) {
-            const delivery = deliveries[index]!;
-            if (retriedHere) host.retryAfter(delivery, retryDelayMs(retry, attempts));
-            else host.run([delivery], { failure, attempts, decoded: decoded[index]! });
+          for (const { index, attempts, next } of setAside) {
+            if (next === 'retry') host.retryAfter(deliveries[index]!, retryDelayMs(retry, attempts));
+          }
+        });
+      },
+      settleHandedOn: ({ context: { deliveries, decoded, setAside } }) => {
+        const handedOn = setAside.filter((each) => each.handedOn === true);
+        if (handedOn.length > 0) host.settlement.ack(handedOn.map(({ index }) => deliveries[index]!));
+        const notHanded = setAside.filter((each) => each.handedOn === false);
+        if (notHanded.length === 0) return;
+        later(() => {
+          for (const { index, failure, attempts } of notHanded) {
+            host.run([deliveries[index]!], { failure, attempts, decoded: decoded[index]! });
           }
         });
       },

@@ -75,7 +75,8 @@ function recordOf(batch: TrackedBatch, index: number, path: readonly PathStep[])
   const decoded = context?.decoded?.[index];
   let outcome: string | undefined = context === undefined ? undefined : outcomeAt(context, index);
   if (batch.status === 'error') outcome ??= 'machine error';
-  const failure = context?.failure;
+  // A delivery its batch set aside has a failure of its own; the batch's is the batch's.
+  const failure = context?.setAside?.find((each) => each.index === index)?.failure ?? context?.failure;
   return {
     seq: batch.firstSeq + index,
     service: started.service,
