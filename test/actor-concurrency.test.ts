@@ -96,7 +96,7 @@ function shuffledSubset(ids: readonly string[]): string[] {
 }
 
 test('many concurrent lock-and-update transactions on overlapping sets: no deadlock, no lost update', async (t) => {
-  const { db } = await actorDatabase(t, 'nodeadlock', 8);
+  const { db } = await actorDatabase(t, 'nodeadlock', { maxConnections: 8 });
   const ids = Array.from({ length: 12 }, (_, i) => `i${String(i).padStart(2, '0')}`);
   await insertInstances(
     db,
@@ -128,7 +128,7 @@ test('many concurrent lock-and-update transactions on overlapping sets: no deadl
 });
 
 test('concurrent starts of overlapping new instances: each created once, no deadlock', async (t) => {
-  const { db, url, name } = await actorDatabase(t, 'starts', 8);
+  const { db, url, name } = await actorDatabase(t, 'starts', { maxConnections: 8 });
   const first = await begin(t, db);
   t.deepEqual([...(await insertInstances(first, actor, [write('x'), write('y')]))].sort(), ['x', 'y']);
   const second = await begin(t, db);

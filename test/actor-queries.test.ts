@@ -1,7 +1,7 @@
 // The actors' instance, history and view queries on a real database: rows read back exactly as written,
 // versions and closing times kept by the updates, the optimistic check against a concurrent change.
 import test from 'ava';
-import { sql } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import {
   appendHistory,
   countInstancesByState,
@@ -16,6 +16,9 @@ import {
   updateInstancesIfUnchanged,
   type ActorInstanceWrite,
 } from '../src/db/actor-queries.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { actorMigrations } from '../src/db/migrations/actors.js';
+import { messagingMigrations, messagingMigrationTable } from '../src/db/migrations/messaging.js';
 import { actorDatabase, begin, waitForLockWaiters } from './support/actor-database.js';
 
 const actor = 'card-activation';
@@ -210,4 +213,32 @@ test('lists and counts by state and by definition version', async (t) => {
     { definitionVersion: 1, state: 'waiting', status: 'active', count: 2 },
     { definitionVersion: 2, state: 'waiting', status: 'active', count: 1 },
   ]);
+});
+
+test("the actors' migration follows the runtime's own in its migration table, and goes down again", async (t) => {
+  const { db } = await actorDatabase(t, 'migration', { migrated: false });
+  const untyped = db as Kysely<unknown>;
+  await migrateToLatest(untyped, messagingMigrations, messagingMigrationTable);
+  t.deepEqual(await migrateToLatest(untyped, { ...messagingMigrations, ...actorMigrations }, messagingMigrationTable), [
+    '0005_actor_tables',
+  ]);
+  t.deepEqual(await insertInstances(db, actor, [write('a')]), new Set(['a']));
+  t.deepEqual(
+    await migrateToLatest(untyped, { ...messagingMigrations, ...actorMigrations }, messagingMigrationTable),
+    [],
+  );
+
+  const migrator = new Migrator({
+    db: untyped,
+    provider: { getMigrations: async () => ({ ...messagingMigrations, ...actorMigrations }) },
+    migrationTableName: messagingMigrationTable,
+    migrationLockTableName: `${messagingMigrationTable}_lock`,
+  });
+  const { error, results } = await migrator.migrateDown();
+  t.is(error, undefined);
+  t.like(results?.[0], { migrationName: '0005_actor_tables', direction: 'Down', status: 'Success' });
+  const { rows } = await sql<{
+    name: string;
+  }>`SELECT tablename AS name FROM pg_tables WHERE tablename LIKE 'actor%'`.execute(db);
+  t.deepEqual(rows, []);
 });

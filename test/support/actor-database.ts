@@ -19,7 +19,15 @@ export interface ActorDatabase {
   readonly name: string;
 }
 
-export async function actorDatabase(t: ExecutionContext, label: string, maxConnections = 10): Promise<ActorDatabase> {
+/**
+ * A database for one test, with the runtime's migrations and the actors' applied (unless `migrated` is
+ * false: an empty database), at most `maxConnections` pooled connections.
+ */
+export async function actorDatabase(
+  t: ExecutionContext,
+  label: string,
+  { maxConnections = 10, migrated = true } = {},
+): Promise<ActorDatabase> {
   const name = `ackstate_t_actor_${label
     .replace(/[^a-z0-9]/gi, '')
     .slice(0, 20)
@@ -33,7 +41,13 @@ export async function actorDatabase(t: ExecutionContext, label: string, maxConne
     await dropDatabase(url);
     await db.destroy();
   });
-  await migrateToLatest(db as Kysely<unknown>, { ...messagingMigrations, ...actorMigrations }, messagingMigrationTable);
+  if (migrated) {
+    await migrateToLatest(
+      db as Kysely<unknown>,
+      { ...messagingMigrations, ...actorMigrations },
+      messagingMigrationTable,
+    );
+  }
   return { db, url, name };
 }
 
