@@ -99,11 +99,14 @@ export interface ActorEventSource {
   decode(body: unknown): DecodedActorEvent;
 }
 
-/** A durable actor as the runtime holds it: made by `defineActor`, passed to a service. */
-export interface ActorDefinition {
+/**
+ * A durable actor as the runtime holds it: made by `defineActor`, passed to a service. `TMachine` keeps the
+ * machine's type for tests (`simulateActor`); the runtime uses the default.
+ */
+export interface ActorDefinition<TMachine extends AnyStateMachine = AnyStateMachine> {
   readonly name: string;
   readonly version: number;
-  readonly machine: AnyStateMachine;
+  readonly machine: TMachine;
   readonly sources: readonly ActorEventSource[];
   readonly publishes: readonly Destination[];
   readonly migrate: ((snapshot: PersistedActorSnapshot, fromVersion: number) => PersistedActorSnapshot) | undefined;
@@ -112,7 +115,7 @@ export interface ActorDefinition {
 /** The next step of `defineActor`: the rest of the definition, typed against the machine. */
 export interface ActorDefiner<TMachine extends AnyStateMachine> {
   /** Checks the definition and returns it, frozen; throws an `OptionsError` listing every problem. */
-  with<Messages extends readonly unknown[]>(spec: ActorSpec<TMachine, Messages>): ActorDefinition;
+  with<Messages extends readonly unknown[]>(spec: ActorSpec<TMachine, Messages>): ActorDefinition<TMachine>;
 }
 
 /**
@@ -128,7 +131,10 @@ export function defineActor<TMachine extends AnyStateMachine>(machine: TMachine)
 
 const actorName = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 
-function actorOf(machine: AnyStateMachine, spec: ActorSpec<AnyStateMachine, readonly unknown[]>): ActorDefinition {
+function actorOf<TMachine extends AnyStateMachine>(
+  machine: TMachine,
+  spec: ActorSpec<AnyStateMachine, readonly unknown[]>,
+): ActorDefinition<TMachine> {
   const specs = spec.events as readonly ActorEventSourceSpec<AnyStateMachine, unknown>[];
   const problems = [
     ...definitionProblems(machine, spec),
@@ -190,7 +196,8 @@ function duplicateProblems(sources: readonly ActorEventSourceSpec<AnyStateMachin
   });
 }
 
-function labelOf(origin: ActorEventOrigin): string {
+/** An origin in words, as a source's `label`: `queue card_queue`, `exchange cards (card.activated)`. */
+export function labelOf(origin: ActorEventOrigin): string {
   if ('queue' in origin) return `queue ${origin.queue}`;
   return `exchange ${origin.exchange.name} (${origin.routingKey ?? ''})`;
 }

@@ -8,7 +8,7 @@
  * read the clock, randomness or anything outside its context and event. An event that needs the time
  * carries it.
  */
-import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { initialTransition, transition, type AnyEventObject, type AnyMachineSnapshot } from 'xstate';
 import type { ActorDefinition } from '../api/actor.js';
 import { collectEffects, type StepEffects } from './effects.js';
 import { ActorStepError } from './errors.js';
@@ -79,7 +79,7 @@ export type ActorStep = AcceptedStep | RefusedStep;
 export function stepActor(
   definition: ActorDefinition,
   stored: StoredActor | undefined,
-  event: EventObject,
+  event: AnyEventObject,
   { now }: StepOptions,
 ): ActorStep {
   if (stored === undefined) return startStep(definition, event, now);
@@ -92,7 +92,7 @@ export function stepActor(
   return accepted(definition, next, effects, from);
 }
 
-function startStep(definition: ActorDefinition, event: EventObject, now: Date): ActorStep {
+function startStep(definition: ActorDefinition, event: AnyEventObject, now: Date): ActorStep {
   const [initial, entryActions] = initialTransition(definition.machine);
   const initialState = stateOf(initial.value);
   if (initial.status !== 'active' || !initial.can(event)) {
