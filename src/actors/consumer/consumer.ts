@@ -17,12 +17,12 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createActor, fromPromise, type ActorSystem, type AnyActorRef } from 'xstate';
 import { breakerOpen, consumerMachine } from '../../machines/consumer.js';
-import type { Delivery, DeliveryContext, DeliveryOutput, FailedInBatch, SetAside } from '../../machines/delivery.js';
+import type { Delivery, DeliveryContext, DeliveryOutput, FailedInBatch } from '../../machines/delivery.js';
 import { Batcher } from '../../policies/batcher.js';
 import { attemptsKeyOf } from '../../policies/dead-letter.js';
 import { describeError } from '../../policies/describe-error.js';
 import { trialMessages } from '../../policies/half-open-trial.js';
-import { OutageBreaker, type BreakerPosition } from '../../policies/outage-breaker.js';
+import { OutageBreaker, type BreakerPosition, type FinishedDelivery } from '../../policies/outage-breaker.js';
 import { redact } from '../../redact.js';
 import { declareTopology } from '../broker/topology.js';
 import type { ConsumerOptions } from './consumer-options.js';
@@ -186,35 +186,24 @@ class QueueSubscription implements DeliveryHost {
   #observe(output: DeliveryOutput, context: DeliveryContext): void {
     const consumer = this.#consumer;
     if (output.outcome === 'split' || consumer === undefined) return;
-    const first = context.decoded[0];
-    const key = first === undefined ? undefined : attemptsKeyOf(first.key, context.deliveries[0]!.headers);
-    const signal = this.checks.breaker.observe(
-      {
-        failure: output.failure,
-        successes: context.deliveries.length - context.setAside.length,
-        key,
-        attempts: output.attempts,
-        unrecorded: output.unrecorded,
-      },
-      this.#breakerPosition(consumer),
-      Date.now(),
-    );
-    if (signal !== undefined) consumer.send(signal);
-    for (const setAside of context.setAside) {
-      // One that a delivery of its own took on is told by that delivery.
-      if (setAside.handedOn !== false) this.#observeSetAside(consumer, setAside, context);
+    const { failure, attempts, unrecorded } = output;
+    const successes = context.deliveries.length - context.setAside.length;
+    this.#tellBreaker(consumer, { failure, successes, key: attemptsKeyAt(context, 0), attempts, unrecorded });
+    for (const { index, failure, attempts, handedOn } of context.setAside) {
+      // One that a delivery of its own took on is told by that delivery; the others as their own would tell them.
+      if (handedOn === false) continue;
+      this.#tellBreaker(consumer, {
+        failure,
+        successes: 0,
+        key: attemptsKeyAt(context, index),
+        attempts,
+        unrecorded: false,
+      });
     }
   }
 
-  /** A delivery the batch set aside and saw to itself: its failure, as its own delivery would tell it. */
-  #observeSetAside(consumer: AnyActorRef, setAside: SetAside, context: DeliveryContext): void {
-    const { index, failure, attempts } = setAside;
-    const key = attemptsKeyOf(context.decoded[index]!.key, context.deliveries[index]!.headers);
-    const signal = this.checks.breaker.observe(
-      { failure, successes: 0, key, attempts, unrecorded: false },
-      this.#breakerPosition(consumer),
-      Date.now(),
-    );
+  #tellBreaker(consumer: AnyActorRef, delivery: FinishedDelivery): void {
+    const signal = this.checks.breaker.observe(delivery, this.#breakerPosition(consumer), Date.now());
     if (signal !== undefined) consumer.send(signal);
   }
 
@@ -299,6 +288,12 @@ class QueueSubscription implements DeliveryHost {
     });
     delivery.start();
   }
+}
+
+/** The attempts key of the batch's delivery at `index`, once decoded. */
+function attemptsKeyAt(context: DeliveryContext, index: number): string | undefined {
+  const decoded = context.decoded[index];
+  return decoded === undefined ? undefined : attemptsKeyOf(decoded.key, context.deliveries[index]!.headers);
 }
 
 export function consumerLogic(options: ConsumerOptions) {
