@@ -38,6 +38,7 @@ export {
   type DatabaseSpec,
   type RouteInstaller,
   type Service,
+  type ServiceActor,
   type ServiceContext,
   type ServiceSpec,
 } from './api/service.js';

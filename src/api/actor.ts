@@ -11,6 +11,7 @@ import type { Destination, Exchange } from './destination.js';
 import { OptionsError } from './options.js';
 import { jsonProblem } from '../durable/json.js';
 import { machineProblem } from '../durable/machine-checks.js';
+import { labelOf } from '../durable/origin.js';
 import type { PersistedActorSnapshot } from '../durable/snapshot.js';
 import { brokerNameProblem } from '../policies/broker-names.js';
 import { describeError } from '../policies/describe-error.js';
@@ -47,6 +48,12 @@ export type ActorEventSourceSpec<TMachine extends AnyStateMachine, Message> = Ac
   readonly starts?: boolean;
   /** For an event whose instance is missing. Default `start` when `starts`, `dead-letter` otherwise. */
   readonly whenMissing?: MissingInstancePolicy;
+  /**
+   * The inbox key of the message, for events that legitimately repeat for one instance (a payment attempt,
+   * a reminder): a message with a key the inbox holds is a duplicate and changes nothing. By default the
+   * key is the actor, the source and the instance id, so a repeat of the event for one instance is dropped.
+   */
+  key?(message: Message): string;
 };
 
 /**
@@ -86,7 +93,13 @@ export interface ActorSpec<TMachine extends AnyStateMachine, Messages extends re
 
 /** A decoded message: the instance it is for and the event it becomes, type erased. */
 export type DecodedActorEvent =
-  | { readonly ok: true; readonly instanceId: string; readonly event: EventObject }
+  | {
+      readonly ok: true;
+      readonly instanceId: string;
+      readonly event: EventObject;
+      /** The source's own inbox key (`key`), when it gives one. */
+      readonly key?: string;
+    }
   | { readonly ok: false; readonly reason: string };
 
 /** A source of events as the runtime holds it. */
@@ -197,10 +210,7 @@ function duplicateProblems(sources: readonly ActorEventSourceSpec<AnyStateMachin
 }
 
 /** An origin in words, as a source's `label`: `queue card_queue`, `exchange cards (card.activated)`. */
-export function labelOf(origin: ActorEventOrigin): string {
-  if ('queue' in origin) return `queue ${origin.queue}`;
-  return `exchange ${origin.exchange.name} (${origin.routingKey ?? ''})`;
-}
+export { labelOf };
 
 function whenMissingOf(source: ActorEventSourceSpec<AnyStateMachine, unknown>): MissingInstancePolicy {
   return source.whenMissing ?? (source.starts === true ? 'start' : 'dead-letter');
@@ -225,18 +235,27 @@ function decodeWith(source: ActorEventSourceSpec<AnyStateMachine, unknown>, body
   if (!parsed.success) return { ok: false, reason: `body fails validation: ${describeIssues(parsed.error)}` };
   let instanceId: unknown;
   let event: unknown;
+  let key: unknown;
   try {
     instanceId = source.id(parsed.data);
     event = source.event(parsed.data);
   } catch (error) {
     return { ok: false, reason: `no instance id or event for the message: ${describeError(error)}` };
   }
+  try {
+    key = source.key?.(parsed.data);
+  } catch (error) {
+    return { ok: false, reason: `no key for the message: ${describeError(error)}` };
+  }
   if (typeof instanceId !== 'string' || instanceId.length === 0) {
     return { ok: false, reason: 'no instance id for the message: id() returned an empty or non-string value' };
   }
   const problem = eventProblem(event);
   if (problem !== undefined) return { ok: false, reason: `no event for the message: ${problem}` };
-  return { ok: true, instanceId, event: event as EventObject };
+  if (source.key !== undefined && (typeof key !== 'string' || key.length === 0)) {
+    return { ok: false, reason: 'no key for the message: key() returned an empty or non-string value' };
+  }
+  return { ok: true, instanceId, event: event as EventObject, ...(typeof key === 'string' && { key }) };
 }
 
 function eventProblem(event: unknown): string | undefined {

@@ -35,6 +35,16 @@ export interface DatabaseSpec {
   readonly preparedStatements?: boolean;
 }
 
+/**
+ * A durable actor as a service takes it: an `ActorDefinition` made by `defineActor`. Typed by what the
+ * service needs of it only, so that a service's declarations do not bring in XState's types (a user who
+ * defines no actor need not compile them).
+ */
+export interface ServiceActor {
+  readonly name: string;
+  readonly version: number;
+}
+
 /** Options of `ServiceContext.batch`. */
 export interface BatchOptions {
   /** Items in one transaction at most; the runtime's `consumers.maxBatch` when omitted. */
@@ -79,6 +89,11 @@ export interface ServiceSpec<DB> {
   readonly name: string;
   readonly database: DatabaseSpec;
   readonly consumers?: readonly Consumer<DB>[];
+  /**
+   * Durable actors (made by `defineActor`): each runs as consumers of the service, one per event source and
+   * one for its timers, with its instances, timers and history in the service's database.
+   */
+  readonly actors?: readonly ServiceActor[];
   /** Destinations the routes publish to, declared at start. */
   readonly publishes?: readonly Destination[];
   /** Adds the service's HTTP routes to the runtime's server (fastify). */
@@ -98,12 +113,13 @@ export interface Service {
   readonly name: string;
   readonly database: DatabaseSpec;
   readonly consumers: readonly Consumer<unknown>[];
+  readonly actors: readonly ServiceActor[];
   readonly publishes: readonly Destination[];
   readonly routes: RouteInstaller | undefined;
   readonly retention: RetentionSettings;
 }
 
-/** Defines a service. Its consumers and routes share the database type `DB`. */
+/** Defines a service. Its consumers and routes share the database type `DB`; its actors' tables are the runtime's. */
 export function defineService<DB>(spec: ServiceSpec<DB>): Service {
   return Object.freeze({
     name: spec.name,
@@ -111,6 +127,7 @@ export function defineService<DB>(spec: ServiceSpec<DB>): Service {
     // The runtime runs every service on a Kysely<unknown>: the service's own code, which knows DB, is all
     // that reads its tables, so erasing DB here loses nothing it relies on.
     consumers: (spec.consumers ?? []) as unknown as readonly Consumer<unknown>[],
+    actors: spec.actors ?? [],
     publishes: spec.publishes ?? [],
     routes: spec.routes as unknown as RouteInstaller | undefined,
     retention: spec.retention ?? {},

@@ -16,8 +16,9 @@
  * ```
  */
 import type { AnyEventObject, AnyStateMachine, EventFromLogic } from 'xstate';
-import { labelOf, type ActorDefinition, type ActorEventOrigin } from '../api/actor.js';
+import type { ActorDefinition, ActorEventOrigin } from '../api/actor.js';
 import type { ActorTimer } from './effects.js';
+import { labelOf } from './origin.js';
 import type { Publication } from './publish.js';
 import type { PersistedActorSnapshot, StoredActor } from './snapshot.js';
 import { stepActor, type AcceptedStep, type ActorStep } from './step.js';

@@ -18,6 +18,7 @@ import {
 import { brokerNameProblem } from '../policies/broker-names.js';
 import type { BindingDeclaration, DelayQueue, ExchangeDeclaration, Topology } from '../actors/broker/topology.js';
 import { delayLevels, delayQueueName, longestRetryMs } from '../policies/delayed-retry.js';
+import { planActors, type PlannedActor } from './plan-actors.js';
 
 export interface PlannedConsumer {
   readonly service: string;
@@ -46,8 +47,11 @@ export interface PlannedDatabase {
 }
 
 export interface RuntimePlan {
+  /** The services, each with its actors' consumers among its own. */
   readonly services: readonly Service[];
   readonly consumers: readonly PlannedConsumer[];
+  /** The durable actors, each with its timer queue. */
+  readonly actors: readonly PlannedActor[];
   readonly databases: readonly PlannedDatabase[];
   readonly topology: Topology;
 }
@@ -292,10 +296,12 @@ function checkServices(services: readonly Service[], problems: Problems): void {
 }
 
 /** Works out the plan, or throws an OptionsError listing every problem found. */
-export function planRuntime(options: ResolvedOptions): RuntimePlan {
+export function planRuntime(resolved: ResolvedOptions): RuntimePlan {
   const problems = new Problems();
-  checkServices(options.services, problems);
+  checkServices(resolved.services, problems);
   problems.throwIfAny();
+  const { services, actors } = planActors(resolved.services, (problem) => problems.add(problem));
+  const options = { ...resolved, services };
   const consumers = planConsumers(options, problems);
   checkRetention(options, consumers, problems);
   const databases = planDatabases(options, problems);
@@ -309,5 +315,5 @@ export function planRuntime(options: ResolvedOptions): RuntimePlan {
     delayQueues: delayQueuesOf(consumers),
   };
   problems.throwIfAny();
-  return { services: options.services, consumers, databases, topology };
+  return { services: options.services, consumers, actors, databases, topology };
 }

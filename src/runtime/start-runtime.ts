@@ -23,14 +23,18 @@ import { registerVizRoutes } from '../viz/live/routes.js';
 import { startTracing, type Tracing } from '../observability/tracing/tracing.js';
 import { Outbox, outboxRelayLogic } from '../actors/outbox/outbox-relay.js';
 import { retentionLogic } from '../actors/retention/retention.js';
+import { timerFiringLogic } from '../actors/durable/timer-firing.js';
+import { checkActorVersions } from '../actors/durable/version-check.js';
 import { DeclaredDestinations } from '../actors/outbox/outgoing.js';
 import { createDatabase, ensureDatabaseExists } from '../db/database.js';
 import { messagingTablesOf } from '../db/messaging-queries.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { actorMigrations } from '../db/migrations/actors.js';
 import { messagingMigrationTable, messagingMigrations } from '../db/migrations/messaging.js';
 import { createFailpoints } from '../failpoints.js';
 import { supervisorMachine, type ChildSpec } from '../machines/supervisor.js';
 import { describeError } from '../policies/describe-error.js';
+import type { PlannedActor } from './plan-actors.js';
 import { planRuntime, type PlannedDatabase, type RuntimePlan } from './plan.js';
 import { readinessCheck } from './readiness.js';
 import { createServiceContext } from './service-context.js';
@@ -65,6 +69,8 @@ interface DatabasePart {
   readonly db: Kysely<unknown>;
   readonly outbox: Outbox;
   readonly relayId: string;
+  /** The durable actors whose rows it holds. */
+  readonly actors: readonly PlannedActor[];
 }
 
 interface Parts {
@@ -80,6 +86,8 @@ interface Parts {
   readonly tracing: Tracing | undefined;
   /** The supervisor, once created: children reach each other through its system. */
   supervisor: AnyActorRef | undefined;
+  /** Why preparing refused to start (an `OptionsError`), thrown by `startRuntime` as it is. */
+  refusal: Error | undefined;
 }
 
 function observedConsumers(plan: RuntimePlan): Map<string, ObservedConsumer> {
@@ -117,7 +125,8 @@ function createParts(options: ResolvedOptions, plan: RuntimePlan, logger: Logger
       tracing,
       whenDeferred: () => kickRelay(parts, relayId),
     });
-    return { plan: database, db, outbox, relayId };
+    const actors = plan.actors.filter((actor) => actor.url === url);
+    return { plan: database, db, outbox, relayId, actors };
   });
   const destinations = new DeclaredDestinations(plan.topology);
   const parts: Parts = {
@@ -131,6 +140,7 @@ function createParts(options: ResolvedOptions, plan: RuntimePlan, logger: Logger
     databases,
     tracing,
     supervisor: undefined,
+    refusal: undefined,
   };
   return parts;
 }
@@ -179,12 +189,23 @@ function childrenOf(parts: Parts): ChildSpec[] {
     id: database.relayId,
     logic: outboxRelayLogic(database.outbox, options.outbox),
   }));
+  const timers = parts.databases
+    .filter((database) => database.actors.length > 0)
+    .map((database): ChildSpec => ({
+      id: `timers:${database.plan.label}`,
+      logic: timerFiringLogic({
+        db: database.db,
+        outbox: database.outbox,
+        destinations,
+        timerQueues: new Map(database.actors.map((actor) => [actor.definition.name, actor.timerQueue])),
+      }),
+    }));
   const retention = parts.databases.map((database): ChildSpec => ({
     id: `retention:${database.plan.label}`,
     input: { database: database.plan.label, batchSize: database.plan.retention.batchSize },
     logic: retentionLogic({ db: messagingTablesOf(database.db), retention: database.plan.retention }),
   }));
-  return [...consumers, ...relays, ...retention, { id: 'connection', logic: connectionLogic(connection) }];
+  return [...consumers, ...relays, ...timers, ...retention, { id: 'connection', logic: connectionLogic(connection) }];
 }
 
 interface Servers {
@@ -226,13 +247,24 @@ function createServers(parts: Parts, readiness: () => Promise<Readiness>): Serve
 /** How long stopping waits for the last spans to be exported (a collector that does not answer must not hold it up). */
 const tracingShutdownMs = 5_000;
 
+const runtimeMigrations = { ...messagingMigrations, ...actorMigrations };
+
 async function prepareDatabases(parts: Parts): Promise<void> {
-  for (const { plan, db } of parts.databases) {
+  for (const { plan, db, actors } of parts.databases) {
     await ensureDatabaseExists(plan.url);
-    await migrateToLatest(db, messagingMigrations, messagingMigrationTable);
+    await migrateToLatest(db, runtimeMigrations, messagingMigrationTable);
     for (const service of plan.services) {
       const { migrations = {}, migrationTable } = service.database;
       if (Object.keys(migrations).length > 0) await migrateToLatest(db, migrations, migrationTable);
+    }
+    try {
+      await checkActorVersions(
+        db,
+        actors.map((actor) => actor.definition),
+      );
+    } catch (error) {
+      parts.refusal = error as Error;
+      throw error;
     }
   }
 }
@@ -337,7 +369,7 @@ export async function startRuntime(runtimeOptions: RuntimeOptions): Promise<Runt
     await started;
   } catch (error) {
     await closeAll(parts, servers);
-    throw error;
+    throw parts.refusal ?? error;
   }
   const stopped = new Promise<void>((resolve) => supervisor.subscribe({ complete: resolve, error: () => resolve() }));
   return {
