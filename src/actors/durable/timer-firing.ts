@@ -7,7 +7,7 @@
  */
 import type { Kysely } from 'kysely';
 import { fromPromise } from 'xstate';
-import { claimDueTimers, releaseTimerClaims } from '../../db/actor-queries.js';
+import { claimDueTimers } from '../../db/actor-queries.js';
 import { insertOutbox, messagingTablesOf } from '../../db/messaging-queries.js';
 import { transact } from '../../db/transactions.js';
 import { outboxRelayMachine, type SweepResult } from '../../machines/outbox-relay.js';
@@ -18,12 +18,6 @@ import { firingOf } from './firing.js';
 /** How often the loop looks for due timers: the usual lag of a firing, besides its delivery. */
 export const timerPollMs = 250;
 const claimBatch = 500;
-/**
- * Claims older than this whose timer is still there are claimed again. A claim commits with its firing's
- * outbox row, so a crash loses neither; what this recovers is a firing lost on the broker's side (a purged
- * or deleted timer queue). It is long, since a firing being retried keeps its timer claimed meanwhile.
- */
-export const timerClaimLeaseMs = 15 * 60_000;
 
 export interface TimerFiringOptions {
   readonly db: Kysely<unknown>;
@@ -33,10 +27,13 @@ export interface TimerFiringOptions {
   readonly timerQueues: ReadonlyMap<string, string>;
 }
 
-/** One sweep: stale claims released, then up to a batch of due timers claimed and their firings written. */
+/**
+ * One sweep: up to a batch of due timers claimed and their firings written. A claim is never released: it
+ * commits with its firing's outbox row, so a crash loses neither, and a firing that was dead-lettered stays
+ * claimed (released, it would fire again and again); `ackstate dlq replay` brings such a firing back.
+ */
 export async function fireDueTimers(options: TimerFiringOptions): Promise<SweepResult> {
   const { db, outbox, destinations, timerQueues } = options;
-  await releaseTimerClaims(db, timerClaimLeaseMs, claimBatch);
   const out = new OutgoingMessages(destinations);
   const claimed = await transact(db, async (trx) => {
     const due = await claimDueTimers(trx, claimBatch, [...timerQueues.keys()]);
