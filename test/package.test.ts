@@ -169,6 +169,8 @@ test('the packed tarball installs into a new project, type-checks strictly and r
   for (const needed of [
     'dist/index.js',
     'dist/index.d.ts',
+    'dist/durable-actors.js',
+    'dist/durable-actors.d.ts',
     'dist/cli.js',
     'dist/viz/live/browser/app.js',
     'README.md',
@@ -207,6 +209,18 @@ test('the packed tarball installs into a new project, type-checks strictly and r
   const help = await run(path.join(project, 'node_modules/.bin/ackstate'), ['--help'], project, 60_000);
   t.is(help.code, 0, `the ackstate bin of the package: ${output(help)}`);
   t.regex(help.stdout, /^Usage: ackstate /, 'the bin prints its usage');
+  // The durable actors' entry, apart from the main one so that its XState types stay out of a service without actors.
+  const actors = await run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "const m = await import('ackstate/actors'); console.log(typeof m.defineActor, typeof m.simulateActor);",
+    ],
+    project,
+    60_000,
+  );
+  t.is(actors.stdout.trim(), 'function function', `ackstate/actors imports: ${output(actors)}`);
 
   // 3. The user's service, compiled with the repo's TypeScript. A compile error fails the test with the
   // compiler's output, at the end: what tsc emitted anyway still runs, so one run reports both kinds of trouble.

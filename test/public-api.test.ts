@@ -112,8 +112,8 @@ test('the application imports ackstate only through its public entry', (t) => {
   t.deepEqual(offenders, [], `imports past the public entry:\n${offenders.join('\n')}`);
 });
 
-/** A program over src/index.ts with the repo's own options (its `paths`, its strictness). */
-function sourceProgram(): { program: ts.Program; entry: ts.SourceFile } {
+/** A program over an entry (src/index.ts by default) with the repo's own options (its `paths`, its strictness). */
+function sourceProgram(entryName = 'index.ts'): { program: ts.Program; entry: ts.SourceFile } {
   const config = ts.getParsedCommandLineOfConfigFile(path.join(repoRoot, 'tsconfig.json'), undefined, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
@@ -121,23 +121,22 @@ function sourceProgram(): { program: ts.Program; entry: ts.SourceFile } {
     },
   });
   if (!config) throw new Error('tsconfig.json could not be read');
-  const entryFile = path.join(srcDir, 'index.ts');
+  const entryFile = path.join(srcDir, entryName);
   const program = ts.createProgram([entryFile], { ...config.options, noEmit: true });
   const entry = program.getSourceFile(entryFile);
-  if (!entry) throw new Error('src/index.ts is not in the program');
+  if (!entry) throw new Error(`src/${entryName} is not in the program`);
   return { program, entry };
 }
 
 const contractTypes = ['ServiceSpec', 'ConsumerSpec', 'RuntimeOptions', 'Runtime', 'Publisher', 'Destination'];
 
-test('every export of src/index.ts is documented, the contract types with an @example', (t) => {
-  const { program, entry } = sourceProgram();
+/** The exports of an entry that have no JSDoc comment where they are declared, and those with an @example. */
+function documentationOf(entryName: string) {
+  const { program, entry } = sourceProgram(entryName);
   const checker = program.getTypeChecker();
   const moduleSymbol = checker.getSymbolAtLocation(entry);
-  if (!moduleSymbol) return t.fail('src/index.ts is not a module');
+  if (!moduleSymbol) throw new Error(`src/${entryName} is not a module`);
   const exports = checker.getExportsOfModule(moduleSymbol);
-  t.true(exports.length > 10, `src/index.ts exports only ${exports.length} names`);
-
   const undocumented: string[] = [];
   const withExample = new Set<string>();
   for (const exported of exports) {
@@ -153,13 +152,27 @@ test('every export of src/index.ts is documented, the contract types with an @ex
     }
     if (symbol.getJsDocTags(checker).some((tag) => tag.name === 'example')) withExample.add(exported.name);
   }
-  t.deepEqual(undocumented, [], `exports without a JSDoc comment at their declaration:\n${undocumented.join('\n')}`);
+  return { exportedNames: new Set(exports.map((each) => each.name)), undocumented, withExample };
+}
 
-  const exportedNames = new Set(exports.map((each) => each.name));
+test('every export of src/index.ts is documented, the contract types with an @example', (t) => {
+  const { exportedNames, undocumented, withExample } = documentationOf('index.ts');
+  t.true(exportedNames.size > 10, `src/index.ts exports only ${exportedNames.size} names`);
+  t.deepEqual(undocumented, [], `exports without a JSDoc comment at their declaration:\n${undocumented.join('\n')}`);
   const notExported = contractTypes.filter((name) => !exportedNames.has(name));
   t.deepEqual(notExported, [], 'contract types missing from src/index.ts');
   const withoutExample = contractTypes.filter((name) => exportedNames.has(name) && !withExample.has(name));
   t.deepEqual(withoutExample, [], 'contract types without an @example in their JSDoc');
+});
+
+const actorContractTypes = ['ActorSpec', 'ActorEventSourceSpec', 'SimulatedActor'];
+
+test('every export of src/durable-actors.ts (ackstate/actors) is documented, the contract types with an @example', (t) => {
+  const { exportedNames, undocumented, withExample } = documentationOf('durable-actors.ts');
+  t.true(exportedNames.has('defineActor') && exportedNames.has('simulateActor'), 'the entry exports its functions');
+  t.deepEqual(undocumented, [], `exports without a JSDoc comment at their declaration:\n${undocumented.join('\n')}`);
+  const withoutExample = actorContractTypes.filter((name) => !exportedNames.has(name) || !withExample.has(name));
+  t.deepEqual(withoutExample, [], 'actor contract types missing or without an @example in their JSDoc');
 });
 
 /** The package's own declaration files that dist/index.d.ts reaches, with the program that reached them. */

@@ -46,7 +46,22 @@ export type Reception =
   | { readonly outcome: 'applied'; readonly instanceId: string; readonly step: AcceptedStep }
   | { readonly outcome: 'ignored' | 'dead-lettered'; readonly reason: string };
 
-/** A durable actor in memory: see `simulateActor`. */
+/**
+ * A durable actor in memory, on a simulated clock: what the runtime would store, publish and fire, without a
+ * broker, a database or any waiting. See `simulateActor`.
+ *
+ * @example
+ * ```ts
+ * const actor = simulateActor(activation);
+ * actor.receive({ queue: 'card_queue' }, { id: 'c-1', email: 'ada@example.com' });
+ * actor.advance(2 * day);
+ * assert.equal(actor.state('c-1'), 'reminded');
+ * assert.deepEqual(actor.publications('c-1').map((each) => each.destination), [{ queue: 'email_queue' }]);
+ * actor.send('c-1', { type: 'card.activated' });
+ * assert.ok(actor.done('c-1'));
+ * assert.deepEqual(actor.timers('c-1'), []);
+ * ```
+ */
 export interface SimulatedActor<TMachine extends AnyStateMachine = AnyStateMachine> {
   /** The simulated clock. */
   readonly now: Date;
