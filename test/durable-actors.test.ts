@@ -270,3 +270,23 @@ test('start-up is refused while instances are in states the deployed machine lac
   await stateOf(names, 'c-1', 'active');
   await runtimes.stop(migrated);
 });
+
+test('retention removes a closed instance with its history after the deduplication window, and keeps a running one', async (t) => {
+  const names = cardNames('retention');
+  const runtimes = cardRuntimes(t, names);
+  await runtimes.start(cardActivation(names, long), collectedLogs(), {
+    consumers: { retry: { baseMs: 10, maxMs: 100 }, delayedRetriesMs: [] },
+    retention: { deduplicationWindowMs: 1_000, intervalMs: 50 },
+  });
+  await issue(names, ['closed', 'running']);
+  await stateOf(names, 'running', 'waiting');
+  await activate(names, 'closed');
+  await stateOf(names, 'closed', 'active');
+
+  await waitUntil(async () => (await instanceRows(names)).length === 1 && (await historyRows(names)).length === 0, {
+    what: 'the closed instance and all history older than the window removed',
+    timeoutMs: 30_000,
+  });
+  t.like((await instanceRows(names))[0], { instance_id: 'running', state: 'waiting', status: 'active' });
+  t.is(await timerCount(names), 1, 'the running instance keeps its timer');
+});

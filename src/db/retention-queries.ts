@@ -19,8 +19,15 @@ export interface RemoveBatchOptions {
 
 const ago = (ms: number) => sql`now() - ${ms} * interval '1 millisecond'`;
 
+/** The messaging tables, whose rows expire by age alone (the actors' tables have queries of their own). */
+export type MessagingRetentionTable = Exclude<RetentionTable, 'actor_instances' | 'actor_history'>;
+
 /** The expired rows of a table, at most `limit`, locked for this transaction. Unsent outbox rows never qualify. */
-function expiredRows(table: RetentionTable, windows: ResolvedRetentionWindows, limit: number): RawBuilder<unknown> {
+function expiredRows(
+  table: MessagingRetentionTable,
+  windows: ResolvedRetentionWindows,
+  limit: number,
+): RawBuilder<unknown> {
   switch (table) {
     case 'inbox':
       return sql`SELECT ctid FROM inbox WHERE received_at < ${ago(windows.deduplicationWindowMs)}
@@ -38,7 +45,7 @@ function expiredRows(table: RetentionTable, windows: ResolvedRetentionWindows, l
 /** Removes one batch of expired rows of `table`; returns how many. */
 export async function removeExpiredBatch(
   db: MessagingDb,
-  table: RetentionTable,
+  table: MessagingRetentionTable,
   { windows, limit, statementTimeoutMs }: RemoveBatchOptions,
 ): Promise<number> {
   return db.transaction().execute(async (transaction) => {
@@ -61,7 +68,7 @@ export interface TableSize {
   readonly bytes: number;
 }
 
-/** The sizes of the runtime's three tables, bounded on the server by `statementTimeoutMs`. */
+/** The sizes of the runtime's tables, bounded on the server by `statementTimeoutMs`. */
 export async function readTableSizes(
   db: MessagingDb,
   statementTimeoutMs: number,
@@ -71,9 +78,8 @@ export async function readTableSizes(
     await sql`SELECT set_config('statement_timeout', ${String(statementTimeoutMs)}, true)`.execute(transaction);
     const { rows } = await sql<{ table: RetentionTable; rows: number; bytes: number }>`
       SELECT relname AS "table", reltuples::float8 AS rows, pg_total_relation_size(oid)::float8 AS bytes
-      FROM pg_class WHERE oid IN ('inbox'::regclass, 'outbox'::regclass, 'delivery_attempts'::regclass)`.execute(
-      transaction,
-    );
+      FROM pg_class WHERE oid IN ('inbox'::regclass, 'outbox'::regclass, 'delivery_attempts'::regclass,
+        'actor_instances'::regclass, 'actor_history'::regclass)`.execute(transaction);
     const sizes: TableSize[] = [];
     for (const row of rows) {
       if (row.rows >= 0) {

@@ -1,5 +1,5 @@
 /**
- * One per database: keeps the runtime's tables bounded. Every `interval` it sweeps the three tables, one
+ * One per database: keeps the runtime's tables bounded. Every `interval` it sweeps the runtime's tables, one
  * batch of each in turn (`removeBatch` removes at most `limit` expired rows of one table in a short
  * transaction), and goes round again as long as a batch of the round came back full: a backlog in one table
  * never holds up the others. It rests after each full batch and sizes each batch by how long the last one
@@ -16,8 +16,11 @@ import { describeError as describe } from '../policies/describe-error.js';
 import { nextBatchSize, retentionSizing, type BatchSizing } from '../policies/retention-batch.js';
 import { machineIds } from './names.js';
 
-/** The tables a sweep goes through, in this order. */
-export const retentionTables = ['inbox', 'outbox', 'delivery_attempts'] as const;
+/**
+ * The tables a sweep goes through, in this order: the messaging tables, then the durable actors' (closed
+ * instances with their history, and old history of instances still running).
+ */
+export const retentionTables = ['inbox', 'outbox', 'delivery_attempts', 'actor_instances', 'actor_history'] as const;
 export type RetentionTable = (typeof retentionTables)[number];
 
 export interface BatchRemoved {
@@ -37,7 +40,7 @@ export interface RetentionContext {
   batchSize: number;
   /** Rows removed since the actor started, per table. */
   removed: Record<RetentionTable, number>;
-  /** Sweeps completed (all three tables). */
+  /** Sweeps completed (every table). */
   sweeps: number;
   failures: number;
   error: string | undefined;
@@ -102,7 +105,7 @@ export const retentionMachine = setup({
     table: 0,
     moreInRound: false,
     batchSize: input.batchSize,
-    removed: { inbox: 0, outbox: 0, delivery_attempts: 0 },
+    removed: { inbox: 0, outbox: 0, delivery_attempts: 0, actor_instances: 0, actor_history: 0 },
     sweeps: 0,
     failures: 0,
     error: undefined,

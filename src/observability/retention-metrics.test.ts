@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { createActor, fromPromise, waitFor } from 'xstate';
-import { retentionMachine, type BatchRemoved, type RetentionTable } from '../machines/retention.js';
+import { retentionMachine, retentionTables, type BatchRemoved, type RetentionTable } from '../machines/retention.js';
 import { createDecoder } from './decoder.js';
 import { RuntimeMetrics } from './metrics.js';
 
@@ -35,13 +35,13 @@ test('every table starts at zero for the database, before anything is removed', 
   const { actor, metrics } = observedRetention('shop+audit', []);
   actor.start();
   t.teardown(() => actor.stop());
-  for (const table of ['inbox', 'outbox', 'delivery_attempts']) t.is(await removedOf(metrics, table, 'shop+audit'), 0);
+  for (const table of retentionTables) t.is(await removedOf(metrics, table, 'shop+audit'), 0, table);
 });
 
 test('rows removed are counted per table once each, across rounds and sweeps', async (t) => {
-  // Round one: inbox 10 (full), outbox 3, attempts 0; round two: inbox 4, outbox 0, attempts 10 (full);
-  // round three: nothing; then a second sweep removes 2 inbox rows.
-  const { actor, metrics } = observedRetention('shop', [10, 3, 0, 4, 0, 10, 0, 0, 0, 2, 0, 0]);
+  // Round one: inbox 10 (full), outbox 3, the rest 0; round two: inbox 4, attempts 10 (full), one closed
+  // actor instance; round three: nothing; then a second sweep removes 2 inbox rows.
+  const { actor, metrics } = observedRetention('shop', [10, 3, 0, 0, 0, 4, 0, 10, 1, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0]);
   actor.start();
   t.teardown(() => actor.stop());
   await waitFor(actor, (snapshot) => snapshot.context.sweeps >= 2, { timeout: 5_000 });
@@ -50,4 +50,6 @@ test('rows removed are counted per table once each, across rounds and sweeps', a
   t.is(await removedOf(metrics, 'inbox', 'shop'), 16);
   t.is(await removedOf(metrics, 'outbox', 'shop'), 3);
   t.is(await removedOf(metrics, 'delivery_attempts', 'shop'), 10);
+  t.is(await removedOf(metrics, 'actor_instances', 'shop'), 1);
+  t.is(await removedOf(metrics, 'actor_history', 'shop'), 0);
 });

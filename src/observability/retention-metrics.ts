@@ -14,7 +14,7 @@ export class RetentionMetrics {
   constructor(registry: Registry) {
     this.#removed = new Counter({
       name: 'ackstate_retention_removed_total',
-      help: 'Rows removed by retention, by table (inbox, outbox, delivery_attempts) and service (the database label: services sharing a database are joined by +).',
+      help: 'Rows removed by retention, by table (inbox, outbox, delivery_attempts, actor_instances, actor_history) and service (the database label: services sharing a database are joined by +).',
       labelNames: ['table', 'service'],
       registers: [registry],
     });

@@ -36,34 +36,48 @@ const removed =
   (rows: number, ms = 1) =>
   async (): Promise<BatchRemoved> => ({ removed: rows, ms });
 
-test('a sweep goes through the three tables in turn, then waits for the next interval', async (t) => {
-  const { actor, calls, states } = retentionActor([removed(3), removed(0), removed(2)]);
+test("a sweep goes through the runtime's tables in turn, then waits for the next interval", async (t) => {
+  const { actor, calls, states } = retentionActor([removed(3), removed(0), removed(2), removed(1), removed(5)]);
   t.teardown(() => actor.stop());
   actor.start();
   t.true(actor.getSnapshot().matches('waiting'), 'nothing is removed before the first interval');
 
-  const snapshot = await waitFor(actor, () => calls.length === 4, patience);
-
-  t.deepEqual(
-    calls.map((call) => call.table),
-    ['inbox', 'outbox', 'delivery_attempts', 'inbox'],
-  );
-  t.deepEqual(states.slice(0, 5), ['waiting', 'sweeping', 'sweeping', 'sweeping', 'waiting']);
-  t.like(snapshot.context, { sweeps: 1, removed: { inbox: 3, outbox: 0, delivery_attempts: 2 }, database: 'shop' });
-});
-
-test('a full batch rests and moves on to the next table; rounds go on while one of their batches was full', async (t) => {
-  const { actor, calls, states } = retentionActor([removed(100), removed(7), removed(100), removed(100), removed(0)], {
-    batchSize: 100,
-  });
-  t.teardown(() => actor.stop());
-  actor.start();
-
   const snapshot = await waitFor(actor, () => calls.length === 6, patience);
 
   t.deepEqual(
+    calls.map((call) => call.table),
+    ['inbox', 'outbox', 'delivery_attempts', 'actor_instances', 'actor_history', 'inbox'],
+  );
+  t.deepEqual(states.slice(0, 7), ['waiting', 'sweeping', 'sweeping', 'sweeping', 'sweeping', 'sweeping', 'waiting']);
+  t.like(snapshot.context, {
+    sweeps: 1,
+    removed: { inbox: 3, outbox: 0, delivery_attempts: 2, actor_instances: 1, actor_history: 5 },
+    database: 'shop',
+  });
+});
+
+test('a full batch rests and moves on to the next table; rounds go on while one of their batches was full', async (t) => {
+  const { actor, calls, states } = retentionActor(
+    [removed(100), removed(7), removed(100), removed(0), removed(0), removed(100), removed(0)],
+    { batchSize: 100 },
+  );
+  t.teardown(() => actor.stop());
+  actor.start();
+
+  const snapshot = await waitFor(actor, () => calls.length === 8, patience);
+
+  t.deepEqual(
     calls.map((call) => `${call.table}:${call.limit}`),
-    ['inbox:100', 'outbox:100', 'delivery_attempts:100', 'inbox:100', 'outbox:100', 'delivery_attempts:100'],
+    [
+      'inbox:100',
+      'outbox:100',
+      'delivery_attempts:100',
+      'actor_instances:100',
+      'actor_history:100',
+      'inbox:100',
+      'outbox:100',
+      'delivery_attempts:100',
+    ],
   );
   t.deepEqual(states, [
     'waiting',
@@ -72,6 +86,8 @@ test('a full batch rests and moves on to the next table; rounds go on while one 
     'sweeping',
     'sweeping',
     'resting',
+    'sweeping',
+    'sweeping',
     'sweeping',
     'resting',
     'sweeping',
@@ -92,7 +108,7 @@ test('a slow batch halves the next one; a fast full one doubles it again, up to 
 
   t.deepEqual(
     calls.map((call) => `${call.table}:${call.limit}`),
-    ['inbox:100', 'outbox:50', 'delivery_attempts:25', 'inbox:50', 'outbox:100', 'delivery_attempts:100'],
+    ['inbox:100', 'outbox:50', 'delivery_attempts:25', 'actor_instances:50', 'actor_history:100', 'inbox:100'],
   );
 });
 

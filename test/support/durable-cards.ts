@@ -22,6 +22,7 @@ import {
   startRuntime,
   type Exchange,
   type Runtime,
+  type RuntimeOptions,
 } from '../../src/index.js';
 import { deleteCreated } from './runtime.js';
 import { postgresServer, query } from './environment.js';
@@ -157,8 +158,15 @@ export function collectedLogs() {
 }
 
 export interface CardRuntimes {
-  /** Starts a runtime of the actor (stopped, with everything removed, when the test ends). */
-  start(definition: ActorDefinition, logs?: ReturnType<typeof collectedLogs>): Promise<Runtime>;
+  /**
+   * Starts a runtime of the actor (stopped, with everything removed, when the test ends); `options` adds to
+   * or replaces the runtime's options (a short retention, say).
+   */
+  start(
+    definition: ActorDefinition,
+    logs?: ReturnType<typeof collectedLogs>,
+    options?: Partial<RuntimeOptions>,
+  ): Promise<Runtime>;
   /** Stops a runtime started by `start` (once). */
   stop(runtime: Runtime): Promise<void>;
 }
@@ -183,13 +191,14 @@ export function cardRuntimes(t: ExecutionContext, names: CardNames): CardRuntime
     }
   });
   return {
-    async start(definition, logs = collectedLogs()) {
+    async start(definition, logs = collectedLogs(), options = {}) {
       const runtime = await startRuntime({
         broker: { urls: [process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'] },
         http: { port: 0 },
         outbox: { leaseMs: 2_000, pollMs: 200 },
         logger: logs.logger,
         services: [defineService({ name: names.service, database: { url: names.dbUrl }, actors: [definition] })],
+        ...options,
       });
       running.set(runtime, undefined);
       return runtime;
