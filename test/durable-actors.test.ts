@@ -18,6 +18,7 @@ import {
   type LogLine,
 } from './support/durable-cards.js';
 import { query } from './support/environment.js';
+import { scrape, valueIn } from './support/metrics-text.js';
 import { waitUntil } from './support/wait.js';
 
 const long = { remindMs: 600_000, expireMs: 600_000 };
@@ -79,11 +80,11 @@ test('a start and an event: the instance moves to active, with its history in or
   await logged(logs.lines, /^Moved card-activation c-1 from waiting to active on card\.activated, closed, published 1/);
 });
 
-test('timers fire in order for an instance left alone, each once', async (t) => {
+test('timers fire in order for an instance left alone, each once; /metrics counts the transitions, the lag and the instances', async (t) => {
   const names = cardNames('timers');
   const runtimes = cardRuntimes(t, names);
   const logs = collectedLogs();
-  await runtimes.start(cardActivation(names), logs);
+  const runtime = await runtimes.start(cardActivation(names), logs);
   await issue(names, ['c-1']);
   await stateOf(names, 'c-1', 'expired');
   t.deepEqual(
@@ -106,6 +107,15 @@ test('timers fire in order for an instance left alone, each once', async (t) => 
     logs.lines,
     /^Moved card-activation c-1 from reminded to expired .*\(timer .*, \d+ ms after its due time\)$/,
   );
+
+  const samples = await scrape(`http://127.0.0.1:${runtime.port}/metrics`);
+  const actor = { actor: names.actor };
+  t.is(valueIn(samples, 'ackstate_durable_transitions_total', { ...actor, from: 'none', to: 'waiting' }), 1);
+  t.is(valueIn(samples, 'ackstate_durable_transitions_total', { ...actor, from: 'reminded', to: 'expired' }), 1);
+  t.is(valueIn(samples, 'ackstate_durable_events_total', { ...actor, outcome: 'started' }), 1);
+  t.is(valueIn(samples, 'ackstate_durable_events_total', { ...actor, outcome: 'applied' }), 2);
+  t.is(valueIn(samples, 'ackstate_durable_timer_lag_seconds_count', actor), 2, 'both firings observed');
+  t.is(valueIn(samples, 'ackstate_durable_instances', { service: names.service, ...actor, state: 'expired' }), 1);
 });
 
 test('a firing for a timer whose instance left the state does nothing', async (t) => {

@@ -11,6 +11,7 @@ import { Gauge } from 'prom-client';
 import type { MessagingDb } from '../db/messaging-queries.js';
 import { readTableSizes } from '../db/retention-queries.js';
 import { retentionTables } from '../machines/retention.js';
+import { watchDurableInstances } from './durable-actor-probes.js';
 import type { RuntimeMetrics } from './metrics.js';
 import { withTimeout } from '../with-timeout.js';
 
@@ -83,6 +84,7 @@ export function watchScrapeTimeValues(
   { connection, queues, outboxes, timeoutMs = 2_000 }: ScrapeProbeOptions,
 ): void {
   const registers = [metrics.registry];
+  watchDurableInstances(metrics, outboxes, timeoutMs);
   new Gauge({
     name: 'ackstate_broker_connected',
     help: 'Whether the broker connection is up (1) or not (0).',

@@ -21,6 +21,7 @@ import type {
   ObservedContext,
   StateChanged,
 } from './observation.js';
+import { DurableActorMetrics } from './durable-actor-metrics.js';
 import { PauseMetrics } from './metrics-pauses.js';
 import { RetentionMetrics } from './retention-metrics.js';
 import {
@@ -89,6 +90,7 @@ export class RuntimeMetrics implements ObservationListener {
   readonly #disconnects: Counter;
   readonly #reconnects: Counter;
   readonly #retention: RetentionMetrics;
+  readonly #durable: DurableActorMetrics;
   readonly #paused: PauseMetrics;
   /** Probes count their failures here; a failed probe never fails the scrape. */
   readonly scrapeErrors: Counter<'probe'>;
@@ -163,6 +165,7 @@ export class RuntimeMetrics implements ObservationListener {
       registers,
     });
     this.#retention = new RetentionMetrics(this.registry);
+    this.#durable = new DurableActorMetrics(this.registry);
     this.#paused = new PauseMetrics(this.registry, consumers, now);
     this.scrapeErrors = new Counter({
       name: 'ackstate_scrape_errors_total',
@@ -271,6 +274,7 @@ export class RuntimeMetrics implements ObservationListener {
       if (outcome === 'split') continue; // set aside: counted through its own batch
       (cells.get(outcome) ?? this.#outcomeCell(cells, actor.queue, actor.owner, outcome)).observe(seconds);
     }
+    if (status === 'done' && context.results !== undefined) this.#durable.observe(context.results);
   }
 
   #begin(actor: ObservedActor, context: ObservedContext): void {

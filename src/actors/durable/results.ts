@@ -70,3 +70,12 @@ function publishedText(result: AppliedResult): string {
   const closed = result.done ? ', closed' : '';
   return count === 0 ? closed : `${closed}, published ${count} message${count === 1 ? '' : 's'}`;
 }
+
+const outcomes: ReadonlySet<string> = new Set(['started', 'applied', 'ignored', 'stale']);
+
+/** True for what a durable actor's handler returned (a delivery's `results` hold any consumer's). */
+export function isActorResult(value: unknown): value is EventResult | FiringResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const { outcome, actor } = value as { outcome?: unknown; actor?: unknown };
+  return typeof actor === 'string' && typeof outcome === 'string' && outcomes.has(outcome);
+}
