@@ -20,6 +20,7 @@ import { watchScrapeTimeValues } from '../observability/metrics-probes.js';
 import { registerMetricsRoute } from '../observability/metrics.js';
 import { createObservers, type ObservedConsumer, type Observers } from '../observability/observers.js';
 import { registerVizRoutes } from '../viz/live/routes.js';
+import type { ActorView } from '../viz/live/actor-views.js';
 import { startTracing, type Tracing } from '../observability/tracing/tracing.js';
 import { Outbox, outboxRelayLogic } from '../actors/outbox/outbox-relay.js';
 import { retentionLogic } from '../actors/retention/retention.js';
@@ -234,7 +235,7 @@ function createServers(parts: Parts, readiness: () => Promise<Readiness>): Serve
   }
   // The admin routes move to a server of their own when `admin` is set, and are then not on the API's port.
   const admin = options.admin === undefined ? undefined : createAdminServer(onServerError);
-  registerVizRoutes(admin ?? http, { monitor: observers.monitor });
+  registerVizRoutes(admin ?? http, { monitor: observers.monitor, actors: vizActors(parts) });
   watchScrapeTimeValues(observers.metrics, {
     connection,
     queues: plan.topology.queues.flatMap((queue) => [queue, deadLetterQueue(queue)]),
@@ -242,6 +243,18 @@ function createServers(parts: Parts, readiness: () => Promise<Readiness>): Serve
   });
   registerMetricsRoute(admin ?? http, observers.metrics);
   return { http, admin };
+}
+
+/** The durable actors as `/viz` draws them: each definition's machine, read from its service's database. */
+function vizActors(parts: Parts): ActorView[] {
+  return parts.databases.flatMap((database) =>
+    database.actors.map((actor) => ({
+      name: actor.definition.name,
+      service: actor.service,
+      machine: actor.definition.machine,
+      db: database.db,
+    })),
+  );
 }
 
 /** How long stopping waits for the last spans to be exported (a collector that does not answer must not hold it up). */

@@ -1,6 +1,7 @@
 /**
  * The visualizer's HTML page: every machine's chart inline (drawn on the server from its definition), the
- * status of the process's long-lived actors, and the recent deliveries. The script and style come from
+ * status of the process's long-lived actors, the recent deliveries, and a tab per durable actor (its chart,
+ * its instances by state, a field to trace one instance's path). The script and style come from
  * this process too (`/viz/app.js`, `/viz/app.css`); nothing is loaded from anywhere else.
  */
 import type { RenderedMachine } from '../charts/render.js';
@@ -9,26 +10,49 @@ import { escapeXml } from '../charts/svg.js';
 export interface PageOptions {
   /** How many recent deliveries the process keeps (and the page shows at most). */
   readonly capacity: number;
+  /** The durable actors' charts (each one's `id` is the actor's name). */
+  readonly actors?: readonly RenderedMachine[];
 }
 
-export function vizPage(machines: readonly RenderedMachine[], { capacity }: PageOptions): string {
-  const tabs = machines
-    .map(
-      (machine, index) =>
-        `<button type="button" role="tab" class="tab" data-tab="${escapeXml(machine.id)}" aria-selected="${index === 0}">` +
-        `${escapeXml(machine.title)}<span class="tab-badge" data-tab-badge="${escapeXml(machine.id)}"></span></button>`,
-    )
-    .join('');
-  const panels = machines
-    .map(
-      (machine, index) =>
-        `<section class="chart-panel" id="machine-${escapeXml(machine.id)}" data-machine-panel="${escapeXml(machine.id)}"${index === 0 ? '' : ' hidden'}>` +
-        `<p class="chart-summary">${escapeXml(machine.summary)} <span class="chart-source">Drawn from <code>${escapeXml(machine.source)}</code>` +
-        ` · <a href="/viz/machines/${encodeURIComponent(machine.id)}.svg">SVG</a>` +
-        ` · <a href="/viz/machines/${encodeURIComponent(machine.id)}.json">definition</a></span></p>` +
-        `<div class="chart">${machine.svg}</div></section>`,
-    )
-    .join('');
+const actorTab = (actor: RenderedMachine) =>
+  `<button type="button" role="tab" class="tab tab-actor" data-tab="actor:${escapeXml(actor.id)}" aria-selected="false">` +
+  `${escapeXml(actor.title)}<span class="tab-badge" data-actor-badge="${escapeXml(actor.id)}"></span></button>`;
+
+function actorPanel(actor: RenderedMachine): string {
+  const name = escapeXml(actor.id);
+  return (
+    `<section class="chart-panel actor-panel" id="actor-${name}" data-machine-panel="actor:${name}" data-actor-panel="${name}" hidden>` +
+    `<p class="chart-summary">${escapeXml(actor.summary)} <span class="chart-source">` +
+    `<a href="/viz/actors/${encodeURIComponent(actor.id)}.svg">SVG</a></span></p>` +
+    `<p class="actor-status" data-actor-status="${name}">reading counts…</p>` +
+    `<form class="instance-form" data-instance-form="${name}">` +
+    `<input type="search" name="instance" placeholder="Instance id: show its path" autocomplete="off" spellcheck="false">` +
+    `<button type="submit">Show path</button></form>` +
+    `<div class="chart">${actor.svg}</div>` +
+    `<div class="instance-path" data-instance-path="${name}"></div></section>`
+  );
+}
+
+export function vizPage(machines: readonly RenderedMachine[], { capacity, actors = [] }: PageOptions): string {
+  const tabs =
+    machines
+      .map(
+        (machine, index) =>
+          `<button type="button" role="tab" class="tab" data-tab="${escapeXml(machine.id)}" aria-selected="${index === 0}">` +
+          `${escapeXml(machine.title)}<span class="tab-badge" data-tab-badge="${escapeXml(machine.id)}"></span></button>`,
+      )
+      .join('') + actors.map(actorTab).join('');
+  const panels =
+    machines
+      .map(
+        (machine, index) =>
+          `<section class="chart-panel" id="machine-${escapeXml(machine.id)}" data-machine-panel="${escapeXml(machine.id)}"${index === 0 ? '' : ' hidden'}>` +
+          `<p class="chart-summary">${escapeXml(machine.summary)} <span class="chart-source">Drawn from <code>${escapeXml(machine.source)}</code>` +
+          ` · <a href="/viz/machines/${encodeURIComponent(machine.id)}.svg">SVG</a>` +
+          ` · <a href="/viz/machines/${encodeURIComponent(machine.id)}.json">definition</a></span></p>` +
+          `<div class="chart">${machine.svg}</div></section>`,
+      )
+      .join('') + actors.map(actorPanel).join('');
   return `<!doctype html>
 <html lang="en">
 <head>

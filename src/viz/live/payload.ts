@@ -1,6 +1,7 @@
 /**
- * What the live page is sent (`/viz/state.json` and the `/viz/events` stream), in one file without imports,
- * so that the server's monitor and the page's script (`browser/app.ts`) compile against the same types.
+ * What the live page is sent (`/viz/state.json`, the `/viz/events` stream and the actors' routes), in one file
+ * without imports, so that the server's monitor and the page's script (`browser/app.ts`) compile against the
+ * same types.
  */
 export interface MachineCounts {
   /** Actors in each state right now (ancestors of the current state included). */
@@ -76,4 +77,50 @@ export interface StreamPayload {
   readonly deliveries: readonly DeliveryRecord[];
   /** True when `deliveries` is the whole list (a snapshot), false for only the changed ones. */
   readonly complete: boolean;
+}
+
+/** A durable actor's instances by state (`/viz/actors.json`), or the error that kept them from being read. */
+export interface ActorCounts {
+  /** The actor's name: its chart's panel and its rows in the database. */
+  readonly name: string;
+  readonly service: string;
+  /** The id of its machine. */
+  readonly machine: string;
+  /** Epoch milliseconds of the read. */
+  readonly at: number;
+  /** Instances in each state path now, ancestors included (closed ones in their final state). */
+  readonly now: Record<string, number>;
+  readonly instances: number;
+  readonly error?: string;
+}
+
+/** One transition of an instance, from its history. */
+export interface InstanceStep {
+  readonly event: string;
+  /** Null for the transition that created the instance. */
+  readonly from: string | null;
+  readonly to: string;
+  /** Epoch milliseconds. */
+  readonly at: number;
+  readonly messageId: string | null;
+  readonly published: readonly string[];
+}
+
+/** One instance and its path (`/viz/actors/<name>/instances/<id>.json`). */
+export interface InstancePath {
+  readonly actor: string;
+  readonly instance: {
+    readonly instanceId: string;
+    readonly state: string;
+    readonly status: string;
+    readonly rowVersion: number;
+    readonly definitionVersion: number;
+    readonly createdAt: number;
+    readonly updatedAt: number;
+    readonly closedAt: number | null;
+  };
+  /** Oldest first; retention may have removed the oldest steps of a long-lived instance. */
+  readonly path: readonly InstanceStep[];
+  /** True when the instance has more steps than the path shows. */
+  readonly truncated: boolean;
 }

@@ -9,12 +9,23 @@
  *   GET /viz/state.json[?q=text]   the live counts and the recent deliveries (filtered by `q`)
  *   GET /viz/events                Server-Sent Events: a `snapshot`, then an `update` at most every 250 ms
  *
+ * and, for the durable actors the runtime passes (`actor-routes.ts`):
+ *
+ *   GET /viz/actors.json                         each actor: name, service, picture, instances by state now
+ *   GET /viz/actors/<name>.svg                   one actor's picture
+ *   GET /viz/actors/<name>/instances/<id>.json   one instance's row and its path (its history, bounded)
+ *
+ * The page polls the actors' counts every 2 s while it is open; the server reads them at most once a
+ * second, each read bounded by a timeout, and a database that does not answer is an error on the page.
+ *
  * The pictures are laid out once, on first use (about a second of CPU for all five); the descriptions need
  * no layout.
  */
 import type { FastifyInstance } from 'fastify';
 import { runtimeMachines, type MachineEntry } from '../charts/machines.js';
 import { describeMachine, renderMachines, type DescribedMachine } from '../charts/render.js';
+import { registerActorRoutes } from './actor-routes.js';
+import { actorChartEntry, type ActorView } from './actor-views.js';
 import { loadBrowserScript } from './browser-script.js';
 import { vizStyle } from './style.js';
 import { VizEventStream } from './event-stream.js';
@@ -24,6 +35,8 @@ import { vizPage } from './page.js';
 export interface VizRoutesOptions {
   readonly monitor: LiveMonitor;
   readonly machines?: readonly MachineEntry[];
+  /** The durable actors whose charts and instances the page shows. */
+  readonly actors?: readonly ActorView[];
   /** How often the event stream sends an update at most. */
   readonly intervalMs?: number;
 }
@@ -59,13 +72,16 @@ const withPictureLink = (machine: DescribedMachine) => ({
 
 export function registerVizRoutes(
   app: FastifyInstance,
-  { monitor, machines = runtimeMachines, intervalMs }: VizRoutesOptions,
+  { monitor, machines = runtimeMachines, actors = [], intervalMs }: VizRoutesOptions,
 ): VizEventStream {
   const stream = new VizEventStream(monitor, intervalMs === undefined ? {} : { intervalMs });
   const described = machines.map((machine) => withPictureLink(describeMachine(machine)));
   const live = once(() => renderMachines(machines, { live: true }));
   const plain = once(() => renderMachines(machines));
   const script = once(loadBrowserScript);
+  const actorEntries = actors.map(actorChartEntry);
+  const actorsLive = once(() => renderMachines(actorEntries, { live: true }));
+  const actorsPlain = once(() => renderMachines(actorEntries));
 
   // Open event streams would keep the server from closing.
   app.addHook('preClose', async () => stream.close());
@@ -75,7 +91,7 @@ export function registerVizRoutes(
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
       .header('content-security-policy', contentSecurityPolicy)
-      .send(vizPage(await live(), { capacity: monitor.recent.capacity })),
+      .send(vizPage(await live(), { capacity: monitor.recent.capacity, actors: await actorsLive() })),
   );
   app.get('/viz/app.js', async (_request, reply) =>
     reply
@@ -103,6 +119,7 @@ export function registerVizRoutes(
       deliveries: query ? monitor.recent.search(query) : monitor.recent.list(),
     };
   });
+  registerActorRoutes(app, actors, actorsPlain);
   app.get('/viz/events', (request, reply) => {
     reply.hijack();
     request.raw.socket.setNoDelay(true);

@@ -73,4 +73,12 @@ main {
 .message-ids { color: #475569; }
 .message-error { color: #b45309; }
 .message-dead { color: #b91c1c; }
+.actor-status { margin: 0 0 6px; color: #475569; font-size: 12px; }
+.actor-status[data-error="true"] { color: #b91c1c; }
+.instance-form { display: flex; gap: 6px; margin: 0 0 6px; }
+.instance-form input { flex: 1; max-width: 360px; padding: 4px 8px; border: 1px solid #cbd5e1; border-radius: 6px; font: inherit; }
+.chart svg .state.is-current > rect { stroke: #1d4ed8; stroke-width: 4; }
+.instance-head { margin: 6px 0 2px; }
+.instance-steps { margin: 0; padding-left: 22px; }
+.instance-step .meta { color: #64748b; font-size: 12px; }
 `;

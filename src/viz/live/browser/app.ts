@@ -1,13 +1,15 @@
 /**
  * `/viz/app.js`: the live page's script, with no dependencies. It listens to `/viz/events`, writes the
  * counts into the inline charts, highlights states with actors in them, lists the recent deliveries
- * (filtered by the search box) and traces a clicked delivery's path on the chart.
+ * (filtered by the search box) and traces a clicked delivery's path on the chart. For the durable actors,
+ * it polls their instances' counts every 2 s into their charts, and traces an instance's path when its id
+ * is entered.
  *
  * Compiled for the browser by its own project (`tsconfig.json` beside it: the DOM's types, not Node's); it
  * imports only the types of what the server sends.
  */
 import type { DeliveryState, MachineState } from '../../../machines/names.js';
-import type { DeliveryRecord, LiveStats, MachineCounts, StreamPayload } from '../payload.js';
+import type { ActorCounts, DeliveryRecord, InstancePath, LiveStats, MachineCounts, StreamPayload } from '../payload.js';
 
 interface ChartState {
   readonly path: string;
@@ -55,7 +57,7 @@ const search = required<HTMLInputElement>('#search');
 const pause = required<HTMLInputElement>('#pause');
 
 // Index every element the counts go into, once.
-const charts: Chart[] = Array.from(document.querySelectorAll('svg.statechart'), (svg) => ({
+const indexChart = (svg: Element): Chart => ({
   machine: svg.getAttribute('data-machine') ?? '',
   states: Array.from(svg.querySelectorAll('.state'), (group) => ({
     path: group.getAttribute('data-state') ?? '',
@@ -72,7 +74,11 @@ const charts: Chart[] = Array.from(document.querySelectorAll('svg.statechart'), 
     to: edge.getAttribute('data-to'),
     keys: (edge.getAttribute('data-transitions') ?? '').split(' ').filter(Boolean),
   })),
-}));
+});
+const charts: Chart[] = Array.from(
+  document.querySelectorAll('.chart-panel:not(.actor-panel) svg.statechart'),
+  indexChart,
+);
 
 function setConnected(connected: boolean): void {
   streamStatus.setAttribute('data-connected', String(connected));
@@ -353,3 +359,143 @@ source.addEventListener('update', (event) => {
 source.addEventListener('error', () => {
   setConnected(false);
 });
+
+// The durable actors: a panel each, with its chart, its status line, the instance field and the path list.
+interface ActorPanel {
+  readonly name: string;
+  readonly chart: Chart;
+  readonly status: HTMLElement;
+  readonly path: HTMLElement;
+}
+
+const actorPanels: ActorPanel[] = Array.from(document.querySelectorAll<HTMLElement>('[data-actor-panel]'), (panel) => ({
+  name: panel.getAttribute('data-actor-panel') ?? '',
+  chart: indexChart(panel.querySelector('svg.statechart') ?? panel),
+  status: panel.querySelector<HTMLElement>('[data-actor-status]') ?? panel,
+  path: panel.querySelector<HTMLElement>('[data-instance-path]') ?? panel,
+}));
+const actorPollMs = 2_000;
+
+function renderActorCounts(panel: ActorPanel, counts: ActorCounts): void {
+  panel.chart.states.forEach((state) => {
+    const now = counts.now[state.path] ?? 0;
+    if (state.label) state.label.textContent = now ? `now ${now}` : '';
+    if (state.path !== '') state.group.classList.toggle('is-active', now > 0);
+  });
+  const badge = document.querySelector(`[data-actor-badge="${panel.name}"]`);
+  if (badge) badge.textContent = counts.error ? '!' : String(counts.instances);
+  showActorStatus(
+    panel,
+    counts.error
+      ? `counts unavailable: ${counts.error}`
+      : `${counts.instances} instances · service ${counts.service} · read ${time(counts.at)}`,
+    counts.error !== undefined,
+  );
+}
+
+function showActorStatus(panel: ActorPanel, text: string, failed: boolean): void {
+  panel.status.textContent = text;
+  panel.status.setAttribute('data-error', String(failed));
+}
+
+async function pollActors(): Promise<void> {
+  try {
+    const response = await fetch('/viz/actors.json');
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const { actors } = (await response.json()) as { actors: readonly ActorCounts[] };
+    actorPanels.forEach((panel) => {
+      const counts = actors.find((each) => each.name === panel.name);
+      if (counts) renderActorCounts(panel, counts);
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    actorPanels.forEach((panel) => showActorStatus(panel, `counts unavailable: ${reason}`, true));
+  } finally {
+    setTimeout(() => void pollActors(), actorPollMs);
+  }
+}
+
+/** True when `path` is `leaf` or one of its ancestors (`card` covers `card.waiting`). */
+const covers = (path: string, leaf: string) => leaf === path || leaf.startsWith(`${path}.`);
+const leaves = (state: string) => state.split(',');
+
+function traceInstance(chart: Chart, found: InstancePath | undefined): void {
+  const steps = found?.path ?? [];
+  // The step that created the instance left the machine's initial state (the root's initial arrow's target).
+  const initial = chart.edges.find((edge) => edge.from === '' && edge.keys.some((key) => key.startsWith('|')))?.to;
+  const pairs = steps.map((step) => [step.from ?? initial ?? '', step.to] as const);
+  const visited = pairs.flatMap(([from, to]) => [...leaves(from), ...leaves(to)]).filter(Boolean);
+  const current = found ? leaves(found.instance.state) : [];
+  chart.states.forEach((state) => {
+    const on = state.path !== '' && visited.some((leaf) => covers(state.path, leaf));
+    state.group.classList.toggle('in-path', on);
+    state.group.classList.toggle('is-current', state.path !== '' && current.some((leaf) => covers(state.path, leaf)));
+  });
+  chart.edges.forEach((edge) => {
+    const taken = pairs.some(
+      ([from, to]) =>
+        edge.from !== null &&
+        edge.to !== null &&
+        leaves(from).some((leaf) => covers(edge.from!, leaf)) &&
+        leaves(to).some((leaf) => covers(edge.to!, leaf)),
+    );
+    const start = edge.from === '' && steps.some((step) => step.from === null);
+    edge.edge.classList.toggle('in-path', taken || start);
+  });
+}
+
+function renderInstance(panel: ActorPanel, found: InstancePath): void {
+  const { instance } = found;
+  panel.path.textContent = '';
+  const head = element('p', 'instance-head');
+  head.setAttribute('data-instance-state', instance.state);
+  head.append(
+    element('code', '', instance.instanceId),
+    ` · ${instance.state} (${instance.status}) · definition v${instance.definitionVersion}` +
+      ` · created ${new Date(instance.createdAt).toLocaleString()}`,
+  );
+  const steps = element('ol', 'instance-steps');
+  found.path.forEach((step) => {
+    const item = element('li', 'instance-step');
+    item.setAttribute('data-event', step.event);
+    item.setAttribute('data-from', step.from ?? '');
+    item.setAttribute('data-to', step.to);
+    item.append(
+      element('span', 'meta', `${new Date(step.at).toLocaleDateString()} ${time(step.at)}`),
+      ` ${step.event}: ${step.from ?? '(start)'} → ${step.to}`,
+    );
+    if (step.published.length) item.append(element('small', '', ` · published ${step.published.length}`));
+    steps.appendChild(item);
+  });
+  panel.path.append(head, steps);
+  if (found.truncated) panel.path.append(element('p', 'meta', `the first ${found.path.length} steps only`));
+}
+
+async function showInstance(panel: ActorPanel, id: string): Promise<void> {
+  traceInstance(panel.chart, undefined);
+  panel.path.textContent = '';
+  if (!id) return;
+  panel.path.textContent = 'reading…';
+  try {
+    const response = await fetch(
+      `/viz/actors/${encodeURIComponent(panel.name)}/instances/${encodeURIComponent(id)}.json`,
+    );
+    const body = (await response.json()) as InstancePath | { readonly error: string };
+    if ('error' in body) throw new Error(body.error);
+    renderInstance(panel, body);
+    traceInstance(panel.chart, body);
+  } catch (error) {
+    panel.path.textContent = '';
+    panel.path.appendChild(element('p', 'message-error', error instanceof Error ? error.message : String(error)));
+  }
+}
+
+actorPanels.forEach((panel) => {
+  const form = document.querySelector<HTMLFormElement>(`[data-instance-form="${panel.name}"]`);
+  form?.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const field = form.elements.namedItem('instance');
+    void showInstance(panel, field instanceof HTMLInputElement ? field.value.trim() : '');
+  });
+});
+if (actorPanels.length) void pollActors();
