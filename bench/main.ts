@@ -27,6 +27,11 @@ if (options.perDelivery) {
   console.log(formatPerDelivery(await measurePerDelivery()));
   process.exit(0);
 }
+if (options.actors) {
+  const { formatActorCost, measureActorCost } = await import('./modes/actor-cost.js');
+  console.log(formatActorCost(await measureActorCost()));
+  process.exit(0);
+}
 if (!existsSync(ackstateMain)) {
   console.error('bench: dist/main.js is missing; run `npm run build` first (npm run bench does)');
   process.exit(2);

@@ -31,6 +31,8 @@ export interface BenchOptions {
   readonly profile: boolean;
   readonly allocations: boolean;
   readonly perDelivery: boolean;
+  /** `--actors`: a durable actor's event beside a plain handler's (modes/actor-cost.ts). */
+  readonly actors: boolean;
   readonly keepLogs: boolean;
   /** Node flags given to every variant's processes alike (for example a larger young generation). */
   readonly nodeFlags: readonly string[];
@@ -71,6 +73,7 @@ export const usage = `npm run bench -- [options]
   --profile              one run of each variant with V8's CPU profiler over its measured users (with --only, e.g. ackstate,ref-batched); prints busy time by layer and top self times
   --allocations          one run of each variant with every allocation of its measured users sampled; prints KiB per user by package
   --per-delivery         only the CPU one delivery costs in the machine, the log, the live monitor and the metrics (no I/O)
+  --actors               only a durable actor's event beside a plain handler's: CPU per message, this process and the machine
   --keep-logs            keep the service logs (their paths are in the JSON)
   --node-flags=FLAGS     node flags for every variant's processes alike, space-separated, after an = sign
                          (e.g. --node-flags=--max-semi-space-size=32); default none
@@ -154,6 +157,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       profile: { type: 'boolean', default: false },
       allocations: { type: 'boolean', default: false },
       'per-delivery': { type: 'boolean', default: false },
+      actors: { type: 'boolean', default: false },
       'keep-logs': { type: 'boolean', default: false },
       'node-flags': { type: 'string', default: '' },
       'baseline-env': { type: 'string', default: '' },
@@ -210,6 +214,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     profile: values.profile,
     allocations: values.allocations,
     perDelivery: values['per-delivery'],
+    actors: values.actors,
     keepLogs: values['keep-logs'],
     nodeFlags: values['node-flags'].split(/\s+/).filter((flag) => flag !== ''),
     baselineEnv: environmentOf('baseline-env', values['baseline-env']),
