@@ -92,6 +92,16 @@ test('the row, the timers with due times (relative to now), the history in order
   );
 });
 
+test('a timer whose event is named as the timer (an after delay) does not repeat its id', (t) => {
+  const id = 'xstate.after.432000000.card-activation.reminded';
+  const text = formatInstanceDetails(
+    { instance, timers: [timer({ timerId: id, event: { type: id } })], history: [], historyCut: false },
+    now,
+  );
+  t.true(text.includes(`\nTIMER${' '.repeat(id.length - 3)}EVENT     DUE`));
+  t.true(text.includes(`\n${id}  (its id)  2026-12-08T14:30:00Z  in 2h30m  -\n`));
+});
+
 test('no timers, no history, a cut history, a closed instance', (t) => {
   const closed = { ...instance, status: 'done' as const, closedAt: at('11:00:00') };
   const empty = formatInstanceDetails({ instance: closed, timers: [], history: [], historyCut: false }, now);

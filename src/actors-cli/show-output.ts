@@ -41,7 +41,8 @@ function timerLines(timers: readonly StoredTimer[], now: Date): string[] {
   if (timers.length === 0) return ['no pending timers'];
   const rows = timers.map((timer) => [
     timer.timerId,
-    eventType(timer.event),
+    // An `after` delay's event is named as its timer: said once.
+    eventType(timer.event) === timer.timerId ? '(its id)' : eventType(timer.event),
     formatTime(timer.dueAt),
     formatRelative(timer.dueAt, now),
     timer.sentAt === null ? '-' : formatTime(timer.sentAt),
