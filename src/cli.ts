@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * ackstate dlq list|show|replay|purge <queue> …: the dead-letter tool (src/dead-letters/cli/usage.ts has the help).
+ * ackstate dlq list|show|replay|purge <queue> …: the dead-letter tool (src/dead-letters/cli/usage.ts has the help);
+ * ackstate actors list|show <actor> …: the durable actors' instances (src/actors-cli/usage.ts).
  * Every line it prints goes through redact(), so no password from a URL or an error reaches the output.
  */
 import { createInterface } from 'node:readline/promises';

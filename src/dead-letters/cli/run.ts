@@ -3,6 +3,7 @@
  * in the exit status. Passwords never reach the output: cli.ts passes every line through redact().
  */
 import type { ChannelModel } from 'amqplib';
+import { runActorsCli } from '../../actors-cli/run.js';
 import { connectToBroker } from '../connection.js';
 import { describeError } from '../../policies/describe-error.js';
 import { NoSuchQueueError } from '../queue.js';
@@ -20,6 +21,7 @@ const connectTimeoutMs = 10_000;
 type BrokerCommand = Exclude<Command, { kind: 'help' }>;
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'actors') return runActorsCli(argv.slice(1), io);
   let command: Command;
   try {
     command = parseCommandLine(argv);

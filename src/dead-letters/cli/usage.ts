@@ -38,11 +38,14 @@ Commands:
   dlq replay <queue> --id <id>... | --all | --limit <n>
                                           publish dead letters again to their original queue
   dlq purge <queue> [--yes]               delete every dead letter of <queue>
+  actors list <actor> [--state <state>]   list the instances of a durable actor, newest first
+  actors show <actor> <instance-id>       show one instance: its row, pending timers and history
 
 Options:
-  -h, --help   show help; "ackstate dlq --help" and "ackstate dlq <command> --help" say more
+  -h, --help   show help; "ackstate dlq --help", "ackstate actors --help" and "… <command> --help" say more
 
 ${exitStatus}
+"ackstate actors --help" has the actors commands' options and exit status.
 `;
 
 export const commandUsage: Readonly<Record<CommandName, string>> = {
