@@ -159,7 +159,7 @@ export interface ActorCost {
   readonly machineRatio: { readonly median: number; readonly rounds: readonly number[] };
 }
 
-export async function measureActorCost(count = 4_000, rounds = 5): Promise<ActorCost> {
+export async function measureActorCost(count = 10_000, rounds = 5): Promise<ActorCost> {
   for (const variant of variants) await runOnce(variant, count / 4); // warm-up: the JIT, the first connections
   const samples: Record<Variant, Sample[]> = { handler: [], actor: [] };
   for (let round = 0; round < rounds; round += 1) {

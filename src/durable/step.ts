@@ -8,11 +8,12 @@
  * read the clock, randomness or anything outside its context and event. An event that needs the time
  * carries it.
  */
-import { initialTransition, transition, type AnyEventObject, type AnyMachineSnapshot } from 'xstate';
+import type { AnyEventObject, AnyMachineSnapshot } from 'xstate';
 import type { ActorDefinition } from '../api/actor.js';
 import { collectEffects, type StepEffects } from './effects.js';
 import { ActorStepError } from './errors.js';
 import { jsonProblem } from './json.js';
+import { pureInitialTransition, pureTransition } from './pure-transition.js';
 import { persist, restore, type PersistedActorSnapshot, type StoredActor } from './snapshot.js';
 import { stateOf } from './state-value.js';
 
@@ -87,18 +88,18 @@ export function stepActor(
   const from = stateOf(current.value);
   if (current.status !== 'active') return refused(from, `the instance is ${current.status} (in state '${from}')`);
   if (!current.can(event)) return refused(from, `no transition of state '${from}' takes '${event.type}'`);
-  const [next, actions] = transition(definition.machine, current, event);
+  const [next, actions] = pureTransition(definition.machine, current, event);
   const effects = collectEffects(actions, now, `on '${event.type}' in state '${from}'`);
   return accepted(definition, next, effects, from);
 }
 
 function startStep(definition: ActorDefinition, event: AnyEventObject, now: Date): ActorStep {
-  const [initial, entryActions] = initialTransition(definition.machine);
+  const [initial, entryActions] = pureInitialTransition(definition.machine);
   const initialState = stateOf(initial.value);
   if (initial.status !== 'active' || !initial.can(event)) {
     return refused(undefined, `no transition of the initial state '${initialState}' takes '${event.type}'`);
   }
-  const [next, actions] = transition(definition.machine, initial, event);
+  const [next, actions] = pureTransition(definition.machine, initial, event);
   const effects = collectEffects(
     [...entryActions, ...actions],
     now,
