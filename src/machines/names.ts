@@ -23,6 +23,7 @@ export const machineIds = {
   connection: 'connection',
   supervisor: 'supervisor',
   outboxRelay: 'outboxRelay',
+  timerFiring: 'timerFiring',
   retention: 'retention',
 } as const;
 

@@ -54,73 +54,81 @@ type Done = { output: SweepResult };
 const outputOf = (event: unknown) => (event as Done).output;
 const errorOf = (event: unknown) => (event as { error: unknown }).error;
 
-export const outboxRelayMachine = setup({
-  types: {
-    context: {} as OutboxRelayContext,
-    events: {} as OutboxRelayEvent,
-  },
-  actors: {
-    sweep: fromPromise<SweepResult>(() => {
-      throw new Error('outbox relay machine: "sweep" was not provided');
-    }),
-  },
-  guards: {
-    moreToDo: ({ context, event }) => context.kicked || outputOf(event).more,
-  },
-  actions: {
-    /**
-     * Counts what the sweep published and whether it claimed nothing. A sweep that a KICK overtook does
-     * not count as empty: the sweep the KICK asked for follows it.
-     */
-    countSweep: assign(({ context, event }) => {
-      const { claimed, published } = outputOf(event);
-      return {
-        published: context.published + published,
-        emptySweeps: claimed > 0 || context.kicked ? 0 : context.emptySweeps + 1,
-        failures: 0,
-        error: undefined,
-      };
-    }),
-    /** Back to sweeping every `pollMs`: after a KICK, something may be waiting. */
-    resetPolling: assign({ emptySweeps: 0 }),
-    countFailure: assign(({ context, event }) => {
-      const error = errorOf(event);
-      return {
-        failures: context.failures + 1,
-        emptySweeps: 0,
-        error: error instanceof Error ? error.message : String(error),
-      };
-    }),
-  },
-  delays: {
-    pollInterval: idlePollDelay(defaultIdlePolling),
-    backoff: ({ context }) => backoffMs(restartBackoff, context.failures),
-  },
-}).createMachine({
-  id: machineIds.outboxRelay,
-  context: { kicked: false, failures: 0, published: 0, emptySweeps: 0, error: undefined },
-  initial: 'idle',
-  on: { STOP: { target: '.stopped' } },
-  states: {
-    idle: {
-      after: { pollInterval: { target: 'sweeping' } },
-      on: { KICK: { target: 'sweeping', actions: 'resetPolling' } },
+/**
+ * The sweeping loop under the machine id `id`: the outbox relay's, and the durable timers' firing loop's
+ * (`timer-firing.ts`), which live the same life and are told apart by their id.
+ */
+export function sweepingMachine<Id extends string>(id: Id) {
+  return setup({
+    types: {
+      context: {} as OutboxRelayContext,
+      events: {} as OutboxRelayEvent,
     },
-    sweeping: {
-      entry: assign({ kicked: false }),
-      on: { KICK: { actions: assign({ kicked: true }) } },
-      invoke: {
-        src: 'sweep',
-        onDone: [
-          { guard: 'moreToDo', target: 'sweeping', reenter: true, actions: 'countSweep' },
-          { target: 'idle', actions: 'countSweep' },
-        ],
-        onError: { target: 'backingOff', actions: 'countFailure' },
+    actors: {
+      sweep: fromPromise<SweepResult>(() => {
+        throw new Error('outbox relay machine: "sweep" was not provided');
+      }),
+    },
+    guards: {
+      moreToDo: ({ context, event }) => context.kicked || outputOf(event).more,
+    },
+    actions: {
+      /**
+       * Counts what the sweep published and whether it claimed nothing. A sweep that a KICK overtook does
+       * not count as empty: the sweep the KICK asked for follows it.
+       */
+      countSweep: assign(({ context, event }) => {
+        const { claimed, published } = outputOf(event);
+        return {
+          published: context.published + published,
+          emptySweeps: claimed > 0 || context.kicked ? 0 : context.emptySweeps + 1,
+          failures: 0,
+          error: undefined,
+        };
+      }),
+      /** Back to sweeping every `pollMs`: after a KICK, something may be waiting. */
+      resetPolling: assign({ emptySweeps: 0 }),
+      countFailure: assign(({ context, event }) => {
+        const error = errorOf(event);
+        return {
+          failures: context.failures + 1,
+          emptySweeps: 0,
+          error: error instanceof Error ? error.message : String(error),
+        };
+      }),
+    },
+    delays: {
+      pollInterval: idlePollDelay(defaultIdlePolling),
+      backoff: ({ context }) => backoffMs(restartBackoff, context.failures),
+    },
+  }).createMachine({
+    id,
+    context: { kicked: false, failures: 0, published: 0, emptySweeps: 0, error: undefined },
+    initial: 'idle',
+    on: { STOP: { target: '.stopped' } },
+    states: {
+      idle: {
+        after: { pollInterval: { target: 'sweeping' } },
+        on: { KICK: { target: 'sweeping', actions: 'resetPolling' } },
       },
+      sweeping: {
+        entry: assign({ kicked: false }),
+        on: { KICK: { actions: assign({ kicked: true }) } },
+        invoke: {
+          src: 'sweep',
+          onDone: [
+            { guard: 'moreToDo', target: 'sweeping', reenter: true, actions: 'countSweep' },
+            { target: 'idle', actions: 'countSweep' },
+          ],
+          onError: { target: 'backingOff', actions: 'countFailure' },
+        },
+      },
+      backingOff: {
+        after: { backoff: { target: 'sweeping' } },
+      },
+      stopped: { type: 'final' },
     },
-    backingOff: {
-      after: { backoff: { target: 'sweeping' } },
-    },
-    stopped: { type: 'final' },
-  },
-});
+  });
+}
+
+export const outboxRelayMachine = sweepingMachine(machineIds.outboxRelay);

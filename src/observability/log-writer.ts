@@ -50,7 +50,9 @@ function levelOf(machine: string, to: string, context: ObservedContext): Level {
   if (machine === machineIds.supervisor && (to as SupervisorState) === 'failed') return 'error';
   if (warningStates.has(to)) return 'warn';
   // The relay's and retention's idle sweeps would drown everything else: shown at debug unless something goes wrong.
-  if (machine === machineIds.outboxRelay || machine === machineIds.retention) return 'debug';
+  if (machine === machineIds.outboxRelay || machine === machineIds.timerFiring || machine === machineIds.retention) {
+    return 'debug';
+  }
   return 'info';
 }
 

@@ -77,6 +77,7 @@ test('GET /viz shows the machines live: states, message paths, dead-letter reaso
     'outboxRelay',
     'retention',
     'supervisor',
+    'timerFiring',
   ]);
   const deliveryStates = machines.find((machine) => machine.id === 'delivery')!.states;
   t.true(deliveryStates.length >= 10);

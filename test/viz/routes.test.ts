@@ -72,7 +72,7 @@ test('the page, its assets, the definitions and the pictures are served by the p
   t.regex(page.headers.get('content-type') ?? '', /^text\/html/);
   t.regex(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
   const html = await page.text();
-  for (const id of ['delivery', 'consumer', 'supervisor', 'outboxRelay', 'retention', 'connection']) {
+  for (const id of ['delivery', 'consumer', 'supervisor', 'outboxRelay', 'retention', 'timerFiring', 'connection']) {
     t.true(html.includes(`<svg xmlns="http://www.w3.org/2000/svg" class="statechart" data-machine="${id}"`), id);
   }
   t.false(/(src|href)="(https?:)?\/\//.test(html), 'nothing linked from elsewhere');

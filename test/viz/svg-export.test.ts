@@ -26,7 +26,7 @@ function jsonPaths(state: JsonState, prefix = ''): { path: string; key: string; 
 
 const attribute = (value: string) => value.replace(/&/g, '&#38;').replace(/"/g, '&#34;');
 
-test('the runtime lists the six machines of src/machines', (t) => {
+test('the runtime lists the seven machines of src/machines', (t) => {
   t.deepEqual(runtimeMachines.map((entry) => entry.id).sort(), [
     'connection',
     'consumer',
@@ -34,6 +34,7 @@ test('the runtime lists the six machines of src/machines', (t) => {
     'outboxRelay',
     'retention',
     'supervisor',
+    'timerFiring',
   ]);
 });
 

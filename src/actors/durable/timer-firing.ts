@@ -10,7 +10,8 @@ import { fromPromise } from 'xstate';
 import { claimDueTimers } from '../../db/actor-queries.js';
 import { insertOutbox, messagingTablesOf } from '../../db/messaging-queries.js';
 import { transact } from '../../db/transactions.js';
-import { outboxRelayMachine, type SweepResult } from '../../machines/outbox-relay.js';
+import type { SweepResult } from '../../machines/outbox-relay.js';
+import { timerFiringMachine } from '../../machines/timer-firing.js';
 import type { Outbox } from '../outbox/outbox-relay.js';
 import { OutgoingMessages, type DeclaredDestinations } from '../outbox/outgoing.js';
 import { firingOf } from './firing.js';
@@ -45,9 +46,9 @@ export async function fireDueTimers(options: TimerFiringOptions): Promise<SweepR
   return { claimed, published: claimed, more: claimed === claimBatch };
 }
 
-/** The loop as a supervised child: the outbox relay's machine, sweeping with `fireDueTimers`. */
+/** The loop as a supervised child: the timer-firing machine, sweeping with `fireDueTimers`. */
 export function timerFiringLogic(options: TimerFiringOptions) {
-  return outboxRelayMachine.provide({
+  return timerFiringMachine.provide({
     actors: { sweep: fromPromise<SweepResult>(() => fireDueTimers(options)) },
     delays: { pollInterval: timerPollMs },
   });

@@ -8,6 +8,7 @@ import { consumerMachine } from '../../machines/consumer.js';
 import { deliveryMachine } from '../../machines/delivery.js';
 import { outboxRelayMachine } from '../../machines/outbox-relay.js';
 import { retentionMachine } from '../../machines/retention.js';
+import { timerFiringMachine } from '../../machines/timer-firing.js';
 import { supervisorMachine } from '../../machines/supervisor.js';
 
 export interface MachineEntry {
@@ -62,6 +63,15 @@ export const runtimeMachines: readonly MachineEntry[] = [
       'One per database: removes expired inbox rows, sent outbox rows and quiet attempt counts in small batches; never an unsent row.',
     source: 'src/machines/retention.ts',
     machine: retentionMachine,
+    direction: 'DOWN',
+  },
+  {
+    id: timerFiringMachine.id,
+    title: 'Timer firing',
+    summary:
+      "One per database with durable actors: claims due timers and writes their firings to the outbox, to the actors' timer queues.",
+    source: 'src/machines/timer-firing.ts',
+    machine: timerFiringMachine,
     direction: 'DOWN',
   },
   {
