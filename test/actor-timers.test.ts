@@ -7,7 +7,6 @@ import {
   cancelTimers,
   claimDueTimers,
   readTimers,
-  releaseTimerClaims,
   setTimers,
   takeFiredTimer,
   takeFiredTimers,
@@ -136,23 +135,6 @@ test('two claimers never claim the same timer: the second skips the rows the fir
   const all = [...firstClaims, ...secondClaims].map((timer) => timer.instanceId);
   t.is(new Set(all).size, 100);
   t.deepEqual(await claimDueTimers(db, 60), []);
-});
-
-test('claims older than the lease come back; recent claims stay with their claimer', async (t) => {
-  const { db } = await actorDatabase(t, 'lease');
-  await setTimers(db, actor, [due('crashed1'), due('crashed2'), due('crashed3'), due('alive')]);
-  t.is((await claimDueTimers(db, 10)).length, 4);
-  await db
-    .updateTable('actor_timers')
-    .set({ sent_at: sql`now() - interval '1 hour'` })
-    .where('instance_id', 'like', 'crashed%')
-    .execute();
-
-  t.is(await releaseTimerClaims(db, 60_000, 2), 2, 'bounded by the limit');
-  t.is(await releaseTimerClaims(db, 60_000, 2), 1);
-  t.is(await releaseTimerClaims(db, 60_000, 2), 0);
-  const again = await claimDueTimers(db, 10);
-  t.deepEqual(again.map((timer) => timer.instanceId).sort(), ['crashed1', 'crashed2', 'crashed3']);
 });
 
 test('10,000 due timers claimed in batches by two concurrent loops: each exactly once', async (t) => {

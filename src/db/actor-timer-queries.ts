@@ -127,9 +127,9 @@ const claimTimers = prepared<ClaimedTimer, readonly [limit: number, actors: read
 
 /**
  * Claims up to `limit` due timers (of every actor, or of `actors` only), earliest first, by marking them
- * sent. Rows another claimer holds are skipped, so concurrent firing loops never claim the same timer. Run
- * it outside the transactions that apply the firings: the claim commits at once, and `releaseTimerClaims`
- * gives back the claims of a claimer that died before applying them.
+ * sent. Rows another claimer holds are skipped, so concurrent firing loops never claim the same timer. The
+ * runtime commits a claim with its firing's outbox row, so a claim is never lost and never given back (a
+ * firing that was dead-lettered keeps its timer claimed until it is replayed).
  *
  * @example
  * ```ts
@@ -144,22 +144,6 @@ export async function claimDueTimers(
 ): Promise<ClaimedTimer[]> {
   const { rows } = await claimTimers(db, limit, actors ?? null);
   return rows;
-}
-
-const releaseClaims = prepared<never, readonly [leaseMs: number, limit: number]>(
-  'UPDATE actor_timers SET sent_at = NULL WHERE ctid = ANY(ARRAY(' +
-    "SELECT ctid FROM actor_timers WHERE sent_at < now() - $1 * interval '1 millisecond' " +
-    'LIMIT $2 FOR UPDATE SKIP LOCKED))',
-);
-
-/**
- * Makes claimable again up to `limit` timers claimed more than `leaseMs` ago and still there (their claimer
- * did not apply them: it crashed, or is very late; if it applies them after all, `takeFiredTimers` lets only
- * one firing through). Returns how many.
- */
-export async function releaseTimerClaims(db: QueryRunner, leaseMs: number, limit: number): Promise<number> {
-  const result = await releaseClaims(db, leaseMs, limit);
-  return Number(result.numAffectedRows ?? 0);
 }
 
 const takeTimers = prepared<
