@@ -7,6 +7,7 @@ import type { Transaction } from 'kysely';
 import type { EventObject } from 'xstate';
 import type { ActorDefinition, ActorEventSource } from '../../api/actor.js';
 import type { Consumer, DecodedMessage, DeliveryInfo } from '../../api/consumer.js';
+import { actorConsumer } from './actor-consumer.js';
 import type { Publisher } from '../../api/destination.js';
 import { loadBatch, stepInBatch } from './instance-batch.js';
 import { eventKey, sourceQueueName } from './names.js';
@@ -51,12 +52,9 @@ export function sourceConsumer(
     await writeBatch(trx, batch);
     return results;
   }
-  return Object.freeze({
+  return actorConsumer(definition, {
     queue,
-    name: `${actor}:${queue}`,
-    settings: {},
     bindings: 'exchange' in source.origin ? [source.origin] : [],
-    publishes: definition.publishes,
     decode(body: unknown): DecodedMessage {
       const decoded = source.decode(body);
       if (!decoded.ok) return decoded;
@@ -67,8 +65,6 @@ export function sourceConsumer(
         message: { instanceId, event },
       };
     },
-    handle: async (trx: Transaction<unknown>, message: unknown, out: Publisher, delivery: DeliveryInfo) =>
-      (await handleMany(trx, [message], out, [delivery]))[0],
     handleMany,
     describeReceived: (message: unknown) => {
       const { instanceId, event } = message as SourceMessage;

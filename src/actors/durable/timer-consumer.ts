@@ -6,6 +6,7 @@
 import type { Transaction } from 'kysely';
 import type { ActorDefinition } from '../../api/actor.js';
 import type { Consumer, DecodedMessage, DeliveryInfo } from '../../api/consumer.js';
+import { actorConsumer } from './actor-consumer.js';
 import type { Publisher } from '../../api/destination.js';
 import { describeIssues } from '../../api/describe-issues.js';
 import { takeFiredTimers } from '../../db/actor-queries.js';
@@ -40,20 +41,15 @@ export function timerConsumer(service: string, definition: ActorDefinition): Con
     await writeBatch(trx, batch);
     return results;
   }
-  return Object.freeze({
+  return actorConsumer(definition, {
     queue,
-    name: `${actor}:${queue}`,
-    settings: {},
     bindings: [],
-    publishes: definition.publishes,
     decode(body: unknown): DecodedMessage {
       const parsed = firingSchema.safeParse(body);
       if (!parsed.success) return { ok: false, reason: `body fails validation: ${describeIssues(parsed.error)}` };
       if (parsed.data.actor !== actor) return { ok: false, reason: `a firing of ${parsed.data.actor}, not ${actor}` };
       return { ok: true, key: firingKey(actor, parsed.data.token), message: parsed.data };
     },
-    handle: async (trx: Transaction<unknown>, message: unknown, out: Publisher, delivery: DeliveryInfo) =>
-      (await handleMany(trx, [message], out, [delivery]))[0],
     handleMany,
     describeReceived: (message: unknown) => {
       const { instanceId, timerId } = message as Firing;
